@@ -1,0 +1,122 @@
+"""强基通: the app factory. It wires things together and never touches the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, flash, redirect, request, url_for
+from flask_login import current_user
+
+from config import DEFAULT_SECRET_KEY, get_config
+
+
+def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(get_config(config_name))
+    app.config.update(overrides)
+    if app.config["NAME"] == "production" and app.config["SECRET_KEY"] in (
+        None,
+        "",
+        DEFAULT_SECRET_KEY,
+    ):
+        raise RuntimeError("生产环境必须通过环境变量 SECRET_KEY 设置一个随机密钥，拒绝以默认密钥启动。")
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_hooks(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app.auth.services import load_session_user
+    from app.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+    _import_models()
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and migrations) see all tables."""
+    import app.auth.models  # noqa: F401
+    import app.importing  # noqa: F401
+    import app.journal  # noqa: F401
+    import app.org.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+    from app.org import bp as org_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(org_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.main.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import authz
+    from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
+    from app.timeutil import fmt_date_cn, fmt_datetime
+
+    app.jinja_env.filters["dt"] = fmt_datetime
+    app.jinja_env.filters["date_cn"] = fmt_date_cn
+
+    @app.context_processor
+    def inject() -> dict:
+        return {
+            "can": lambda action, obj=None: authz.can(current_user, action, obj),
+            "LEVELS": LEVELS,
+            "ROLES": ROLES,
+            "TRIBUNAL_KINDS": TRIBUNAL_KINDS,
+        }
+
+
+def register_hooks(app: Flask) -> None:
+    @app.before_request
+    def force_password_change():
+        """After an admin reset, nothing but changing the password (or leaving)."""
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint
+            not in ("auth.change_password", "auth.logout", "static", "bootstrap.static", "main.healthz")
+        ):
+            flash("管理员已重置您的密码，请先设置新密码。", "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

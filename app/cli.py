@@ -1,0 +1,38 @@
+"""Command-line entry points: `flask --app wsgi seed demo`, `flask --app wsgi seed status`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+def register(app: Flask) -> None:
+    @app.cli.group()
+    def seed() -> None:
+        """Demo data."""
+
+    @seed.command("demo")
+    def seed_demo() -> None:
+        """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
+        from app.seed.demo import load_demo
+
+        created = load_demo(utcnow())
+        db.session.commit()
+        click.echo(f"demo data: units_created={created['units']} users_created={created['users']}")
+
+    @seed.command("demo-if-empty")
+    def seed_demo_if_empty() -> None:
+        """Load the demo data only into an empty database (used by `make run`)."""
+        from app.org.models import Unit
+        from app.seed.demo import load_demo
+
+        if db.session.scalar(select(func.count()).select_from(Unit)):
+            click.echo("database already has data: demo not loaded")
+            return
+        created = load_demo(utcnow())
+        db.session.commit()
+        click.echo(f"demo data: units_created={created['units']} users_created={created['users']}")

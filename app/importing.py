@@ -1,0 +1,109 @@
+"""Shared machinery for spreadsheet imports: read CSV/XLSX safely, keep a previewed
+batch server-side, commit it later all-or-nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.errors import ServiceError
+from app.extensions import db
+
+
+class ImportBatch(db.Model):
+    """An uploaded file, parsed and checked, waiting for the user to commit it."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="preview")  # preview/committed
+    committed_at: Mapped[datetime | None]
+    rows: Mapped[list] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
+class ImportFormatError(ServiceError):
+    """The file itself can't be read (wrong type, corrupt, empty, too large)."""
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise ImportFormatError("无法读取该 Excel 文件：文件已损坏或不是 .xlsx 格式。") from exc
+    try:
+        ws = wb.worksheets[0]
+        return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001 — openpyxl raises many kinds on corrupt parts
+        raise ImportFormatError("无法读取该 Excel 文件的内容，文件可能已损坏。") from exc
+    finally:
+        wb.close()
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFormatError("无法识别 CSV 文件的编码，请另存为 UTF-8 编码后再上传。")
+    if "\x00" in text:
+        raise ImportFormatError("该文件不是文本格式的 CSV 文件。")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def read_table(filename: str, data: bytes, *, max_rows: int) -> list[list[str]]:
+    """Rows of cells (strings) from an .xlsx or .csv upload, checked by content."""
+    if not data:
+        raise ImportFormatError("上传的文件是空的。")
+    name = (filename or "").lower()
+    is_zip = data[:4] == b"PK\x03\x04"
+    if name.endswith(".xlsx") or (is_zip and not name.endswith(".csv")):
+        if not is_zip:
+            raise ImportFormatError("文件扩展名是 .xlsx，但内容不是 Excel 文件。")
+        rows = _read_xlsx(data)
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        if is_zip:
+            raise ImportFormatError("文件扩展名是 .csv，但内容不是文本文件。")
+        rows = _read_csv(data)
+    elif name.endswith(".xls"):
+        raise ImportFormatError("暂不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 后再上传。")
+    else:
+        raise ImportFormatError("只支持 .xlsx 或 .csv 文件。")
+    rows = [r for r in rows if any(c for c in r)]
+    if not rows:
+        raise ImportFormatError("文件中没有数据。")
+    if len(rows) > max_rows + 1:
+        raise ImportFormatError(f"文件行数过多（{len(rows) - 1} 行），一次最多导入 {max_rows} 行。")
+    return rows

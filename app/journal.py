@@ -1,0 +1,78 @@
+"""The journal: every write in the product leaves who, when, what before and after."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.timeutil import utcnow
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[int | None]
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict:
+    """The journaled view of an object: the named fields as JSON-safe values."""
+    return {f: _plain(getattr(obj, f)) for f in fields}
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: Any,
+    before: dict | None,
+    after: dict | None,
+    *,
+    unit_id: int | None = None,
+    now: datetime | None = None,
+) -> JournalEntry:
+    """Add one journal entry for a change to `obj` (flushes so obj has an id)."""
+    db.session.flush()
+    entry = JournalEntry(
+        at=now or utcnow(),
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=getattr(obj, "id", None),
+        unit_id=unit_id,
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def history(object_type: str, object_id: int) -> list[JournalEntry]:
+    """The timeline of one object, oldest first."""
+    stmt = (
+        select(JournalEntry)
+        .where(JournalEntry.object_type == object_type, JournalEntry.object_id == object_id)
+        .order_by(JournalEntry.at, JournalEntry.id)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,30 @@
+"""The home page and the health check."""
+
+from __future__ import annotations
+
+from flask import jsonify, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from app.extensions import db
+from app.main import bp
+from app.org.queries import subtree_counts, subtree_units
+
+
+@bp.route("/")
+@login_required
+def index():
+    units = subtree_units(current_user, limit=500)
+    counts = subtree_counts(current_user)
+    return render_template("main/index.html", units=units, counts=counts)
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        ok = True
+    except Exception:  # noqa: BLE001 — a health check reports, it doesn't raise
+        db.session.rollback()
+        ok = False
+    return jsonify({"status": "ok" if ok else "error", "database": ok}), (200 if ok else 503)
