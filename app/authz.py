@@ -38,6 +38,12 @@ def visible_unit_ids(user: Any) -> frozenset[int]:
     return ids
 
 
+def forget_cached_scope() -> None:
+    """The tree changed (a unit added or moved): drop this request's cached sets."""
+    if has_request_context():
+        g.pop("_authz_visible", None)
+
+
 # How each model is placed in the tree: the attribute naming its unit.
 UNIT_COLUMN: dict[type, str] = {Unit: "id", User: "unit_id"}
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.extensions import db
 from app.auth.models import LoginAttempt
 from app.errors import ServiceError
+from app.extensions import db
 from app.journal import record
 from app.org.models import User
 from app.org.services import verify_password

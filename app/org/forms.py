@@ -15,15 +15,17 @@ class MultiCheckboxField(SelectMultipleField):
 
 class UnitForm(VersionedForm):
     name = StringField(
-        "单位全称", validators=[DataRequired("请填写单位全称。"), Length(max=100, message="单位全称不能超过 100 个字。")]
+        "单位全称",
+        validators=[DataRequired("请填写单位全称。"), Length(max=100, message="单位全称不能超过 100 个字。")],
     )
     aliases = StringField("简称 / 别名", validators=[Optional(), Length(max=500)], description=NAME_HELP)
-    level = SelectField("层级", choices=list(LEVELS.items()))
+    level = SelectField("层级", choices=dict(LEVELS))
     tribunal_kind = SelectField(
-        "法庭类型", choices=[("", "（不适用）")] + list(TRIBUNAL_KINDS.items()), validate_choice=True
+        "法庭类型", choices={"": "（不适用）", **TRIBUNAL_KINDS}, validate_choice=True
     )
     feature_label = StringField(
-        "特色标签", validators=[Optional(), Length(max=50, message="特色标签不能超过 50 个字。")],
+        "特色标签",
+        validators=[Optional(), Length(max=50, message="特色标签不能超过 50 个字。")],
         description="如：旅游法庭、林下参产业法庭",
     )
 
@@ -36,19 +38,23 @@ class UserForm(VersionedForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(min=2, max=50)])
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=50)])
     unit_id = SelectField("所属单位", coerce=int, validators=[DataRequired("请选择所属单位。")])
-    roles = MultiCheckboxField("角色", choices=list(ROLES.items()))
+    roles = MultiCheckboxField("角色", choices=dict(ROLES))
     email = StringField("邮箱", validators=[Optional(), Email("邮箱格式不正确。"), Length(max=120)])
     phone = StringField("手机", validators=[Optional(), Length(max=30)])
-    password = PasswordField("初始密码", validators=[Optional(), Length(max=128)],
-                             description="至少 8 位，须包含字母和数字；用户首次登录后须修改。")
+    password = PasswordField(
+        "初始密码",
+        validators=[Optional(), Length(max=128)],
+        description="至少 8 位，须包含字母和数字；用户首次登录后须修改。",
+    )
 
 
 class ResetPasswordForm(BaseForm):
     password = PasswordField(
-        "临时密码", validators=[DataRequired("请填写临时密码。"), Length(max=128)],
+        "临时密码",
+        validators=[DataRequired("请填写临时密码。"), Length(max=128)],
         description="至少 8 位，须包含字母和数字；用户登录后须立即修改。",
     )
 
 
 class ImportForm(BaseForm):
-    kind = SelectField("导入内容", choices=[("units", "单位"), ("users", "用户")])
+    kind = SelectField("导入内容", choices={"units": "单位", "users": "用户"})

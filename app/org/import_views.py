@@ -49,8 +49,11 @@ def import_upload():
             flash("请选择要上传的文件。", "danger")
             status = 400
         else:
-            batch, status = run_service(lambda: importer.preview(
-                actor(), form.kind.data, upload.filename, upload.read(), now=utcnow()))
+            batch, status = run_service(
+                lambda: importer.preview(
+                    actor(), form.kind.data, upload.filename, upload.read(), now=utcnow()
+                )
+            )
             if batch:
                 return redirect(url_for("org.import_preview", batch_id=batch.id))
     elif request.method == "POST":

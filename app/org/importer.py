@@ -37,7 +37,10 @@ USER_COLUMNS = {
     "phone": ("手机", "手机号", "电话"),
     "password": ("初始密码", "密码"),
 }
-REQUIRED = {"units": ("name", "parent", "level"), "users": ("username", "display_name", "unit", "roles", "password")}
+REQUIRED = {
+    "units": ("name", "parent", "level"),
+    "users": ("username", "display_name", "unit", "roles", "password"),
+}
 LABELS = {
     "units": {k: v[0] for k, v in UNIT_COLUMNS.items()},
     "users": {k: v[0] for k, v in USER_COLUMNS.items()},
@@ -46,7 +49,11 @@ LABELS = {
 LEVEL_WORDS = {
     **{v: k for k, v in LEVELS.items()},
     **{k: k for k in LEVELS},
-    "高院": "high", "中院": "intermediate", "基层法院": "base", "基层院": "base", "法庭": "tribunal",
+    "高院": "high",
+    "中院": "intermediate",
+    "基层法院": "base",
+    "基层院": "base",
+    "法庭": "tribunal",
 }
 KIND_WORDS = {**{v: k for k, v in TRIBUNAL_KINDS.items()}, **{k: k for k in TRIBUNAL_KINDS}}
 ROLE_WORDS = {**{v: k for k, v in ROLES.items()}, **{k: k for k in ROLES}, "庭长": "tribunal_head"}
@@ -67,17 +74,13 @@ def map_headers(header_row: list[str], kind: str) -> dict[str, int]:
                 found[field] = idx
     missing = [LABELS[kind][f] for f in REQUIRED[kind] if f not in found]
     if missing:
-        raise ImportFormatError(
-            f"表头缺少必需的列：{'、'.join(missing)}。请使用导入模板（第一行为表头）。"
-        )
+        raise ImportFormatError(f"表头缺少必需的列：{'、'.join(missing)}。请使用导入模板（第一行为表头）。")
     return found
 
 
 def parse_rows(rows: list[list[str]], kind: str) -> list[dict]:
     """Header row + data rows → [{"row": n, "data": {...}}] (n = spreadsheet row)."""
-    header_idx = next(
-        (i for i, r in enumerate(rows[:10]) if _try_headers(r, kind)), None
-    )
+    header_idx = next((i for i, r in enumerate(rows[:10]) if _try_headers(r, kind)), None)
     if header_idx is None:
         map_headers(rows[0], kind)  # raises with the list of missing columns
     cols = map_headers(rows[header_idx], kind)
@@ -108,8 +111,14 @@ def _unit_row(actor: User, data: dict, now: datetime) -> Any:
     if not authz.can(actor, "unit.add_child", parent):
         raise ServiceError(f"您无权在“{parent.name}”下添加单位。")
     return services.create_unit(
-        actor, name=data.get("name", ""), level=level, parent=parent, tribunal_kind=kind,
-        feature_label=data.get("feature_label") or None, aliases=data.get("aliases"), now=now,
+        actor,
+        name=data.get("name", ""),
+        level=level,
+        parent=parent,
+        tribunal_kind=kind,
+        feature_label=data.get("feature_label") or None,
+        aliases=data.get("aliases"),
+        now=now,
     )
 
 
@@ -128,9 +137,16 @@ def _user_row(actor: User, data: dict, now: datetime) -> Any:
         # The preview must not spend a slow KDF per row; the hash is made once, below.
         secret = {"password_hash": "!preview"}
     return services.create_user(
-        actor, username=data.get("username", ""), display_name=data.get("display_name", ""),
-        unit=unit, roles=roles, email=data.get("email"), phone=data.get("phone"),
-        must_change_password=True, now=now, **secret,
+        actor,
+        username=data.get("username", ""),
+        display_name=data.get("display_name", ""),
+        unit=unit,
+        roles=roles,
+        email=data.get("email"),
+        phone=data.get("phone"),
+        must_change_password=True,
+        now=now,
+        **secret,
     )
 
 
@@ -185,9 +201,7 @@ def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime
     """Parse and check a file; store the checked rows as a batch waiting for commit."""
     if kind not in ROW_HANDLERS:
         raise ServiceError("请选择导入内容：单位或用户。")
-    rows = parse_rows(
-        read_table(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"]), kind
-    )
+    rows = parse_rows(read_table(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"]), kind)
     if not rows:
         raise ImportFormatError("文件只有表头，没有数据行。")
     _apply(actor, kind, rows, now, dry_run=True)
@@ -196,8 +210,12 @@ def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime
         if password and not row["errors"]:
             row["data"]["password_hash"] = services.hash_password(password)
     batch = ImportBatch(
-        kind=kind, filename=(filename or "")[:255], created_by_id=actor.id,
-        unit_id=actor.unit_id, created_at=now, rows=rows,
+        kind=kind,
+        filename=(filename or "")[:255],
+        created_by_id=actor.id,
+        unit_id=actor.unit_id,
+        created_at=now,
+        rows=rows,
     )
     db.session.add(batch)
     db.session.flush()

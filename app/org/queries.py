@@ -79,9 +79,7 @@ def subtree_counts(user: Any) -> dict[str, int]:
         ).all()
     )
     users = db.session.scalar(
-        authz.scope(select(func.count()).select_from(User), User, user).where(
-            User.active.is_(True)
-        )
+        authz.scope(select(func.count()).select_from(User), User, user).where(User.active.is_(True))
     )
     return {**level_counts, "users": users or 0}
 
@@ -100,21 +98,17 @@ def search_units(user: Any, q: str, *, include_inactive: bool = True) -> list[Un
     return units
 
 
-def unit_choices(user: Any, *, levels: tuple[str, ...] | None = None) -> list[tuple[int, str]]:
-    """(id, indented label) for a select of the active units the user sees."""
+def unit_choices(user: Any, *, levels: tuple[str, ...] | None = None) -> dict[int, str]:
+    """{id: indented label} for a select of the active units the user sees, in tree order."""
     rows = subtree_units(user, include_inactive=False)
-    return [
-        (r.unit.id, "\u3000" * r.depth + r.unit.name)
-        for r in rows
-        if levels is None or r.unit.level in levels
-    ]
+    return {
+        r.unit.id: "\u3000" * r.depth + r.unit.name for r in rows if levels is None or r.unit.level in levels
+    }
 
 
 def child_units(unit: Unit) -> list[Unit]:
     units = list(
-        db.session.scalars(
-            select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.sort_order, Unit.id)
-        )
+        db.session.scalars(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.sort_order, Unit.id))
     )
     _load_names(units)
     return units
@@ -131,8 +125,7 @@ def ancestors(unit: Unit) -> list[Unit]:
     return list(db.session.scalars(stmt))
 
 
-def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str = "",
-                status: str = ""):
+def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str = "", status: str = ""):
     """The admin's user list, scoped in SQL, with filters."""
     stmt = authz.scope(select(User), User, user)
     if q:
@@ -140,9 +133,7 @@ def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str
         stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
     if unit_id:
         stmt = stmt.where(
-            User.unit_id.in_(
-                select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id)
-            )
+            User.unit_id.in_(select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id))
         )
     if role:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))

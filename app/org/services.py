@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, select, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import authz
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
@@ -94,9 +95,7 @@ def _validate_level(level: str, tribunal_kind: str | None, parent: Unit | None) 
     if tribunal_kind and tribunal_kind not in TRIBUNAL_KINDS:
         raise ServiceError("请选择正确的法庭类型。", "tribunal_kind")
     if parent is not None and LEVEL_RANK[level] <= LEVEL_RANK[parent.level]:
-        raise ServiceError(
-            f"{LEVELS[level]}不能设在{parent.level_label}“{parent.name}”之下。", "parent_id"
-        )
+        raise ServiceError(f"{LEVELS[level]}不能设在{parent.level_label}“{parent.name}”之下。", "parent_id")
     if parent is not None and not parent.is_active:
         raise ServiceError(f"上级单位“{parent.name}”已停用。", "parent_id")
 
@@ -151,18 +150,17 @@ def create_unit(
     _set_names(unit, name, split_aliases(aliases))
     db.session.flush()
     # Closure rows: self at depth 0, then every ancestor of the parent one deeper.
-    db.session.execute(
-        insert(UnitClosure).values(ancestor_id=unit.id, descendant_id=unit.id, depth=0)
-    )
+    db.session.execute(insert(UnitClosure).values(ancestor_id=unit.id, descendant_id=unit.id, depth=0))
     if parent is not None:
         db.session.execute(
             insert(UnitClosure).from_select(
                 ["ancestor_id", "descendant_id", "depth"],
-                select(
-                    UnitClosure.ancestor_id, literal(unit.id), UnitClosure.depth + 1
-                ).where(UnitClosure.descendant_id == parent.id),
+                select(UnitClosure.ancestor_id, literal(unit.id), UnitClosure.depth + 1).where(
+                    UnitClosure.descendant_id == parent.id
+                ),
             )
         )
+    authz.forget_cached_scope()
     record(actor, "unit.create", unit, None, _unit_snapshot(unit), unit_id=unit.id, now=now)
     return unit
 
@@ -198,9 +196,7 @@ def update_unit(
 
 def subtree_ids(unit_id: int) -> list[int]:
     return list(
-        db.session.scalars(
-            select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id)
-        )
+        db.session.scalars(select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id))
     )
 
 
@@ -235,6 +231,7 @@ def move_unit(
         insert(UnitClosure).from_select(
             ["ancestor_id", "descendant_id", "depth"],
             select(sup.c.ancestor_id, sub.c.descendant_id, sup.c.depth + sub.c.depth + 1)
+            .select_from(sup.join(sub, true()))  # deliberate cross product
             .where(sup.c.descendant_id == new_parent.id)
             .where(sub.c.ancestor_id == unit.id),
         )
@@ -243,6 +240,7 @@ def move_unit(
     unit.updated_at = now
     db.session.flush()
     db.session.expire(unit, ["parent"])
+    authz.forget_cached_scope()
     record(actor, "unit.move", unit, before, _unit_snapshot(unit), unit_id=unit.id, now=now)
     return unit
 
@@ -261,16 +259,12 @@ def set_unit_active(
         raise ServiceError("该单位已经是" + ("启用" if active else "停用") + "状态。")
     if not active:
         children = db.session.scalar(
-            select(func.count()).select_from(Unit).where(
-                Unit.parent_id == unit.id, Unit.is_active.is_(True)
-            )
+            select(func.count()).select_from(Unit).where(Unit.parent_id == unit.id, Unit.is_active.is_(True))
         )
         if children:
             raise ServiceError(f"该单位还有 {children} 个启用的下级单位，请先停用或移走下级单位。")
         users = db.session.scalar(
-            select(func.count()).select_from(User).where(
-                User.unit_id == unit.id, User.active.is_(True)
-            )
+            select(func.count()).select_from(User).where(User.unit_id == unit.id, User.active.is_(True))
         )
         if users:
             raise ServiceError(f"该单位还有 {users} 个启用的用户，请先停用或调走这些用户。")
@@ -364,9 +358,7 @@ def create_user(
         password_hash = hash_password(password or "")
     if not unit.is_active:
         raise ServiceError(f"单位“{unit.name}”已停用，不能添加用户。", "unit_id")
-    taken = db.session.scalar(
-        select(User.id).where(func.lower(User.username) == username.lower())
-    )
+    taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
     if taken:
         raise ServiceError(f"用户名“{username}”已存在。", "username")
     user = User(
@@ -456,8 +448,13 @@ def reset_password(actor: User, user: User, new_password: str, *, now: datetime)
     user.updated_at = now
     db.session.flush()
     record(
-        actor, "user.reset_password", user, None, {"must_change_password": True},
-        unit_id=user.unit_id, now=now,
+        actor,
+        "user.reset_password",
+        user,
+        None,
+        {"must_change_password": True},
+        unit_id=user.unit_id,
+        now=now,
     )
     return user
 

@@ -7,13 +7,11 @@ from flask_login import current_user, login_required
 
 from app import authz
 from app.extensions import db
-from app.org import bp
-from app.org import queries, services
+from app.org import bp, queries, services
 from app.org.forms import MoveUnitForm, ResetPasswordForm, UnitForm, UserForm
 from app.org.models import Unit, User
 from app.timeutil import utcnow
 from app.views_util import actor, form_status, page_args, run_service
-
 
 # ---------------------------------------------------------------- units
 
@@ -36,26 +34,37 @@ def unit_detail(unit_id: int):
     unit = authz.get_scoped_or_404(Unit, unit_id, "unit.view", current_user)
     visible = authz.visible_unit_ids(current_user)
     path = [u for u in queries.ancestors(unit) if u.id in visible]
-    return render_template(
-        "org/unit_detail.html", unit=unit, path=path, children=queries.child_units(unit)
-    )
+    return render_template("org/unit_detail.html", unit=unit, path=path, children=queries.child_units(unit))
 
 
 @bp.route("/admin/units/new", methods=["GET", "POST"])
 @login_required
 def unit_new():
-    parent = authz.get_scoped_or_404(Unit, request.args.get("parent", type=int) or 0, "unit.add_child", current_user)
+    parent = authz.get_scoped_or_404(
+        Unit, request.args.get("parent", type=int) or 0, "unit.add_child", current_user
+    )
     form = UnitForm()
     status = 200
     if form.validate_on_submit():
-        unit, status = run_service(lambda: services.create_unit(
-            actor(), name=form.name.data, level=form.level.data, parent=parent,
-            tribunal_kind=form.tribunal_kind.data, feature_label=form.feature_label.data,
-            aliases=form.aliases.data, now=utcnow()), form)
+        unit, status = run_service(
+            lambda: services.create_unit(
+                actor(),
+                name=form.name.data,
+                level=form.level.data,
+                parent=parent,
+                tribunal_kind=form.tribunal_kind.data,
+                feature_label=form.feature_label.data,
+                aliases=form.aliases.data,
+                now=utcnow(),
+            ),
+            form,
+        )
         if unit:
             flash(f"已添加单位“{unit.name}”。", "success")
             return redirect(url_for("org.unit_detail", unit_id=unit.id))
-    return render_template("org/unit_form.html", form=form, parent=parent, unit=None), max(status, form_status(form))
+    return render_template("org/unit_form.html", form=form, parent=parent, unit=None), max(
+        status, form_status(form)
+    )
 
 
 @bp.route("/admin/units/<int:unit_id>/edit", methods=["GET", "POST"])
@@ -70,14 +79,25 @@ def unit_edit(unit_id: int):
     form.level.data = unit.level  # level is fixed once created
     status = 200
     if form.validate_on_submit():
-        ok, status = run_service(lambda: services.update_unit(
-            actor(), unit, name=form.name.data, tribunal_kind=form.tribunal_kind.data,
-            feature_label=form.feature_label.data, aliases=form.aliases.data,
-            expected_version=form.version.data, now=utcnow()), form)
+        ok, status = run_service(
+            lambda: services.update_unit(
+                actor(),
+                unit,
+                name=form.name.data,
+                tribunal_kind=form.tribunal_kind.data,
+                feature_label=form.feature_label.data,
+                aliases=form.aliases.data,
+                expected_version=form.version.data,
+                now=utcnow(),
+            ),
+            form,
+        )
         if ok:
             flash("已保存。", "success")
             return redirect(url_for("org.unit_detail", unit_id=unit.id))
-    return render_template("org/unit_form.html", form=form, parent=unit.parent, unit=unit), max(status, form_status(form))
+    return render_template("org/unit_form.html", form=form, parent=unit.parent, unit=unit), max(
+        status, form_status(form)
+    )
 
 
 @bp.route("/admin/units/<int:unit_id>/move", methods=["GET", "POST"])
@@ -92,8 +112,12 @@ def unit_move(unit_id: int):
     status = 200
     if form.validate_on_submit():
         new_parent = authz.get_scoped_or_404(Unit, form.parent_id.data, "unit.add_child", current_user)
-        ok, status = run_service(lambda: services.move_unit(
-            actor(), unit, new_parent, expected_version=form.version.data, now=utcnow()), form)
+        ok, status = run_service(
+            lambda: services.move_unit(
+                actor(), unit, new_parent, expected_version=form.version.data, now=utcnow()
+            ),
+            form,
+        )
         if ok:
             flash(f"已将“{unit.name}”移到“{new_parent.name}”之下。", "success")
             return redirect(url_for("org.unit_detail", unit_id=unit.id))
@@ -102,8 +126,11 @@ def unit_move(unit_id: int):
 
 def _toggle_unit(unit_id: int, active: bool):
     unit = authz.get_scoped_or_404(Unit, unit_id, "unit.deactivate", current_user)
-    ok, status = run_service(lambda: services.set_unit_active(
-        actor(), unit, active, expected_version=request.form.get("version"), now=utcnow()))
+    ok, status = run_service(
+        lambda: services.set_unit_active(
+            actor(), unit, active, expected_version=request.form.get("version"), now=utcnow()
+        )
+    )
     if not ok:
         return unit_detail(unit_id), status
     flash(f"已{'启用' if active else '停用'}“{unit.name}”。", "success")
@@ -135,7 +162,10 @@ def users():
     stmt = queries.users_query(current_user, unit_id=unit_id, **args)
     pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
     return render_template(
-        "org/users.html", pagination=pagination, args=args, unit_id=unit_id,
+        "org/users.html",
+        pagination=pagination,
+        args=args,
+        unit_id=unit_id,
         unit_choices=queries.unit_choices(current_user),
     )
 
@@ -160,10 +190,21 @@ def user_new():
     status = 200
     if form.validate_on_submit():
         unit = authz.get_scoped_or_404(Unit, form.unit_id.data, "unit.add_child", current_user)
-        user, status = run_service(lambda: services.create_user(
-            actor(), username=form.username.data, display_name=form.display_name.data, unit=unit,
-            roles=form.roles.data, password=form.password.data or "", email=form.email.data,
-            phone=form.phone.data, must_change_password=True, now=utcnow()), form)
+        user, status = run_service(
+            lambda: services.create_user(
+                actor(),
+                username=form.username.data,
+                display_name=form.display_name.data,
+                unit=unit,
+                roles=form.roles.data,
+                password=form.password.data or "",
+                email=form.email.data,
+                phone=form.phone.data,
+                must_change_password=True,
+                now=utcnow(),
+            ),
+            form,
+        )
         if user:
             flash(f"已添加用户“{user.username}”，首次登录须修改密码。", "success")
             return redirect(url_for("org.users"))
@@ -179,10 +220,20 @@ def user_edit(user_id: int):
     status = 200
     if form.validate_on_submit():
         unit = authz.get_scoped_or_404(Unit, form.unit_id.data, "unit.add_child", current_user)
-        ok, status = run_service(lambda: services.update_user(
-            actor(), user, display_name=form.display_name.data, unit=unit, roles=form.roles.data,
-            email=form.email.data, phone=form.phone.data, expected_version=form.version.data,
-            now=utcnow()), form)
+        ok, status = run_service(
+            lambda: services.update_user(
+                actor(),
+                user,
+                display_name=form.display_name.data,
+                unit=unit,
+                roles=form.roles.data,
+                email=form.email.data,
+                phone=form.phone.data,
+                expected_version=form.version.data,
+                now=utcnow(),
+            ),
+            form,
+        )
         if ok:
             flash("已保存。", "success")
             return redirect(url_for("org.users"))
@@ -191,8 +242,11 @@ def user_edit(user_id: int):
 
 def _toggle_user(user_id: int, active: bool):
     user = authz.get_scoped_or_404(User, user_id, "user.deactivate", current_user)
-    ok, status = run_service(lambda: services.set_user_active(
-        actor(), user, active, expected_version=request.form.get("version"), now=utcnow()))
+    ok, status = run_service(
+        lambda: services.set_user_active(
+            actor(), user, active, expected_version=request.form.get("version"), now=utcnow()
+        )
+    )
     if not ok:
         return render_template("org/user_form.html", form=_user_form(user, prefill=True), user=user), status
     flash(f"已{'启用' if active else '停用'}用户“{user.username}”。", "success")
@@ -218,8 +272,9 @@ def user_reset_password(user_id: int):
     form = ResetPasswordForm()
     status = 200
     if form.validate_on_submit():
-        ok, status = run_service(lambda: services.reset_password(
-            actor(), user, form.password.data, now=utcnow()), form)
+        ok, status = run_service(
+            lambda: services.reset_password(actor(), user, form.password.data, now=utcnow()), form
+        )
         if ok:
             flash(f"已重置“{user.username}”的密码，其登录已失效，下次登录须修改密码。", "success")
             return redirect(url_for("org.users"))

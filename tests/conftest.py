@@ -1,0 +1,160 @@
+"""Test fixtures: a fresh migrated database per test, on SQLite and on PostgreSQL.
+
+Every test that uses `app` runs once per backend. SQLite always runs; PostgreSQL
+runs when TEST_POSTGRES_URL points at a server (CI sets it) and is skipped with a
+one-line reason otherwise — unless REQUIRE_POSTGRES=1, when its absence fails.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db as _db
+from tests import factories
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+def _require(var: str) -> bool:
+    return os.environ.get(var, "") == "1"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend",
+        action="append",
+        default=None,
+        help="database backends to run (sqlite, postgresql); default both",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("backend") or ["sqlite", "postgresql"]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        _db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _pg_url() -> str:
+    url = PG_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """The PostgreSQL test database, emptied and migrated once per session."""
+    url = _pg_url()
+    if not url:
+        reason = "PostgreSQL 不可用：未设置 TEST_POSTGRES_URL"
+        if _require("REQUIRE_POSTGRES"):
+            pytest.fail(reason + "（REQUIRE_POSTGRES=1）")
+        pytest.skip(reason)
+    try:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001
+        reason = f"PostgreSQL 不可用：{type(exc).__name__}"
+        if _require("REQUIRE_POSTGRES"):
+            pytest.fail(reason + f"（REQUIRE_POSTGRES=1）: {exc}")
+        pytest.skip(reason)
+    _migrate(url)
+    return url
+
+
+def _truncate_all(app) -> None:
+    tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def database_url(request, backend, tmp_path) -> str:
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("pg_database")
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production: a fresh `g`
+    (Flask-Login caches the user there) and its own database session. The test's
+    pending work is committed first, so no transaction blocks the request."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def app(database_url, backend, tmp_path):
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp_path / "uploads"))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        if backend == "postgresql":
+            _truncate_all(app)
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tree(db):
+    """A small court tree (see factories.build_tree)."""
+    return factories.build_tree()
+
+
+@pytest.fixture
+def login(client):
+    def _login(user, password: str = factories.PASSWORD):
+        resp = client.post("/login", data={"username": user.username, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return _login

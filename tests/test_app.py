@@ -1,0 +1,50 @@
+"""App factory, configuration and the health check."""
+
+import pytest
+
+from app import create_app
+
+
+def test_production_refuses_default_secret_key(monkeypatch):
+    """Production must not start with the built-in development key."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production", SECRET_KEY="dev-secret-key-change-me")
+
+
+def test_production_starts_with_a_real_key():
+    app = create_app("production", SECRET_KEY="x" * 40, SQLALCHEMY_DATABASE_URI="sqlite://")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_unknown_config_name_is_refused():
+    with pytest.raises(RuntimeError, match="APP_CONFIG"):
+        create_app("staging")
+
+
+def test_healthz_reports_database(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": True}
+
+
+def test_healthz_reports_a_dead_database(tmp_path):
+    """A database that can't be opened answers 503, not 500."""
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503
+    assert resp.get_json()["database"] is False
+
+
+def test_pages_use_no_external_assets(client, tree, login):
+    """Air-gapped: every stylesheet and script is served by the app itself."""
+    from tests import factories
+
+    login(factories.user("u_admin", tree.base1, ["admin"]))
+    html = client.get("/").get_data(as_text=True)
+    assert "/bootstrap/static/" in html
+    assert "http://" not in html and "https://" not in html
+    css = client.get("/bootstrap/static/css/bootstrap.min.css")
+    assert css.status_code == 200
+    assert b"https://fonts" not in css.data
+    css.close()
