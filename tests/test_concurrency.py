@@ -31,9 +31,14 @@ def _worker(url: str, unit_id: int, rounds: int, out) -> None:
             count = int(unit.feature_label or 0)
             try:
                 services.update_unit(
-                    None, unit, name=unit.name, tribunal_kind=unit.tribunal_kind,
-                    feature_label=str(count + 1), aliases=unit.aliases,
-                    expected_version=unit.version, now=utcnow(),
+                    None,
+                    unit,
+                    name=unit.name,
+                    tribunal_kind=unit.tribunal_kind,
+                    feature_label=str(count + 1),
+                    aliases=unit.aliases,
+                    expected_version=unit.version,
+                    now=utcnow(),
                 )
                 db.session.commit()
                 done += 1
