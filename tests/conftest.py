@@ -158,3 +158,27 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture
+def count_queries(app):
+    """Context manager counting the SQL statements the app sends (all sessions)."""
+    import contextlib
+
+    from sqlalchemy import event
+
+    @contextlib.contextmanager
+    def _count():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "PRAGMA")):
+                statements.append(statement)
+
+        event.listen(_db.engine, "before_cursor_execute", before)
+        try:
+            yield statements
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", before)
+
+    return _count

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import authz
@@ -141,4 +142,4 @@ def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str
         stmt = stmt.where(User.active.is_(True))
     elif status == "inactive":
         stmt = stmt.where(User.active.is_(False))
-    return stmt.order_by(User.unit_id, User.username)
+    return stmt.options(joinedload(User.unit)).order_by(User.unit_id, User.username)
