@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, flash, redirect, request, url_for
+from flask import Flask, flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 
 from config import DEFAULT_SECRET_KEY, get_config
@@ -54,20 +54,32 @@ def _migrations_dir():
 
 def _import_models() -> None:
     """Every model module, so metadata (and migrations) see all tables."""
+    import app.api.models  # noqa: F401
+    import app.attachments  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.importing  # noqa: F401
     import app.journal  # noqa: F401
+    import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
+    import app.tasks.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.extensions import csrf
     from app.main import bp as main_bp
     from app.org import bp as org_bp
+    from app.tasks import bp as tasks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(tasks_bp)
+    # The API authenticates with bearer tokens; session-cookie writes are checked
+    # for a CSRF header in register_hooks instead.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -95,6 +107,40 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
+    from app.extensions import csrf, login_manager
+
+    @login_manager.request_loader
+    def bearer_user(req):
+        """API clients: `Authorization: Bearer <token>`."""
+        from app.api.tokens import user_for
+        from app.timeutil import utcnow
+
+        header = req.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return user_for(header[7:].strip(), now=utcnow())
+        return None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "请先登录，或在 Authorization 头中提供有效的 Bearer 令牌。"}), 401
+        flash("请先登录。", "warning")
+        return redirect(
+            url_for("auth.login", next=request.full_path if request.query_string else request.path)
+        )
+
+    @app.before_request
+    def api_session_writes_need_csrf():
+        """A browser session calling the API must prove the request came from our page."""
+        if (
+            request.path.startswith("/api/")
+            and request.method in ("POST", "PUT", "PATCH", "DELETE")
+            and not request.headers.get("Authorization", "").startswith("Bearer ")
+            and "_user_id" in session
+            and app.config.get("WTF_CSRF_ENABLED", True)
+        ):
+            csrf.protect()
+
     @app.before_request
     def force_password_change():
         """After an admin reset, nothing but changing the password (or leaving)."""
@@ -104,6 +150,8 @@ def register_hooks(app: Flask) -> None:
             and request.endpoint
             not in ("auth.change_password", "auth.logout", "static", "bootstrap.static", "main.healthz")
         ):
+            if request.path.startswith("/api/"):
+                return jsonify({"error": "管理员已重置您的密码，请先在网页上设置新密码。"}), 403
             flash("管理员已重置您的密码，请先设置新密码。", "warning")
             return redirect(url_for("auth.change_password"))
         return None

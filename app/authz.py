@@ -1,9 +1,11 @@
 """The policy: who may do what, where. The only place that decides access.
 
-Visibility is the user's unit and everything below it (one indexed lookup on the
-closure table). Lists are filtered in SQL with `scope()`; single objects are loaded
-with `get_scoped_or_404()` (hidden → 404, visible but not allowed → 403); `can()`
-answers for one object. Unknown actions fail closed.
+Visibility starts from the user's unit and everything below it (one indexed lookup
+on the closure table). Each model says how it sits in the tree (`CLAUSES` for SQL
+lists, `_SEES` for one object); lists are filtered in SQL with `scope()`; single
+objects are loaded with `get_scoped_or_404()` (hidden → 404, visible but not
+allowed → 403); `can()` answers for one object, including which status
+transitions a role may make. Unknown actions fail closed.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, g, has_request_context
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, false, or_, select
 
+from app.attachments import Attachment
 from app.extensions import db
+from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
+from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
+
+# Who works on an item in the receiving unit, and who reviews it in the assigning unit.
+RECEIVER_ROLES = ("tribunal_head", "coordinator", "staff", "assigner", "leader")
+SPLITTER_ROLES = ("coordinator", "assigner")
+ASSIGNER_ROLES = ("assigner", "reviewer")
+REVIEWER_ROLES = ("assigner", "coordinator")
 
 
 def scope_unit_ids(user: Any) -> Select:
@@ -23,16 +34,29 @@ def scope_unit_ids(user: Any) -> Select:
     return select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == user.unit_id)
 
 
+def ancestor_unit_ids(user: Any) -> Select:
+    """SELECT of the user's unit and the units above it."""
+    return select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == user.unit_id)
+
+
 def visible_unit_ids(user: Any) -> frozenset[int]:
-    """The same set, loaded once per request for per-object checks."""
+    """The visible set, loaded once per request for per-object checks."""
+    return _cached(user, "_authz_visible", scope_unit_ids)
+
+
+def _ancestors(user: Any) -> frozenset[int]:
+    return _cached(user, "_authz_ancestors", ancestor_unit_ids)
+
+
+def _cached(user: Any, key: str, query: Callable[[Any], Select]) -> frozenset[int]:
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     cache: dict | None = None
     if has_request_context():
-        cache = g.setdefault("_authz_visible", {})
+        cache = g.setdefault(key, {})
         if user.id in cache:
             return cache[user.id]
-    ids = frozenset(db.session.scalars(scope_unit_ids(user)))
+    ids = frozenset(db.session.scalars(query(user)))
     if cache is not None:
         cache[user.id] = ids
     return ids
@@ -42,54 +66,164 @@ def forget_cached_scope() -> None:
     """The tree changed (a unit added or moved): drop this request's cached sets."""
     if has_request_context():
         g.pop("_authz_visible", None)
+        g.pop("_authz_ancestors", None)
 
 
-# How each model is placed in the tree: the attribute naming its unit.
-UNIT_COLUMN: dict[type, str] = {Unit: "id", User: "unit_id"}
+# ---------------------------------------------------------------- visibility per model
 
 
-def unit_of(obj: Any) -> int | None:
-    return getattr(obj, UNIT_COLUMN[type(obj)])
+def _task_clause(user: Any):
+    in_scope = scope_unit_ids(user)
+    assigned_here = select(Assignment.task_id).where(Assignment.unit_id.in_(in_scope))
+    return or_(Task.owner_unit_id.in_(in_scope), Task.id.in_(assigned_here))
+
+
+CLAUSES: dict[type, Callable[[Any], Any]] = {
+    Unit: lambda u: Unit.id.in_(scope_unit_ids(u)),
+    User: lambda u: User.unit_id.in_(scope_unit_ids(u)),
+    # Programme projects set above are visible below; the items in them are not.
+    Project: lambda u: or_(
+        Project.owner_unit_id.in_(scope_unit_ids(u)), Project.owner_unit_id.in_(ancestor_unit_ids(u))
+    ),
+    Task: _task_clause,
+    # The receiving side and the assigning side both see an assignment.
+    Assignment: lambda u: or_(
+        Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
+    ),
+}
+
+
+def _sees_task(user: Any, task: Task) -> bool:
+    visible = visible_unit_ids(user)
+    if task.owner_unit_id in visible:
+        return True
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(Assignment.task_id == task.id, Assignment.unit_id.in_(scope_unit_ids(user)))
+            )
+        )
+    )
+
+
+def _sees_attachment(user: Any, att: Attachment) -> bool:
+    owner = attachment_owner(att)
+    return owner is not None and sees(user, owner)
+
+
+_SEES: dict[type, Callable[[Any, Any], bool]] = {
+    Unit: lambda u, o: o.id in visible_unit_ids(u),
+    User: lambda u, o: o.unit_id in visible_unit_ids(u),
+    Project: lambda u, o: o.owner_unit_id in visible_unit_ids(u) or o.owner_unit_id in _ancestors(u),
+    Task: _sees_task,
+    Assignment: lambda u, o: o.unit_id in visible_unit_ids(u) or o.assigned_by_unit_id in visible_unit_ids(u),
+    ExtensionRequest: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
+    ProgressReport: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
+    AssignmentStep: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
+    Attachment: _sees_attachment,
+    ImportBatch: lambda u, o: o.created_by_id == u.id,
+}
+
+# Owners of attachments, by the owner_type an attachment records.
+ATTACHMENT_OWNERS: dict[str, type] = {"ProgressReport": ProgressReport, "AssignmentStep": AssignmentStep}
+
+
+def attachment_owner(att: Attachment) -> Any:
+    model = ATTACHMENT_OWNERS.get(att.owner_type)
+    return db.session.get(model, att.owner_id) if model else None
 
 
 def sees(user: Any, obj: Any) -> bool:
-    """Whether the object lies inside the user's subtree."""
-    return unit_of(obj) in visible_unit_ids(user)
+    """Whether the object is visible to the user."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    check = _SEES.get(type(obj))
+    return bool(check and check(user, obj))
 
 
 def scope(query: Select, model: type, user: Any) -> Select:
-    """Restrict a list query to rows inside the user's subtree (in SQL)."""
-    column = getattr(model, UNIT_COLUMN[model])
-    return query.where(column.in_(scope_unit_ids(user)))
+    """Restrict a list query to the rows the user may see (in SQL)."""
+    clause = CLAUSES.get(model)
+    return query.where(clause(user) if clause else false())
 
 
-def _admin(user: Any) -> bool:
-    return user.has_role("admin")
+# ---------------------------------------------------------------- actions
+
+
+def _role(user: Any, *roles: str) -> bool:
+    return user.has_role(*roles)
 
 
 def _admin_below_own(user: Any, obj: Any) -> bool:
     """Admins manage units strictly below their own (not their own root)."""
-    return _admin(user) and sees(user, obj) and obj.id != user.unit_id
+    return _role(user, "admin") and sees(user, obj) and obj.id != user.unit_id
 
 
 def _admin_other_user(user: Any, obj: Any) -> bool:
-    return _admin(user) and sees(user, obj) and obj.id != user.id
+    return _role(user, "admin") and sees(user, obj) and obj.id != user.id
 
+
+def _receiver(user: Any, a: Assignment, *statuses: str, roles=RECEIVER_ROLES) -> bool:
+    return user.unit_id == a.unit_id and _role(user, *roles) and (not statuses or a.status in statuses)
+
+
+def _assigning_side(user: Any, a: Assignment, *statuses: str) -> bool:
+    """Reviewers of an assignment: the assigning unit's assigners/coordinators (or
+    those above it), and the high court's reviewers for items it assigned itself."""
+    if statuses and a.status not in statuses:
+        return False
+    if _role(user, *REVIEWER_ROLES) and a.assigned_by_unit_id in visible_unit_ids(user):
+        return True
+    return _role(user, "reviewer") and a.assigned_by_unit_id == user.unit_id
+
+
+OPEN = ("pending", "in_progress", "submitted", "returned")
 
 RULES: dict[str, Callable[[Any, Any], bool]] = {
     # Route-level permissions (no object).
-    "admin.access": lambda u, o: _admin(u),
+    "admin.access": lambda u, o: _role(u, "admin"),
+    "project.create": lambda u, o: _role(u, *ASSIGNER_ROLES, "admin"),
+    "category.manage": lambda u, o: _role(u, "admin", "reviewer"),
+    "import.tasks": lambda u, o: _role(u, *ASSIGNER_ROLES),
     # Units.
     "unit.view": lambda u, o: sees(u, o),
-    "unit.add_child": lambda u, o: _admin(u) and sees(u, o),
-    "unit.edit": lambda u, o: _admin(u) and sees(u, o),
+    "unit.add_child": lambda u, o: _role(u, "admin") and sees(u, o),
+    "unit.edit": lambda u, o: _role(u, "admin") and sees(u, o),
     "unit.move": _admin_below_own,
     "unit.deactivate": _admin_below_own,
+    "unit.assign_to": lambda u, o: sees(u, o) and o.id != u.unit_id and o.is_active,
     # Users.
-    "user.view": lambda u, o: _admin(u) and sees(u, o),
-    "user.edit": lambda u, o: _admin(u) and sees(u, o),
+    "user.view": lambda u, o: _role(u, "admin") and sees(u, o),
+    "user.edit": lambda u, o: _role(u, "admin") and sees(u, o),
     "user.deactivate": _admin_other_user,
     "user.reset_password": _admin_other_user,
+    # Projects and items.
+    "project.view": lambda u, o: sees(u, o),
+    "project.edit": lambda u, o: (
+        _role(u, *ASSIGNER_ROLES, "admin") and o.owner_unit_id in visible_unit_ids(u)
+    ),
+    "project.add_task": lambda u, o: _role(u, *ASSIGNER_ROLES) and sees(u, o),
+    "task.view": lambda u, o: sees(u, o),
+    "task.edit": lambda u, o: _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
+    "task.assign": lambda u, o: _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
+    # Assignments: the status machine, per side.
+    "assignment.view": lambda u, o: sees(u, o),
+    "assignment.acknowledge": lambda u, o: _receiver(u, o, "pending"),
+    "assignment.report": lambda u, o: _receiver(u, o, "pending", "in_progress", "returned"),
+    "assignment.submit": lambda u, o: _receiver(u, o, "pending", "in_progress", "returned"),
+    "assignment.steps": lambda u, o: _receiver(u, o, *OPEN) or _assigning_side(u, o, *OPEN),
+    "assignment.request_extension": lambda u, o: _receiver(u, o, *OPEN),
+    "assignment.split": lambda u, o: _receiver(
+        u, o, "pending", "in_progress", "returned", roles=SPLITTER_ROLES
+    ),
+    "assignment.review": lambda u, o: _assigning_side(u, o, "submitted"),
+    "assignment.decide_extension": lambda u, o: _assigning_side(u, o, *OPEN),
+    "assignment.remind": lambda u, o: _assigning_side(u, o, *OPEN),
+    "attachment.view": lambda u, o: sees(u, o),
+    # Completion lists.
+    "completion.view": lambda u, o: sees(u, o),
+    "completion.review": lambda u, o: _role(u, "reviewer") and sees(u, o) and o.id != u.unit_id,
+    "import.view": lambda u, o: sees(u, o),
 }
 
 
@@ -105,7 +239,7 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 
 def require(user: Any, action: str, obj: Any = None) -> None:
     """Abort: 404 when the object is hidden from the user, 403 when not allowed."""
-    if obj is not None and type(obj) in UNIT_COLUMN and not sees(user, obj):
+    if obj is not None and type(obj) in _SEES and not sees(user, obj):
         abort(404)
     if not can(user, action, obj):
         abort(403)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -53,13 +53,24 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        # Not read-only: merged cells (a unit or a deadline merged down several rows, as
+        # courts write them) must be filled into every row they cover.
+        wb = load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as exc:  # noqa: BLE001 — openpyxl raises many kinds on corrupt files
         raise ImportFormatError("无法读取该 Excel 文件：文件已损坏或不是 .xlsx 格式。") from exc
     try:
         ws = wb.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    except Exception as exc:  # noqa: BLE001 — openpyxl raises many kinds on corrupt parts
+        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        for rng in ws.merged_cells.ranges:
+            top = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else ""
+            if rng.max_col > rng.min_col and rng.max_row == rng.min_row:
+                continue  # a title merged across columns stays in its first cell
+            for r in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
+                        rows[r - 1][c - 1] = top
+        return rows
+    except Exception as exc:  # noqa: BLE001
         raise ImportFormatError("无法读取该 Excel 文件的内容，文件可能已损坏。") from exc
     finally:
         wb.close()
@@ -84,7 +95,8 @@ def _read_csv(data: bytes) -> list[list[str]]:
 
 
 def read_table(filename: str, data: bytes, *, max_rows: int) -> list[list[str]]:
-    """Rows of cells (strings) from an .xlsx or .csv upload, checked by content."""
+    """Rows of cells (strings) from an .xlsx or .csv upload, checked by content.
+    Empty rows are kept, so that row i is spreadsheet row i + 1 in messages."""
     if not data:
         raise ImportFormatError("上传的文件是空的。")
     name = (filename or "").lower()
@@ -101,9 +113,60 @@ def read_table(filename: str, data: bytes, *, max_rows: int) -> list[list[str]]:
         raise ImportFormatError("暂不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 后再上传。")
     else:
         raise ImportFormatError("只支持 .xlsx 或 .csv 文件。")
-    rows = [r for r in rows if any(c for c in r)]
-    if not rows:
+    filled = sum(1 for r in rows if any(c for c in r))
+    if not filled:
         raise ImportFormatError("文件中没有数据。")
-    if len(rows) > max_rows + 1:
-        raise ImportFormatError(f"文件行数过多（{len(rows) - 1} 行），一次最多导入 {max_rows} 行。")
+    if filled > max_rows + 1:
+        raise ImportFormatError(f"文件行数过多（{filled - 1} 行），一次最多导入 {max_rows} 行。")
+    while rows and not any(c for c in rows[-1]):
+        rows.pop()
     return rows
+
+
+def run_rows(
+    rows: list[dict],
+    handler: Callable[[dict], Any],
+    *,
+    dry_run: bool,
+    key: Callable[[dict], str] | None = None,
+) -> int:
+    """Run every row through `handler` (the real services), each in its own savepoint,
+    collecting a ServiceError's message on the row (`errors`; `parse_errors` found
+    while reading the file stay as they are). Rows marked "skip" are left out.
+    Returns the number of bad rows; with any bad row, or in a dry run, everything is
+    rolled back — so a preview reports exactly what the commit will do."""
+    bad = 0
+    outer = db.session.begin_nested()
+    seen: set[str] = set()
+    for row in rows:
+        row["errors"] = []
+        if row.get("skip"):
+            continue
+        if row.get("parse_errors"):
+            bad += 1
+            continue
+        k = key(row) if key else ""
+        if k and k in seen:
+            row["errors"].append("与文件中前面的行重复。")
+            bad += 1
+            continue
+        if k:
+            seen.add(k)
+        savepoint = db.session.begin_nested()
+        try:
+            handler(row)
+            savepoint.commit()
+        except ServiceError as exc:
+            savepoint.rollback()
+            row["errors"].append(exc.message)
+            bad += 1
+    if dry_run or bad:
+        outer.rollback()
+    else:
+        outer.commit()
+    return bad
+
+
+def row_errors(row: dict) -> list[str]:
+    """Everything wrong with a row: what reading found, then what the services said."""
+    return [*row.get("parse_errors", []), *row.get("errors", [])]

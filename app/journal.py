@@ -76,3 +76,13 @@ def history(object_type: str, object_id: int) -> list[JournalEntry]:
         .order_by(JournalEntry.at, JournalEntry.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def actors_of(entries: list[JournalEntry]) -> dict[int, Any]:
+    """The users behind a timeline, in one query."""
+    from app.org.models import User
+
+    ids = {e.actor_id for e in entries if e.actor_id}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

@@ -48,3 +48,61 @@ def build_tree() -> SimpleNamespace:
     t.trib3 = unit("南山人民法庭", "tribunal", t.base2)
     db.session.commit()
     return t
+
+
+# ---------------------------------------------------------------- projects, items, assignments
+
+
+def project(actor: User, owner: Unit | None = None, name: str = "人民法庭建设攻坚", **kw):
+    """A project owned by `owner` (default: the actor's unit), 2026 by default."""
+    from datetime import date
+
+    from app.tasks import services as task_services
+
+    return task_services.create_project(
+        actor,
+        name=name,
+        owner_unit=owner or actor.unit,
+        start=kw.pop("start", date(2026, 1, 1)),
+        end=kw.pop("end", date(2026, 12, 31)),
+        now=kw.pop("now", utcnow()),
+        **kw,
+    )
+
+
+def task(actor: User, project_, title: str = "选配人民法庭庭长", **kw):
+    """An item in `project_`; a date deadline (2026-06-30) unless told otherwise."""
+    from datetime import date
+
+    from app.tasks import services as task_services
+
+    kind = kw.pop("deadline_kind", "date")
+    deadline = kw.pop("deadline", date(2026, 6, 30) if kind == "date" else None)
+    return task_services.create_task(
+        actor, project_, title=title, deadline_kind=kind, deadline=deadline, now=kw.pop("now", utcnow()), **kw
+    )
+
+
+def assign(actor: User, task_, *units: Unit, now=None) -> list:
+    """Assign `task_` to `units` through the service."""
+    from app.tasks import services as task_services
+
+    return task_services.assign_task(actor, task_, list(units), now=now or utcnow())
+
+
+def task_users(t: SimpleNamespace) -> SimpleNamespace:
+    """The people of build_tree's courts who take part in items, one per role and place."""
+    u = SimpleNamespace()
+    u.reviewer = user("gy_qjb", t.high, ["reviewer"], display_name="高院强基办")
+    u.high_assigner = user("gy_zb", t.high, ["assigner"], display_name="高院专班")
+    u.assigner = user("jz_zb", t.inter1, ["assigner"], display_name="甲市中院专班")
+    u.inter1_staff = user("jz_gj", t.inter1, ["staff"], display_name="甲市中院干警")
+    u.inter2_assigner = user("yz_zb", t.inter2, ["assigner"], display_name="乙市中院专班")
+    u.base1_coord = user("j1_llr", t.base1, ["coordinator"], display_name="甲一区联络员")
+    u.base1_staff = user("j1_gj", t.base1, ["staff"], display_name="甲一区干警")
+    u.base2_coord = user("j2_llr", t.base2, ["coordinator"], display_name="甲二区联络员")
+    u.base3_coord = user("y1_llr", t.base3, ["coordinator"], display_name="乙一县联络员")
+    u.trib1_head = user("ds_tz", t.trib1, ["tribunal_head"], display_name="东山庭长")
+    u.trib2_head = user("xs_tz", t.trib2, ["tribunal_head"], display_name="西山庭长")
+    db.session.commit()
+    return u

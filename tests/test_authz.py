@@ -5,24 +5,35 @@ tribunal (trib1), a sibling base court (base2) and its superior intermediate
 court (inter1). Expected: "ok" (allowed: the request is processed), 403 (visible
 but not allowed) or 404 (hidden). Adding a route without a row here fails
 `test_every_route_has_a_row`.
+
+Task objects per position (see `_task_objects`):
+- own: an item of inter1 assigned to base1 — the actor's unit receives it;
+- sub: an item of base1 assigned to trib1 — the actor's unit assigned it;
+- sibling: an item of inter1 assigned to base2 — hidden;
+- superior: an item of the high court assigned to inter1 — hidden.
+Projects: owned by the position's unit (a superior's project is visible below).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 
+from app.attachments import Attachment, path_of
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import ROLES
+from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
 from app.timeutil import utcnow
 from tests import factories
 
 POSITIONS = ("own", "sub", "sibling", "superior")
 ALL_ROLES = tuple(ROLES)
 OK = "ok"
+RECEIVERS = ("tribunal_head", "coordinator", "staff", "assigner", "leader")
 
 
 @dataclass
@@ -30,16 +41,24 @@ class Row:
     method: str
     path: Callable  # (ctx, position) -> url
     expect: Callable  # (role, position) -> "ok" | 403 | 404
-    data: dict | None = None
+    data: Callable | dict | None = None  # form data, or (ctx, pos) -> dict
+    json: Callable | dict | None = None  # JSON body, or (ctx, pos) -> dict
     positional: bool = True  # False: the route has no target object
+    status: str | None = None  # put every fixture assignment in this status first
+
+
+# ---------------------------------------------------------------- expectations
 
 
 def anyone(role, pos):
     return OK
 
 
-def admin_only(role, pos):
-    return OK if role == "admin" else 403
+def roles_only(*roles):
+    return lambda role, pos: OK if role in roles else 403
+
+
+admin_only = roles_only("admin")
 
 
 def in_subtree(role, pos):
@@ -59,11 +78,74 @@ def admin_strictly_below(role, pos):
     return OK if role == "admin" and pos == "sub" else 403
 
 
-def own_batch(role, pos):
-    """Import batches: only the admin who uploaded one sees it."""
-    if role != "admin":
+def own_batch(*roles):
+    """Import batches: only the uploader sees one, and only with an import role."""
+    return lambda role, pos: 403 if role not in roles else (OK if pos == "own" else 404)
+
+
+def project_visible(role, pos):
+    return 404 if pos == "sibling" else OK
+
+
+def project_edit(role, pos):
+    if pos == "sibling":
+        return 404
+    return OK if pos in ("own", "sub") and role in ("assigner", "reviewer", "admin") else 403
+
+
+def project_add_task(role, pos):
+    if pos == "sibling":
+        return 404
+    return OK if role in ("assigner", "reviewer") else 403
+
+
+def task_edit(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" and role in ("assigner", "reviewer") else 403
+
+
+def receiver(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "own" and role in RECEIVERS else 403
+
+
+def splitter(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "own" and role in ("coordinator", "assigner") else 403
+
+
+def assigning_side(role, pos):
+    """Reviewers: assigners/coordinators of the assigning unit, or the high court's
+    reviewers for items their own unit assigned (base1 assigned the 'sub' item)."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" and role in ("assigner", "coordinator", "reviewer") else 403
+
+
+def either_side(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    if pos == "own":
+        return OK if role in RECEIVERS else 403
+    return OK if role in ("assigner", "coordinator", "reviewer") else 403
+
+
+def completion_review(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if role == "reviewer" and pos == "sub" else 403
+
+
+def api_project_create(role, pos):
+    if role not in ("assigner", "reviewer", "admin"):
         return 403
-    return OK if pos == "own" else 404
+    return OK if pos in ("own", "sub") else 404
+
+
+# ---------------------------------------------------------------- urls
 
 
 def _unit(ctx, pos):
@@ -78,18 +160,37 @@ def _batch(ctx, pos):
     return ctx.batches[pos].id
 
 
+def _tbatch(ctx, pos):
+    return ctx.task_batches[pos].id
+
+
+def _a(ctx, pos):
+    return ctx.assignments[pos].id
+
+
+def _task(ctx, pos):
+    return ctx.assignments[pos].task_id
+
+
+def _project(ctx, pos):
+    return ctx.projects[pos].id
+
+
+def _u(path):
+    return lambda c, p: path
+
+
 ROUTES: dict[str, Row] = {
-    "main.index": Row("GET", lambda c, p: "/", anyone, positional=False),
-    "main.healthz": Row("GET", lambda c, p: "/healthz", anyone, positional=False),
-    "auth.login": Row("GET", lambda c, p: "/login", anyone, positional=False),
-    "auth.logout": Row("POST", lambda c, p: "/logout", anyone, positional=False),
-    "auth.change_password": Row("GET", lambda c, p: "/account/password", anyone, positional=False),
-    "org.units": Row("GET", lambda c, p: "/admin/units", admin_only, positional=False),
-    "org.users": Row("GET", lambda c, p: "/admin/users", admin_only, positional=False),
-    "org.import_upload": Row("GET", lambda c, p: "/admin/import", admin_only, positional=False),
-    "org.import_template": Row(
-        "GET", lambda c, p: "/admin/import/template/units.csv", admin_only, positional=False
-    ),
+    "main.index": Row("GET", _u("/"), anyone, positional=False),
+    "main.healthz": Row("GET", _u("/healthz"), anyone, positional=False),
+    "auth.login": Row("GET", _u("/login"), anyone, positional=False),
+    "auth.logout": Row("POST", _u("/logout"), anyone, positional=False),
+    "auth.change_password": Row("GET", _u("/account/password"), anyone, positional=False),
+    # org
+    "org.units": Row("GET", _u("/admin/units"), admin_only, positional=False),
+    "org.users": Row("GET", _u("/admin/users"), admin_only, positional=False),
+    "org.import_upload": Row("GET", _u("/admin/import"), admin_only, positional=False),
+    "org.import_template": Row("GET", _u("/admin/import/template/units.csv"), admin_only, positional=False),
     "org.unit_detail": Row("GET", lambda c, p: f"/units/{_unit(c, p)}", in_subtree),
     "org.unit_new": Row("GET", lambda c, p: f"/admin/units/new?parent={_unit(c, p)}", admin_in_subtree),
     "org.unit_edit": Row("GET", lambda c, p: f"/admin/units/{_unit(c, p)}/edit", admin_in_subtree),
@@ -100,7 +201,7 @@ ROUTES: dict[str, Row] = {
     "org.unit_activate": Row(
         "POST", lambda c, p: f"/admin/units/{_unit(c, p)}/activate", admin_strictly_below
     ),
-    "org.user_new": Row("GET", lambda c, p: "/admin/users/new", admin_only, positional=False),
+    "org.user_new": Row("GET", _u("/admin/users/new"), admin_only, positional=False),
     "org.user_edit": Row("GET", lambda c, p: f"/admin/users/{_user(c, p)}/edit", admin_in_subtree),
     "org.user_deactivate": Row(
         "POST", lambda c, p: f"/admin/users/{_user(c, p)}/deactivate", admin_in_subtree
@@ -109,8 +210,148 @@ ROUTES: dict[str, Row] = {
     "org.user_reset_password": Row(
         "GET", lambda c, p: f"/admin/users/{_user(c, p)}/reset-password", admin_in_subtree
     ),
-    "org.import_preview": Row("GET", lambda c, p: f"/admin/import/{_batch(c, p)}", own_batch),
-    "org.import_commit": Row("POST", lambda c, p: f"/admin/import/{_batch(c, p)}/commit", own_batch),
+    "org.import_preview": Row("GET", lambda c, p: f"/admin/import/{_batch(c, p)}", own_batch("admin")),
+    "org.import_commit": Row("POST", lambda c, p: f"/admin/import/{_batch(c, p)}/commit", own_batch("admin")),
+    # projects and items
+    "tasks.projects": Row("GET", _u("/projects"), anyone, positional=False),
+    "tasks.project_new": Row(
+        "GET", _u("/projects/new"), roles_only("assigner", "reviewer", "admin"), positional=False
+    ),
+    "tasks.project_detail": Row("GET", lambda c, p: f"/projects/{_project(c, p)}", project_visible),
+    "tasks.project_edit": Row("GET", lambda c, p: f"/projects/{_project(c, p)}/edit", project_edit),
+    "tasks.task_new": Row("GET", lambda c, p: f"/projects/{_project(c, p)}/tasks/new", project_add_task),
+    "tasks.task_detail": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}", in_subtree),
+    "tasks.task_edit": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}/edit", task_edit),
+    "tasks.task_assign": Row("POST", lambda c, p: f"/tasks/{_task(c, p)}/assign", task_edit),
+    "tasks.categories_admin": Row(
+        "GET", _u("/admin/categories"), roles_only("admin", "reviewer"), positional=False
+    ),
+    "tasks.category_toggle": Row(
+        "POST", _u("/admin/categories/1/toggle"), roles_only("admin", "reviewer"), positional=False
+    ),
+    # assignments
+    "tasks.assignment_list": Row("GET", _u("/assignments?status=open"), anyone, positional=False),
+    "tasks.my_work_page": Row("GET", _u("/my"), anyone, positional=False),
+    "tasks.assignment_bulk": Row("POST", _u("/assignments/bulk"), anyone, positional=False),
+    "tasks.assignment_detail": Row("GET", lambda c, p: f"/assignments/{_a(c, p)}", in_subtree),
+    "tasks.assignment_acknowledge": Row(
+        "POST", lambda c, p: f"/assignments/{_a(c, p)}/acknowledge", receiver
+    ),
+    "tasks.assignment_report": Row(
+        "POST", lambda c, p: f"/assignments/{_a(c, p)}/report", receiver, data={"text": "进展"}
+    ),
+    "tasks.assignment_review": Row(
+        "POST",
+        lambda c, p: f"/assignments/{_a(c, p)}/review",
+        assigning_side,
+        data={"decision": "approve"},
+        status="submitted",
+    ),
+    "tasks.assignment_extension": Row(
+        "POST",
+        lambda c, p: f"/assignments/{_a(c, p)}/extension",
+        receiver,
+        data={"new_deadline": "2099-12-31", "reason": "原因"},
+    ),
+    "tasks.extension_decide": Row(
+        "POST",
+        lambda c, p: f"/extensions/{c.extensions[p].id}/decide",
+        assigning_side,
+        data={"decision": "refuse", "comment": "不同意"},
+    ),
+    "tasks.assignment_remind": Row("POST", lambda c, p: f"/assignments/{_a(c, p)}/remind", assigning_side),
+    "tasks.assignment_split": Row("POST", lambda c, p: f"/assignments/{_a(c, p)}/split", splitter),
+    "tasks.assignment_step_add": Row(
+        "POST",
+        lambda c, p: f"/assignments/{_a(c, p)}/steps",
+        either_side,
+        data={"kind": "check", "title": "检查"},
+    ),
+    "tasks.step_toggle": Row(
+        "POST", lambda c, p: f"/steps/{c.steps[p].id}/toggle", either_side, data={"done": "1"}
+    ),
+    "tasks.attachment": Row("GET", lambda c, p: f"/attachments/{c.attachments[p].id}", in_subtree),
+    # completion lists
+    "tasks.completion": Row("GET", _u("/completion"), anyone, positional=False),
+    "tasks.completion_export": Row("GET", _u("/completion.xlsx"), anyone, positional=False),
+    "tasks.completion_print": Row("GET", _u("/completion/print"), anyone, positional=False),
+    "tasks.completion_review": Row(
+        "POST",
+        _u("/completion/review"),
+        completion_review,
+        data=lambda c, p: {"unit_id": _unit(c, p), "decision": "confirmed"},
+    ),
+    # task import
+    "tasks.task_import": Row(
+        "GET", _u("/imports/tasks"), roles_only("assigner", "reviewer"), positional=False
+    ),
+    "tasks.task_import_preview": Row(
+        "GET", lambda c, p: f"/imports/tasks/{_tbatch(c, p)}", own_batch("assigner", "reviewer")
+    ),
+    "tasks.task_import_commit": Row(
+        "POST", lambda c, p: f"/imports/tasks/{_tbatch(c, p)}/commit", own_batch("assigner", "reviewer")
+    ),
+    # API
+    "api.openapi": Row("GET", _u("/api/v1/openapi.json"), anyone, positional=False),
+    "api.token": Row("POST", _u("/api/v1/auth/token"), anyone, positional=False, json={}),
+    "api.units": Row("GET", _u("/api/v1/units"), anyone, positional=False),
+    "api.unit_detail": Row("GET", lambda c, p: f"/api/v1/units/{_unit(c, p)}", in_subtree),
+    "api.project_create": Row(
+        "POST",
+        _u("/api/v1/projects"),
+        api_project_create,
+        json=lambda c, p: {
+            "name": "接口项目",
+            "owner_unit_id": _unit(c, p),
+            "start": "2026-01-01",
+            "end": "2026-12-31",
+        },
+    ),
+    "api.task_create": Row(
+        "POST",
+        _u("/api/v1/tasks"),
+        project_add_task,
+        json=lambda c, p: {
+            "project_id": _project(c, p),
+            "title": "接口事项",
+            "deadline": "2026-12-31",
+            "unit_ids": [],
+        },
+    ),
+    "api.assignment_list": Row("GET", _u("/api/v1/assignments?status=open"), anyone, positional=False),
+    "api.assignment_acknowledge": Row(
+        "POST", lambda c, p: f"/api/v1/assignments/{_a(c, p)}/acknowledge", receiver
+    ),
+    "api.assignment_progress": Row(
+        "POST",
+        lambda c, p: f"/api/v1/assignments/{_a(c, p)}/progress",
+        receiver,
+        data={"text": "进展", "percent": "50"},
+    ),
+    "api.assignment_review": Row(
+        "POST",
+        lambda c, p: f"/api/v1/assignments/{_a(c, p)}/review",
+        assigning_side,
+        json={"decision": "approve"},
+        status="submitted",
+    ),
+    "api.assignment_extension": Row(
+        "POST",
+        lambda c, p: f"/api/v1/assignments/{_a(c, p)}/extension",
+        receiver,
+        json={"new_deadline": "2099-12-31", "reason": "原因"},
+    ),
+    "api.completion_list": Row("GET", _u("/api/v1/completion-list"), anyone, positional=False),
+    "api.completion_list_xlsx": Row("GET", _u("/api/v1/completion-list.xlsx"), anyone, positional=False),
+    "api.import_tasks": Row(
+        "POST", _u("/api/v1/imports/tasks"), roles_only("assigner", "reviewer"), positional=False
+    ),
+    "api.import_commit": Row(
+        "POST",
+        lambda c, p: f"/api/v1/imports/{_tbatch(c, p)}/commit",
+        own_batch("assigner", "reviewer"),
+        json={"exclude_rows": []},
+    ),
 }
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them
@@ -125,45 +366,138 @@ def test_every_route_has_a_row(app):
     assert not stale, f"rows for routes that no longer exist: {stale}"
 
 
-def _context(tree, role):
-    class Ctx:
-        pass
+class Ctx:
+    pass
 
+
+def _batch_row(kind, uploader, **kw):
+    batch = ImportBatch(
+        kind=kind,
+        filename="x.xlsx",
+        created_by_id=uploader.id,
+        unit_id=uploader.unit_id,
+        created_at=utcnow(),
+        rows=[],
+        **kw,
+    )
+    db.session.add(batch)
+    return batch
+
+
+def _task_objects(ctx, tree, uploaders):
+    """Projects, items, assignments, steps, extension requests, reports with a file."""
+    now = utcnow()
+    ctx.projects = {}
+    for pos, unit in ctx.units.items():
+        ctx.projects[pos] = Project(
+            name=f"项目{pos}",
+            owner_unit_id=unit.id,
+            start=date(2026, 1, 1),
+            end=date(2026, 12, 31),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(ctx.projects[pos])
+    db.session.flush()
+    placement = {
+        "own": (tree.inter1, tree.base1),
+        "sub": (tree.base1, tree.trib1),
+        "sibling": (tree.inter1, tree.base2),
+        "superior": (tree.high, tree.inter1),
+    }
+    ctx.assignments, ctx.steps, ctx.extensions, ctx.attachments = {}, {}, {}, {}
+    for pos, (owner, unit) in placement.items():
+        task = Task(
+            project_id=ctx.projects["superior"].id,
+            owner_unit_id=owner.id,
+            title=f"事项{pos}",
+            deadline_kind="date",
+            deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(task)
+        db.session.flush()
+        a = Assignment(
+            task_id=task.id,
+            unit_id=unit.id,
+            assigned_by_unit_id=owner.id,
+            status="pending",
+            deadline=date(2099, 6, 30),
+            original_deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(a)
+        db.session.flush()
+        ctx.assignments[pos] = a
+        ctx.steps[pos] = AssignmentStep(assignment_id=a.id, kind="check", title="检查项")
+        ctx.extensions[pos] = ExtensionRequest(
+            assignment_id=a.id,
+            requested_by_id=ctx.targets[pos].id,
+            current_deadline=a.deadline,
+            requested_deadline=date(2099, 12, 31),
+            reason="原因",
+            created_at=now,
+        )
+        report = ProgressReport(
+            assignment_id=a.id, author_id=ctx.targets[pos].id, text="进展", created_at=now
+        )
+        db.session.add_all([ctx.steps[pos], ctx.extensions[pos], report])
+        db.session.flush()
+        att = Attachment(
+            owner_type="ProgressReport",
+            owner_id=report.id,
+            unit_id=unit.id,
+            original_name="证明.pdf",
+            stored_name=f"grid{pos}",
+            content_type="application/pdf",
+            size=9,
+            sha256="0" * 64,
+            uploaded_by_id=ctx.targets[pos].id,
+            created_at=now,
+        )
+        db.session.add(att)
+        db.session.flush()
+        path_of(att).write_bytes(b"%PDF-1.4\n")
+        ctx.attachments[pos] = att
+    ctx.task_batches = {
+        pos: _batch_row("tasks", up, result={"project_id": ctx.projects["own"].id})
+        for pos, up in uploaders.items()
+    }
+
+
+def _context(tree, role):
     ctx = Ctx()
     ctx.units = {"own": tree.base1, "sub": tree.trib1, "sibling": tree.base2, "superior": tree.inter1}
     ctx.actor = factories.user(f"actor_{role}", tree.base1, [role])
     ctx.targets = {pos: factories.user(f"target_{pos}", u) for pos, u in ctx.units.items()}
     uploaders = {
         "own": ctx.actor,
-        "sub": factories.user("admin_sub", tree.trib1, ["admin"]),
-        "sibling": factories.user("admin_sib", tree.base2, ["admin"]),
-        "superior": factories.user("admin_sup", tree.inter1, ["admin"]),
+        "sub": factories.user("admin_sub", tree.trib1, ["admin", "assigner"]),
+        "sibling": factories.user("admin_sib", tree.base2, ["admin", "assigner"]),
+        "superior": factories.user("admin_sup", tree.inter1, ["admin", "assigner"]),
     }
-    ctx.batches = {}
-    for pos, uploader in uploaders.items():
-        batch = ImportBatch(
-            kind="units",
-            filename="x.csv",
-            created_by_id=uploader.id,
-            unit_id=uploader.unit_id,
-            created_at=utcnow(),
-            rows=[],
-        )
-        db.session.add(batch)
-        ctx.batches[pos] = batch
+    ctx.batches = {pos: _batch_row("units", up) for pos, up in uploaders.items()}
+    _task_objects(ctx, tree, uploaders)
     db.session.commit()
     return ctx
 
 
 def _outcome(resp) -> object:
+    resp.close()  # file responses hold the file open until closed
     if resp.status_code in (403, 404):
         return resp.status_code
     location = resp.headers.get("Location", "")
     assert "/login" not in location or resp.request.path in ("/logout",), (
         f"unexpected redirect to login from {resp.request.path}"
     )
-    assert resp.status_code in (200, 302, 400, 409), f"{resp.request.path} → {resp.status_code}"
+    assert resp.status_code in (200, 201, 302, 303, 400, 409), f"{resp.request.path} → {resp.status_code}"
     return OK
+
+
+def _value(spec, ctx, pos):
+    return spec(ctx, pos) if callable(spec) else spec
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -172,12 +506,21 @@ def test_grid(app, client, tree, login, endpoint, role):
     """role × position → allowed / 403 / 404, for one route."""
     row = ROUTES[endpoint]
     ctx = _context(tree, role)
+    if row.status:
+        for a in ctx.assignments.values():
+            a.status = row.status
+        db.session.commit()
     positions = POSITIONS if row.positional else ("own",)
     failures = []
     for pos in positions:
         login(ctx.actor)
         url = row.path(ctx, pos)
-        resp = client.open(url, method=row.method, data=row.data or {})
+        kwargs = (
+            {"json": _value(row.json, ctx, pos)}
+            if row.json is not None
+            else {"data": _value(row.data, ctx, pos) or {}}
+        )
+        resp = client.open(url, method=row.method, **kwargs)
         got = _outcome(resp)
         want = row.expect(role, pos)
         if got != want:
@@ -188,12 +531,33 @@ def test_grid(app, client, tree, login, endpoint, role):
 
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
 def test_anonymous_is_sent_to_login(app, client, tree, endpoint):
-    """Without a session every page but login and the health check asks to log in."""
+    """Without a session every page but login and the health check asks to log in;
+    the API answers 401 in JSON."""
     row = ROUTES[endpoint]
     ctx = _context(tree, "viewer")
-    resp = client.open(row.path(ctx, "own"), method=row.method)
-    if endpoint in ("auth.login", "main.healthz"):
+    kwargs = {"json": _value(row.json, ctx, "own")} if row.json is not None else {}
+    resp = client.open(row.path(ctx, "own"), method=row.method, **kwargs)
+    if endpoint in ("auth.login", "main.healthz", "api.openapi"):
         assert resp.status_code == 200
+    elif endpoint == "api.token":
+        assert resp.status_code == 400  # an empty body: no credentials to check
+    elif endpoint.startswith("api."):
+        assert resp.status_code == 401
+        assert "error" in resp.get_json()
     else:
         assert resp.status_code == 302
         assert "/login" in resp.headers["Location"]
+
+
+def test_api_bearer_token_works_and_a_bad_one_does_not(app, client, tree):
+    """API clients authenticate with a bearer token from /auth/token."""
+    factories.user("api_user", tree.base1, ["coordinator"])
+    db.session.commit()
+    resp = client.post("/api/v1/auth/token", json={"username": "api_user", "password": factories.PASSWORD})
+    token = resp.get_json()["token"]
+    ok = client.get("/api/v1/units", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200 and {u["name"] for u in ok.get_json()} >= {"甲一区人民法院", "东山人民法庭"}
+    bad = client.get("/api/v1/units", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    wrong = client.post("/api/v1/auth/token", json={"username": "api_user", "password": "wrong-pass1"})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_json()["error"]

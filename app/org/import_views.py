@@ -31,10 +31,7 @@ TEMPLATE_ROWS = {
 
 def _load_batch(batch_id: int) -> ImportBatch:
     authz.require(current_user, "admin.access")
-    batch = db.session.get(ImportBatch, batch_id)
-    if batch is None or batch.created_by_id != current_user.id:
-        abort(404)
-    return batch
+    return authz.get_scoped_or_404(ImportBatch, batch_id, "import.view", current_user)
 
 
 @bp.route("/admin/import", methods=["GET", "POST"])

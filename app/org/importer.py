@@ -16,7 +16,7 @@ from flask import current_app
 from app import authz
 from app.errors import ServiceError
 from app.extensions import db
-from app.importing import ImportBatch, ImportFormatError, read_table
+from app.importing import ImportBatch, ImportFormatError, read_table, row_errors, run_rows
 from app.org import services
 from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS, Unit, User
 
@@ -86,6 +86,8 @@ def parse_rows(rows: list[list[str]], kind: str) -> list[dict]:
     cols = map_headers(rows[header_idx], kind)
     out = []
     for offset, r in enumerate(rows[header_idx + 1 :], start=header_idx + 2):
+        if not any(c.strip() for c in r):
+            continue
         data = {f: (r[i].strip() if i < len(r) else "") for f, i in cols.items()}
         out.append({"row": offset, "data": data, "errors": []})
     return out
@@ -166,35 +168,14 @@ ROW_HANDLERS: dict[str, Callable[..., Any]] = {"units": _unit_row, "users": _use
 
 
 def _apply(actor: User, kind: str, rows: list[dict], now: datetime, *, dry_run: bool) -> int:
-    """Run every row through the services, each in its own savepoint, collecting the
-    errors per row. Returns the number of bad rows; with any bad row, or in a dry
-    run, everything is rolled back."""
     handler = ROW_HANDLERS[kind]
     key_field = "name" if kind == "units" else "username"
-    bad = 0
-    outer = db.session.begin_nested()
-    seen: set[str] = set()
-    for row in rows:
-        row["errors"] = []
-        key = row["data"].get(key_field, "").strip().lower()
-        if key and key in seen:
-            row["errors"].append("与文件中前面的行重复。")
-            bad += 1
-            continue
-        seen.add(key)
-        savepoint = db.session.begin_nested()
-        try:
-            handler(actor, row["data"], now)
-            savepoint.commit()
-        except ServiceError as exc:
-            savepoint.rollback()
-            row["errors"].append(exc.message)
-            bad += 1
-    if dry_run or bad:
-        outer.rollback()
-    else:
-        outer.commit()
-    return bad
+    return run_rows(
+        rows,
+        lambda row: handler(actor, row["data"], now),
+        dry_run=dry_run,
+        key=lambda row: row["data"].get(key_field, "").strip().lower(),
+    )
 
 
 def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime) -> ImportBatch:
@@ -207,7 +188,7 @@ def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime
     _apply(actor, kind, rows, now, dry_run=True)
     for row in rows:  # never keep a plain password in the database
         password = row["data"].pop("password", None)
-        if password and not row["errors"]:
+        if password and not row_errors(row):
             row["data"]["password_hash"] = services.hash_password(password)
     batch = ImportBatch(
         kind=kind,
@@ -223,7 +204,7 @@ def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime
 
 
 def bad_rows(batch: ImportBatch) -> int:
-    return sum(1 for r in batch.rows if r.get("errors"))
+    return sum(1 for r in batch.rows if row_errors(r))
 
 
 def commit(actor: User, batch: ImportBatch, *, now: datetime) -> int:

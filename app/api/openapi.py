@@ -1,0 +1,376 @@
+"""The OpenAPI 3 description of /api/v1 (served at /api/v1/openapi.json).
+
+A test checks that every API route is described here, so the document can't
+silently fall behind the code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _json_body(props: dict[str, Any], required: list[str]) -> dict:
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "properties": props, "required": required}}
+        },
+    }
+
+
+def _ok(description: str, schema: dict | None = None, status: str = "200") -> dict:
+    resp: dict[str, Any] = {"description": description}
+    if schema is not None:
+        resp["content"] = {"application/json": {"schema": schema}}
+    return {status: resp, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR}
+
+
+def _id_param(name: str = "id") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _q(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+S = {"type": "string"}
+INT = {"type": "integer"}
+D = {"type": "string", "format": "date"}
+ASSIGNMENT = {"$ref": "#/components/schemas/Assignment"}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "强基通 API",
+            "version": "1.0.0",
+            "description": "人民法院强基工程管理系统接口。所有接口与页面使用同一套权限：只能访问本单位及下级单位的数据；"
+            '范围外的对象返回 404。错误以 JSON {"error": "中文说明"} 和 4xx 状态码返回。',
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "POST /auth/token 取得"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "浏览器会话；写操作须带 X-CSRFToken 请求头",
+                },
+            },
+            "responses": {
+                "Error": {
+                    "description": "错误",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"error": S}, "required": ["error"]}
+                        }
+                    },
+                }
+            },
+            "schemas": {
+                "Unit": {
+                    "type": "object",
+                    "properties": {
+                        "id": INT,
+                        "name": S,
+                        "level": {"type": "string", "enum": ["high", "intermediate", "base", "tribunal"]},
+                        "parent_id": {"type": "integer", "nullable": True},
+                        "aliases": {"type": "array", "items": S},
+                    },
+                },
+                "Assignment": {
+                    "type": "object",
+                    "properties": {
+                        "id": INT,
+                        "task_id": INT,
+                        "unit_id": INT,
+                        "title": S,
+                        "status": {
+                            "type": "string",
+                            "enum": ["pending", "in_progress", "submitted", "closed", "returned"],
+                        },
+                        "deadline": {**D, "nullable": True},
+                        "progress": INT,
+                        "overdue": {"type": "boolean"},
+                        "due_soon": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/openapi.json": {
+                "get": {
+                    "summary": "本文档",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI 文档"}},
+                }
+            },
+            "/auth/token": {
+                "post": {
+                    "summary": "用户名密码换取 Bearer 令牌（30 天有效）",
+                    "security": [],
+                    "requestBody": _json_body({"username": S, "password": S}, ["username", "password"]),
+                    "responses": {
+                        **_ok("令牌", {"type": "object", "properties": {"token": S}}),
+                        "429": ERROR,
+                    },
+                }
+            },
+            "/units": {
+                "get": {
+                    "summary": "单位及其全部下级",
+                    "parameters": [_q("under", INT, "子树根单位 id，默认本单位")],
+                    "responses": _ok(
+                        "单位列表", {"type": "array", "items": {"$ref": "#/components/schemas/Unit"}}
+                    ),
+                }
+            },
+            "/units/{id}": {
+                "get": {
+                    "summary": "单个单位",
+                    "parameters": [_id_param()],
+                    "responses": _ok("单位", {"$ref": "#/components/schemas/Unit"}),
+                }
+            },
+            "/projects": {
+                "post": {
+                    "summary": "新建项目",
+                    "requestBody": _json_body(
+                        {"name": S, "owner_unit_id": INT, "start": D, "end": D, "description": S},
+                        ["name", "owner_unit_id", "start", "end"],
+                    ),
+                    "responses": _ok("已创建", {"type": "object", "properties": {"id": INT}}, "201"),
+                }
+            },
+            "/tasks": {
+                "post": {
+                    "summary": "新建清单事项并交办",
+                    "requestBody": _json_body(
+                        {
+                            "project_id": INT,
+                            "title": S,
+                            "requirements": S,
+                            "lead_leader": S,
+                            "deadline": {
+                                "type": "string",
+                                "description": "YYYY-MM-DD，或 长期坚持 / 每月 / 每季度 / 每半年",
+                            },
+                            "unit_ids": {"type": "array", "items": INT},
+                        },
+                        ["project_id", "title", "deadline"],
+                    ),
+                    "responses": _ok(
+                        "已创建",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "assignments": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {"id": INT, "unit_id": INT, "status": S},
+                                    },
+                                },
+                            },
+                        },
+                        "201",
+                    ),
+                }
+            },
+            "/assignments": {
+                "get": {
+                    "summary": "承办事项列表（按权限范围过滤）",
+                    "parameters": [
+                        _q(
+                            "status",
+                            {
+                                "type": "string",
+                                "enum": [
+                                    "open",
+                                    "overdue",
+                                    "due_soon",
+                                    "pending",
+                                    "in_progress",
+                                    "submitted",
+                                    "closed",
+                                    "returned",
+                                ],
+                            },
+                        ),
+                        _q("unit", INT, "单位子树"),
+                        _q("project", INT),
+                        _q("from", D),
+                        _q("to", D),
+                        _q("page", INT),
+                        _q("per_page", INT),
+                    ],
+                    "responses": _ok(
+                        "列表",
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": ASSIGNMENT}, "total": INT},
+                        },
+                    ),
+                }
+            },
+            "/assignments/{id}/acknowledge": {
+                "post": {
+                    "summary": "签收",
+                    "parameters": [_id_param()],
+                    "responses": _ok("已签收", ASSIGNMENT),
+                }
+            },
+            "/assignments/{id}/progress": {
+                "post": {
+                    "summary": "进度反馈（可附佐证材料；submit=1 同时提交审核）",
+                    "parameters": [_id_param()],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "text": S,
+                                        "percent": INT,
+                                        "submit": S,
+                                        "files": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                        },
+                                    },
+                                    "required": ["text"],
+                                }
+                            }
+                        },
+                    },
+                    "responses": _ok(
+                        "已反馈",
+                        {"type": "object", "properties": {"report_id": INT, "assignment": ASSIGNMENT}},
+                        "201",
+                    ),
+                }
+            },
+            "/assignments/{id}/review": {
+                "post": {
+                    "summary": "审核：办结或退回",
+                    "parameters": [_id_param()],
+                    "requestBody": _json_body(
+                        {"decision": {"type": "string", "enum": ["approve", "return"]}, "comment": S},
+                        ["decision"],
+                    ),
+                    "responses": _ok("已审核", ASSIGNMENT),
+                }
+            },
+            "/assignments/{id}/extension": {
+                "post": {
+                    "summary": "延期申请",
+                    "parameters": [_id_param()],
+                    "requestBody": _json_body({"new_deadline": D, "reason": S}, ["new_deadline", "reason"]),
+                    "responses": _ok(
+                        "已申请", {"type": "object", "properties": {"id": INT, "status": S}}, "201"
+                    ),
+                }
+            },
+            "/completion-list": {
+                "get": {
+                    "summary": "完成清单（按直接下级单位汇总）",
+                    "parameters": [_q("unit", INT), _q("project", INT), _q("from", D), _q("to", D)],
+                    "responses": _ok(
+                        "完成清单",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "units": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "unit_id": INT,
+                                            "closed": INT,
+                                            "open": INT,
+                                            "overdue": INT,
+                                            "on_time_rate": {"type": "number", "nullable": True},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                    ),
+                }
+            },
+            "/completion-list.xlsx": {
+                "get": {
+                    "summary": "完成清单 Excel",
+                    "parameters": [_q("unit", INT), _q("project", INT), _q("from", D), _q("to", D)],
+                    "responses": {
+                        "200": {
+                            "description": "XLSX 文件",
+                            "content": {
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}
+                            },
+                        },
+                        "404": ERROR,
+                    },
+                }
+            },
+            "/imports/tasks": {
+                "post": {
+                    "summary": "上传任务清单并预览（不保存）",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "project_id": INT,
+                                    },
+                                    "required": ["file", "project_id"],
+                                }
+                            }
+                        },
+                    },
+                    "responses": _ok(
+                        "预览",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "import_id": INT,
+                                "rows": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "row": INT,
+                                            "title": S,
+                                            "unit_ids": {"type": "array", "items": INT},
+                                            "deadline": {"type": "object"},
+                                            "errors": {"type": "array", "items": S},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "201",
+                    ),
+                }
+            },
+            "/imports/{id}/commit": {
+                "post": {
+                    "summary": "确认导入（可排除出错的行）",
+                    "parameters": [_id_param()],
+                    "requestBody": _json_body({"exclude_rows": {"type": "array", "items": INT}}, []),
+                    "responses": _ok(
+                        "已导入", {"type": "object", "properties": {"import_id": INT, "created": INT}}
+                    ),
+                }
+            },
+        },
+    }

@@ -1,0 +1,92 @@
+"""Derived deadline status — 逾期 / 临期 — in one place, in Python and in SQL.
+
+Nothing here is stored: "overdue" is "not closed and today (Asia/Shanghai) is past
+the deadline"; "due soon" is "not closed and the deadline is within N days"."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from sqlalchemy import and_
+
+DUE_SOON_DAYS = 7
+DUE_LABELS = {"overdue": "逾期", "due_soon": "临期", "closed": "已办结", "normal": "正常", "none": "无时限"}
+
+
+def due_state(deadline: date | None, closed: bool, today: date, soon_days: int = DUE_SOON_DAYS) -> str:
+    """'closed', 'overdue', 'due_soon', 'normal' or 'none' (no deadline)."""
+    if closed:
+        return "closed"
+    if deadline is None:
+        return "none"
+    if deadline < today:
+        return "overdue"
+    if deadline <= today + timedelta(days=soon_days):
+        return "due_soon"
+    return "normal"
+
+
+def days_overdue(deadline: date | None, today: date) -> int:
+    return (today - deadline).days if deadline and deadline < today else 0
+
+
+def overdue_clause(deadline_col, status_col, today: date, closed_value: str = "closed"):
+    """SQL: not closed and past the deadline."""
+    return and_(status_col != closed_value, deadline_col.is_not(None), deadline_col < today)
+
+
+def due_soon_clause(
+    deadline_col, status_col, today: date, soon_days: int = DUE_SOON_DAYS, closed_value: str = "closed"
+):
+    """SQL: not closed and the deadline is today or within `soon_days`."""
+    return and_(
+        status_col != closed_value,
+        deadline_col >= today,
+        deadline_col <= today + timedelta(days=soon_days),
+    )
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(d: date, months: int) -> date:
+    m = d.month - 1 + months
+    year, month = d.year + m // 12, m % 12 + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "halfyear": 6}
+
+
+def periods(start: date, end: date, recurrence: str) -> list[tuple[str, date]]:
+    """(label, due date) for each period of a recurring item between start and end:
+    every month / quarter / half-year, each due on its last day."""
+    step = INTERVAL_MONTHS[recurrence]
+    out: list[tuple[str, date]] = []
+    # Align to calendar periods: months 1..12, quarters ending 3/6/9/12, halves 6/12.
+    month = ((start.month - 1) // step) * step + step
+    year = start.year
+    while True:
+        if month > 12:
+            year, month = year + 1, month - 12
+        due = month_end(year, month)
+        if due < start:
+            month += step
+            continue
+        if recurrence == "monthly":
+            label = f"{year}年{month}月"
+        elif recurrence == "quarterly":
+            label = f"{year}年第{month // 3}季度"
+        else:
+            label = f"{year}年{'上' if month == 6 else '下'}半年"
+        out.append((label, due))
+        if due >= end or len(out) >= 120:
+            return out
+        month += step
+
+
+def next_report_due(last: date, report_every: str | None) -> date:
+    """For 长期坚持 items: the next periodic report is due one interval after the last."""
+    return add_months(last, INTERVAL_MONTHS.get(report_every or "quarterly", 3))

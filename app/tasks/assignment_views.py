@@ -1,0 +1,350 @@
+"""Assignment pages: the list, my work, one assignment and every action on it."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import attachments, authz
+from app.extensions import db
+from app.journal import actors_of, history
+from app.org.models import User
+from app.tasks import bp, services
+from app.tasks.forms import (
+    BulkForm,
+    DecideExtensionForm,
+    ExtensionForm,
+    ReportForm,
+    ReviewForm,
+    SplitForm,
+    StepForm,
+)
+from app.tasks.helpers import (
+    arg_int,
+    assignable_units,
+    categories,
+    parse_date,
+    units_by_ids,
+    visible_projects,
+)
+from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest, ProgressReport
+from app.tasks.queries import AssignmentFilters, assignments_query, light, my_work
+from app.timeutil import local_today, utcnow
+from app.views_util import actor, page_args, run_service
+
+STATUS_FILTERS = {"open": "未办结", "overdue": "逾期", "due_soon": "临期（7天内）", **STATUSES}
+
+
+def filters_from_args() -> AssignmentFilters:
+    args = request.args
+    return AssignmentFilters(
+        project_id=arg_int("project"),
+        unit_id=arg_int("unit"),
+        status=args.get("status", ""),
+        deadline_from=parse_date(args.get("from")),
+        deadline_to=parse_date(args.get("to")),
+        category_id=arg_int("category"),
+        responsible_id=arg_int("responsible"),
+        q=args.get("q", "")[:100],
+        sort=args.get("sort", "deadline"),
+    )
+
+
+@bp.route("/assignments")
+@login_required
+def assignment_list():
+    f = filters_from_args()
+    today = local_today()
+    page, size = page_args()
+    pagination = db.paginate(
+        assignments_query(current_user, f, today), page=page, per_page=size, error_out=False
+    )
+    bulk = BulkForm()
+    people = db.session.execute(
+        authz.scope(select(User.id, User.display_name), User, current_user).order_by(User.display_name)
+    ).all()
+    return render_template(
+        "tasks/assignment_list.html",
+        pagination=pagination,
+        f=f,
+        today=today,
+        light=light,
+        bulk=bulk,
+        projects=visible_projects(current_user),
+        categories=categories(),
+        status_filters=STATUS_FILTERS,
+        units=assignable_units(current_user),
+        people=people,
+    )
+
+
+@bp.route("/assignments/bulk", methods=["POST"])
+@login_required
+def assignment_bulk():
+    """Bulk 催办 / 延期 on the selected rows (each row still checked by the policy)."""
+    form = BulkForm()
+    if not form.validate_on_submit() or not form.ids.data:
+        flash("请先勾选事项，并选择批量操作。", "danger")
+        return redirect(request.referrer or url_for("tasks.assignment_list")), 303
+    rows = list(
+        db.session.scalars(
+            authz.scope(select(Assignment), Assignment, current_user).where(Assignment.id.in_(form.ids.data))
+        )
+    )
+    if form.action.data == "extend" and not form.new_deadline.data:
+        flash("批量延期须填写新的完成时限。", "danger")
+        return redirect(request.referrer or url_for("tasks.assignment_list")), 303
+
+    def apply():
+        done = 0
+        for a in rows:
+            if form.action.data == "remind":
+                services.remind(actor(), a, message=form.message.data, now=utcnow())
+            else:
+                services.extend_directly(
+                    actor(),
+                    a,
+                    new_deadline=form.new_deadline.data,
+                    reason=form.message.data or "批量延期",
+                    now=utcnow(),
+                )
+            done += 1
+        return done
+
+    done, status = run_service(apply)
+    if done is not None:
+        flash(f"已{'催办' if form.action.data == 'remind' else '延期'} {done} 项。", "success")
+    return redirect(request.referrer or url_for("tasks.assignment_list")), 303
+
+
+@bp.route("/my")
+@login_required
+def my_work_page():
+    today = local_today()
+    return render_template("tasks/my_work.html", work=my_work(current_user, today), today=today, light=light)
+
+
+def _detail_context(a: Assignment) -> dict:
+    reports = list(
+        db.session.scalars(
+            select(ProgressReport)
+            .where(ProgressReport.assignment_id == a.id)
+            .order_by(ProgressReport.created_at.desc())
+        )
+    )
+    steps = list(
+        db.session.scalars(
+            select(AssignmentStep)
+            .where(AssignmentStep.assignment_id == a.id)
+            .order_by(AssignmentStep.sort_order)
+        )
+    )
+    extensions = list(
+        db.session.scalars(
+            select(ExtensionRequest)
+            .where(ExtensionRequest.assignment_id == a.id)
+            .order_by(ExtensionRequest.id)
+        )
+    )
+    children = list(db.session.scalars(select(Assignment).where(Assignment.parent_id == a.id)))
+    split_form = SplitForm()
+    split_form.unit_ids.choices = (
+        assignable_units(current_user) if authz.can(current_user, "assignment.split", a) else {}
+    )
+    timeline = sorted(history("Assignment", a.id) + history("Task", a.task_id), key=lambda e: (e.at, e.id))
+    return dict(
+        a=a,
+        reports=reports,
+        steps=steps,
+        extensions=extensions,
+        children=children,
+        today=local_today(),
+        light=light,
+        report_files=attachments.for_owner("ProgressReport", [r.id for r in reports]),
+        step_files=attachments.for_owner("AssignmentStep", [s.id for s in steps]),
+        report_form=ReportForm(),
+        review_form=ReviewForm(),
+        extension_form=ExtensionForm(),
+        decide_form=DecideExtensionForm(),
+        step_form=StepForm(),
+        split_form=split_form,
+        timeline=timeline,
+        users=actors_of(timeline),
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@login_required
+def assignment_detail(assignment_id: int):
+    a = authz.get_scoped_or_404(Assignment, assignment_id, "assignment.view", current_user)
+    return render_template("tasks/assignment_detail.html", **_detail_context(a))
+
+
+def _act(assignment_id: int, action: str, fn, form=None, success: str = "已保存。"):
+    """Load → check → validate the form → one service → commit → redirect (or 4xx page)."""
+    a = authz.get_scoped_or_404(Assignment, assignment_id, action, current_user)
+    if form is not None and not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "danger")
+        return render_template("tasks/assignment_detail.html", **_detail_context(a)), 400
+    result, status = run_service(lambda: fn(a))
+    if result is None:
+        return render_template("tasks/assignment_detail.html", **_detail_context(a)), status
+    flash(success, "success")
+    return redirect(url_for("tasks.assignment_detail", assignment_id=a.id))
+
+
+@bp.route("/assignments/<int:assignment_id>/acknowledge", methods=["POST"])
+@login_required
+def assignment_acknowledge(assignment_id: int):
+    return _act(
+        assignment_id,
+        "assignment.acknowledge",
+        lambda a: services.acknowledge(actor(), a, now=utcnow()),
+        success="已签收。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/report", methods=["POST"])
+@login_required
+def assignment_report(assignment_id: int):
+    form = ReportForm()
+    return _act(
+        assignment_id,
+        "assignment.report",
+        lambda a: services.add_report(
+            actor(),
+            a,
+            text=form.text.data,
+            percent=form.percent.data,
+            files=request.files.getlist("files"),
+            submit=form.submit_for_review.data,
+            now=utcnow(),
+        ),
+        form,
+        success="已提交审核。" if form.submit_for_review.data else "已反馈进度。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/review", methods=["POST"])
+@login_required
+def assignment_review(assignment_id: int):
+    form = ReviewForm()
+    return _act(
+        assignment_id,
+        "assignment.review",
+        lambda a: services.review(
+            actor(), a, decision=form.decision.data, comment=form.comment.data, now=utcnow()
+        ),
+        form,
+        success="已办结。" if form.decision.data == "approve" else "已退回。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/extension", methods=["POST"])
+@login_required
+def assignment_extension(assignment_id: int):
+    form = ExtensionForm()
+    return _act(
+        assignment_id,
+        "assignment.request_extension",
+        lambda a: services.request_extension(
+            actor(), a, new_deadline=form.new_deadline.data, reason=form.reason.data, now=utcnow()
+        ),
+        form,
+        success="已提交延期申请。",
+    )
+
+
+@bp.route("/extensions/<int:request_id>/decide", methods=["POST"])
+@login_required
+def extension_decide(request_id: int):
+    req = db.get_or_404(ExtensionRequest, request_id)
+    form = DecideExtensionForm()
+    return _act(
+        req.assignment_id,
+        "assignment.decide_extension",
+        lambda a: services.decide_extension(
+            actor(), req, grant=form.decision.data == "grant", comment=form.comment.data, now=utcnow()
+        ),
+        form,
+        success="已处理延期申请。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/remind", methods=["POST"])
+@login_required
+def assignment_remind(assignment_id: int):
+    return _act(
+        assignment_id,
+        "assignment.remind",
+        lambda a: services.remind(actor(), a, message=request.form.get("message", "")[:500], now=utcnow()),
+        success="已催办。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/split", methods=["POST"])
+@login_required
+def assignment_split(assignment_id: int):
+    form = SplitForm()
+    form.unit_ids.choices = assignable_units(current_user)
+    return _act(
+        assignment_id,
+        "assignment.split",
+        lambda a: services.split_assignment(actor(), a, units_by_ids(form.unit_ids.data or []), now=utcnow()),
+        form,
+        success="已分解到下级单位。",
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/steps", methods=["POST"])
+@login_required
+def assignment_step_add(assignment_id: int):
+    form = StepForm()
+    return _act(
+        assignment_id,
+        "assignment.steps",
+        lambda a: services.add_step(
+            actor(), a, kind=form.kind.data, title=form.title.data, due=form.due.data, now=utcnow()
+        ),
+        form,
+    )
+
+
+@bp.route("/steps/<int:step_id>/toggle", methods=["POST"])
+@login_required
+def step_toggle(step_id: int):
+    step = db.get_or_404(AssignmentStep, step_id)
+    return _act(
+        step.assignment_id,
+        "assignment.steps",
+        lambda a: services.toggle_step(
+            actor(),
+            step,
+            done=request.form.get("done") == "1",
+            files=request.files.getlist("files"),
+            now=utcnow(),
+        ),
+    )
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    att = authz.get_scoped_or_404(attachments.Attachment, attachment_id, "attachment.view", current_user)
+    thumb = request.args.get("thumb") == "1"
+    if thumb and not att.has_thumbnail:
+        abort(404)
+    path = attachments.path_of(att, thumbnail=thumb)
+    if not path.exists():
+        abort(404)
+    inline = att.is_image or att.content_type == "application/pdf"
+    return send_file(
+        path,
+        mimetype="image/jpeg" if thumb else att.content_type,
+        as_attachment=not inline,
+        download_name=att.original_name,
+        max_age=3600,
+    )

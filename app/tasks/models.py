@@ -1,0 +1,230 @@
+"""Projects, their task lists, and the assignments that carry each item to a unit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.org.models import Unit, User
+from app.timeutil import utcnow
+
+STATUSES = {
+    "pending": "待签收",
+    "in_progress": "承办中",
+    "submitted": "待审核",
+    "closed": "已办结",
+    "returned": "已退回",
+}
+OPEN_STATUSES = ("pending", "in_progress", "submitted", "returned")
+PRIORITIES = {"high": "高", "normal": "中", "low": "低"}
+DEADLINE_KINDS = {"date": "按日期", "ongoing": "长期坚持", "recurring": "周期性"}
+RECURRENCES = {"monthly": "每月", "quarterly": "每季度", "halfyear": "每半年"}
+
+
+class Category(db.Model):
+    """The editable list of item categories."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), unique=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Project(db.Model):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner_unit: Mapped[Unit] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(db.Model):
+    """One item of a task list (清单事项)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("project_id", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the assigning unit
+    title: Mapped[str] = mapped_column(String(200))
+    requirements: Mapped[str | None] = mapped_column(Text)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    lead_leader: Mapped[str | None] = mapped_column(String(50))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    deadline_kind: Mapped[str] = mapped_column(String(10), default="date")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    recurrence: Mapped[str | None] = mapped_column(String(10))  # recurring tasks
+    report_every: Mapped[str | None] = mapped_column(String(10))  # ongoing tasks
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_key: Mapped[str | None] = mapped_column(String(64))  # import dedupe
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    project: Mapped[Project] = relationship()
+    owner_unit: Mapped[Unit] = relationship()
+    category: Mapped[Category | None] = relationship()
+    cooperators: Mapped[list[TaskCooperator]] = relationship(cascade="all, delete-orphan")
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def deadline_label(self) -> str:
+        if self.deadline_kind == "ongoing":
+            every = RECURRENCES.get(self.report_every or "", "")
+            return "长期坚持" + (f"（{every}报送）" if every else "")
+        if self.deadline_kind == "recurring":
+            return RECURRENCES.get(self.recurrence or "", "周期性")
+        return self.deadline.isoformat() if self.deadline else ""
+
+
+class TaskCooperator(db.Model):
+    """配合单位: units that cooperate on an item without being responsible for it."""
+
+    __tablename__ = "task_cooperators"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    unit: Mapped[Unit] = relationship()
+
+
+class Assignment(db.Model):
+    """An item assigned to one responsible unit (or a period of a recurring item)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_unit_status_deadline", "unit_id", "status", "deadline"),
+        Index("ix_assignments_by_unit_status", "assigned_by_unit_id", "status"),
+        Index("ix_assignments_status_deadline", "status", "deadline"),
+        UniqueConstraint("task_id", "unit_id", "period_label", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    assigned_by_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    period_label: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    deadline: Mapped[date | None] = mapped_column(Date)  # effective (after extensions)
+    original_deadline: Mapped[date | None] = mapped_column(Date)
+    progress_override: Mapped[int | None] = mapped_column(Integer)  # set by a report's percent
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # kept in step with the facts
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    acknowledged_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_on: Mapped[date | None] = mapped_column(Date)  # local date of closing, for on-time
+    last_report_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    task: Mapped[Task] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
+    assigned_by_unit: Mapped[Unit] = relationship(foreign_keys=[assigned_by_unit_id])
+    parent: Mapped[Assignment | None] = relationship(remote_side=[id])
+    responsible_user: Mapped[User | None] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES.get(self.status, self.status)
+
+
+class AssignmentStep(db.Model):
+    """A dated milestone or a tickable checklist item of one assignment."""
+
+    __tablename__ = "assignment_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # milestone / check
+    title: Mapped[str] = mapped_column(String(200))
+    due: Mapped[date | None] = mapped_column(Date)
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProgressReport(db.Model):
+    """进度反馈: text, a percent, evidence files."""
+
+    __tablename__ = "progress_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    percent: Mapped[int | None] = mapped_column(Integer)
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False)  # sent for review
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class ExtensionRequest(db.Model):
+    """延期申请: asked before the deadline; granted (new deadline, original kept) or refused."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    current_deadline: Mapped[date | None] = mapped_column(Date)
+    requested_deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending/granted/refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+
+class CompletionReview(db.Model):
+    """The high court's 审核确认 (or return) of one court's completion list."""
+
+    __tablename__ = "completion_reviews"
+    __table_args__ = (
+        Index("ix_completion_reviews_unit", "unit_id", "project_id", "period_from", "period_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    period_from: Mapped[date | None] = mapped_column(Date)
+    period_to: Mapped[date | None] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(10))  # confirmed / returned
+    comment: Mapped[str | None] = mapped_column(Text)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()

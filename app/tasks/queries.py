@@ -1,0 +1,286 @@
+"""Reads on items and assignments: scoped by the policy, set-based, paginated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from app import authz
+from app.deadlines import DUE_SOON_DAYS, due_soon_clause, due_state, overdue_clause
+from app.extensions import db
+from app.org.models import Unit, UnitClosure
+from app.tasks.models import (
+    OPEN_STATUSES,
+    STATUSES,
+    Assignment,
+    CompletionReview,
+    ExtensionRequest,
+    Project,
+    Task,
+)
+
+SORTS = {
+    "deadline": (Assignment.deadline.asc().nulls_last(), Assignment.id),
+    "-deadline": (Assignment.deadline.desc().nulls_last(), Assignment.id),
+    "updated": (Assignment.updated_at.desc(), Assignment.id),
+    "progress": (Assignment.progress.asc(), Assignment.id),
+    "unit": (Unit.name, Assignment.id),
+    "title": (Task.title, Assignment.id),
+}
+
+
+@dataclass
+class AssignmentFilters:
+    project_id: int | None = None
+    unit_id: int | None = None  # a subtree root
+    status: str = ""  # a status, or open / overdue / due_soon
+    deadline_from: date | None = None
+    deadline_to: date | None = None
+    category_id: int | None = None
+    responsible_id: int | None = None
+    q: str = ""
+    sort: str = "deadline"
+    ids: list[int] = field(default_factory=list)
+
+
+def status_clause(status: str, today: date):
+    """SQL for a status filter, including the derived ones (overdue, due soon)."""
+    if status == "open":
+        return Assignment.status.in_(OPEN_STATUSES)
+    if status == "overdue":
+        return overdue_clause(Assignment.deadline, Assignment.status, today)
+    if status == "due_soon":
+        return due_soon_clause(Assignment.deadline, Assignment.status, today)
+    if status in STATUSES:
+        return Assignment.status == status
+    return None
+
+
+def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
+    """The assignment list for this user: one query, scoped and filtered in SQL."""
+    stmt = (
+        select(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .options(
+            contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
+        )
+    )
+    stmt = authz.scope(stmt, Assignment, user)
+    if f.project_id:
+        stmt = stmt.where(Task.project_id == f.project_id)
+    if f.unit_id:
+        stmt = stmt.where(
+            Assignment.unit_id.in_(
+                select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == f.unit_id)
+            )
+        )
+    clause = status_clause(f.status, today)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    if f.deadline_from:
+        stmt = stmt.where(Assignment.deadline >= f.deadline_from)
+    if f.deadline_to:
+        stmt = stmt.where(Assignment.deadline <= f.deadline_to)
+    if f.category_id:
+        stmt = stmt.where(Task.category_id == f.category_id)
+    if f.responsible_id:
+        stmt = stmt.where(Assignment.responsible_user_id == f.responsible_id)
+    if f.q:
+        like = f"%{f.q.strip()}%"
+        stmt = stmt.where(or_(Task.title.like(like), Task.requirements.like(like), Unit.name.like(like)))
+    if f.ids:
+        stmt = stmt.where(Assignment.id.in_(f.ids))
+    return stmt.order_by(*SORTS.get(f.sort, SORTS["deadline"]))
+
+
+def light(a: Assignment, today: date) -> str:
+    return due_state(a.deadline, a.status == "closed", today)
+
+
+@dataclass
+class MyWork:
+    overdue: list[Assignment]
+    due_soon: list[Assignment]
+    to_acknowledge: list[Assignment]
+    returned: list[Assignment]
+    in_progress: list[Assignment]
+    to_review: list[Assignment]
+    extension_requests: list[ExtensionRequest]
+
+
+def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
+    """What this user must do now: their unit's open items, and their review queue."""
+    mine = assignments_query(user, AssignmentFilters(status="open"), today).where(
+        Assignment.unit_id == user.unit_id
+    )
+    rows = list(db.session.scalars(mine.limit(500)))
+    overdue = [a for a in rows if light(a, today) == "overdue" and a.status != "submitted"]
+    soon = [a for a in rows if light(a, today) == "due_soon" and a.status != "submitted"]
+    seen = {a.id for a in overdue + soon}
+    review_q = assignments_query(user, AssignmentFilters(status="submitted"), today)
+    to_review = [
+        a for a in db.session.scalars(review_q.limit(limit)) if authz.can(user, "assignment.review", a)
+    ]
+    ext_q = (
+        select(ExtensionRequest)
+        .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
+        .where(ExtensionRequest.status == "pending")
+        .where(Assignment.assigned_by_unit_id.in_(authz.scope_unit_ids(user)))
+        .order_by(ExtensionRequest.created_at)
+        .limit(limit)
+    )
+    exts = [
+        e
+        for e in db.session.scalars(ext_q)
+        if authz.can(user, "assignment.decide_extension", db.session.get(Assignment, e.assignment_id))
+    ]
+    return MyWork(
+        overdue=overdue[:limit],
+        due_soon=soon[:limit],
+        to_acknowledge=[a for a in rows if a.status == "pending" and a.id not in seen][:limit],
+        returned=[a for a in rows if a.status == "returned" and a.id not in seen][:limit],
+        in_progress=[a for a in rows if a.status == "in_progress" and a.id not in seen][:limit],
+        to_review=to_review,
+        extension_requests=exts,
+    )
+
+
+# ---------------------------------------------------------------- completion list
+
+
+@dataclass
+class CompletionRow:
+    unit: Unit
+    total: int
+    closed: int
+    closed_on_time: int
+    open: int
+    overdue: int
+    due: int  # closed, or open past the deadline: what the on-time rate is measured on
+    review: CompletionReview | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return round(self.closed_on_time / self.due, 4) if self.due else None
+
+
+def completion_rows(
+    user: Any,
+    root: Unit,
+    today: date,
+    *,
+    project_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[CompletionRow]:
+    """Per unit directly below `root` (each rolled up over its subtree), plus `root`'s
+    own items: counts of closed / open / overdue and the on-time rate. One grouped query.
+    Counted: items assigned from above (a court's own splits to its tribunals are not
+    counted again); on-time rate = closed on time / (closed + overdue)."""
+    children = list(
+        db.session.scalars(
+            authz.scope(select(Unit), Unit, user)
+            .where(Unit.parent_id == root.id)
+            .order_by(Unit.sort_order, Unit.id)
+        )
+    )
+    groups = [root.id] + [c.id for c in children]
+    # Each assignment counts towards the child whose subtree holds it; root's own
+    # items (depth 0 from root) count for root alone.
+    holder = case((Assignment.unit_id == root.id, root.id), else_=UnitClosure.ancestor_id)
+    closed = Assignment.status == "closed"
+    on_time = and_(closed, or_(Assignment.deadline.is_(None), Assignment.closed_on <= Assignment.deadline))
+    overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
+    stmt = (
+        select(
+            holder.label("holder"),
+            func.count(),
+            func.count(case((closed, 1))),
+            func.count(case((on_time, 1))),
+            func.count(case((overdue, 1))),
+        )
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
+        .where(UnitClosure.ancestor_id.in_(groups))
+        .where(or_(UnitClosure.ancestor_id != root.id, Assignment.unit_id == root.id))
+        .where(Assignment.parent_id.is_(None))  # splits inside a court are not counted twice
+    )
+    stmt = authz.scope(stmt, Assignment, user)
+    if project_id:
+        stmt = stmt.where(Task.project_id == project_id)
+    if date_from:
+        stmt = stmt.where(Assignment.deadline >= date_from)
+    if date_to:
+        stmt = stmt.where(Assignment.deadline <= date_to)
+    counts = {row[0]: row[1:] for row in db.session.execute(stmt.group_by(holder)).all()}
+    reviews = latest_reviews(groups, project_id, date_from, date_to)
+    out = []
+    for unit in [root, *children]:
+        total, n_closed, n_on_time, n_overdue = counts.get(unit.id, (0, 0, 0, 0))
+        if unit.id == root.id and not total:
+            continue
+        out.append(
+            CompletionRow(
+                unit=unit,
+                total=total,
+                closed=n_closed,
+                closed_on_time=n_on_time,
+                open=total - n_closed,
+                overdue=n_overdue,
+                due=n_closed + n_overdue,
+                review=reviews.get(unit.id),
+            )
+        )
+    return out
+
+
+def latest_reviews(
+    unit_ids: list[int], project_id: int | None, date_from: date | None, date_to: date | None
+) -> dict[int, CompletionReview]:
+    stmt = (
+        select(CompletionReview)
+        .where(CompletionReview.unit_id.in_(unit_ids))
+        .where(
+            CompletionReview.project_id.is_(None)
+            if project_id is None
+            else CompletionReview.project_id == project_id
+        )
+        .where(
+            CompletionReview.period_from.is_(None)
+            if date_from is None
+            else CompletionReview.period_from == date_from
+        )
+        .where(
+            CompletionReview.period_to.is_(None) if date_to is None else CompletionReview.period_to == date_to
+        )
+        .order_by(CompletionReview.created_at, CompletionReview.id)
+    )
+    return {r.unit_id: r for r in db.session.scalars(stmt)}
+
+
+def completion_items(
+    user: Any,
+    unit: Unit,
+    today: date,
+    *,
+    project_id: int | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int = 500,
+) -> list[Assignment]:
+    """The items behind one unit's row (its whole subtree), for the print view and export."""
+    f = AssignmentFilters(
+        project_id=project_id, unit_id=unit.id, deadline_from=date_from, deadline_to=date_to, sort="unit"
+    )
+    return list(db.session.scalars(assignments_query(user, f, today).limit(limit)))
+
+
+def soon(today: date) -> date:
+    return today + timedelta(days=DUE_SOON_DAYS)
