@@ -90,10 +90,13 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app import authz
+    from app.journal import field_label, field_value
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
     from app.timeutil import fmt_date_cn, fmt_datetime
 
     app.jinja_env.filters["dt"] = fmt_datetime
+    app.jinja_env.filters["field_label"] = field_label
+    app.jinja_env.filters["field_value"] = field_value
     app.jinja_env.filters["date_cn"] = fmt_date_cn
 
     @app.context_processor

@@ -18,21 +18,21 @@ def register(app: Flask) -> None:
     @seed.command("demo")
     def seed_demo() -> None:
         """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
-        from app.seed.demo import load_demo
+        from app.seed.demo import load_demo, load_demo_tasks
 
         created = load_demo(utcnow())
+        tasks = load_demo_tasks(utcnow())
         db.session.commit()
-        click.echo(f"demo data: units_created={created['units']} users_created={created['users']}")
+        click.echo(
+            f"demo data: units_created={created['units']} users_created={created['users']} tasks_created={tasks}"
+        )
 
     @seed.command("demo-if-empty")
     def seed_demo_if_empty() -> None:
         """Load the demo data only into an empty database (used by `make run`)."""
         from app.org.models import Unit
-        from app.seed.demo import load_demo
 
         if db.session.scalar(select(func.count()).select_from(Unit)):
             click.echo("database already has data: demo not loaded")
             return
-        created = load_demo(utcnow())
-        db.session.commit()
-        click.echo(f"demo data: units_created={created['units']} users_created={created['users']}")
+        seed_demo.callback()

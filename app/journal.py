@@ -86,3 +86,73 @@ def actors_of(entries: list[JournalEntry]) -> dict[int, Any]:
     if not ids:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+FIELD_LABELS = {
+    "status": "状态",
+    "deadline": "完成时限",
+    "original_deadline": "原定时限",
+    "progress": "进度",
+    "progress_override": "填报进度",
+    "responsible_user_id": "责任人",
+    "comment": "意见",
+    "reason": "理由",
+    "message": "说明",
+    "text": "内容",
+    "to": "延至",
+    "from": "原时限",
+    "title": "名称",
+    "requirements": "工作要求",
+    "category_id": "类别",
+    "lead_leader": "牵头领导",
+    "priority": "优先级",
+    "deadline_kind": "时限类型",
+    "recurrence": "周期",
+    "report_every": "报送周期",
+    "notes": "备注",
+    "name": "名称",
+    "parent_id": "上级单位",
+    "is_active": "启用",
+    "aliases": "别名",
+    "level": "层级",
+    "tribunal_kind": "法庭类型",
+    "feature_label": "特色",
+    "percent": "完成百分比",
+    "submitted": "提交审核",
+    "recipients": "通知人数",
+    "done": "完成",
+    "display_name": "姓名",
+    "unit_id": "单位",
+    "roles": "角色",
+    "email": "邮箱",
+    "phone": "手机",
+    "active": "启用",
+}
+
+
+def field_label(key: str) -> str:
+    return FIELD_LABELS.get(key, key)
+
+
+def field_value(value: Any, key: str = "") -> str:
+    """A journaled value as a person reads it."""
+    from app.tasks.models import DEADLINE_KINDS, PRIORITIES, RECURRENCES, STATUSES
+
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    lookup = {
+        "status": STATUSES,
+        "priority": PRIORITIES,
+        "deadline_kind": DEADLINE_KINDS,
+        "recurrence": RECURRENCES,
+        "report_every": RECURRENCES,
+    }.get(key)
+    if lookup and value in lookup:
+        return lookup[value]
+    if key in ("progress", "progress_override", "percent"):
+        return f"{value}%"
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return str(value)

@@ -212,6 +212,7 @@ USERS = [
     ("hrfy", "桓仁县法院联络员", "桓仁满族自治县人民法院", ["coordinator"], None),
     ("hlft", "华来法庭庭长", "华来人民法庭", ["tribunal_head"], None),
     ("fjft", "冯家法庭庭长", "冯家人民法庭", ["tribunal_head"], None),
+    ("tsft", "田师付法庭庭长", "田师付人民法庭", ["tribunal_head"], None),
 ]
 
 
@@ -254,3 +255,125 @@ def load_demo(now: datetime) -> dict[str, int]:
         )
         created["users"] += 1
     return created
+
+
+# ---------------------------------------------------------------- demo task lists
+
+DEMO_PROJECT = "人民法庭建设攻坚"
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _unit(name: str) -> Unit:
+    from app.org.services import find_unit_by_name
+
+    return find_unit_by_name(name)
+
+
+def load_demo_tasks(now: datetime) -> int:
+    """A project with items assigned by 本溪 and 阜新, some done, some due soon, some
+    overdue — dates relative to the day the demo is loaded. Skipped if present."""
+    from datetime import timedelta
+
+    from app.tasks import services as ts
+    from app.tasks.models import Assignment, Category, Project
+    from app.timeutil import to_local
+
+    if db.session.scalar(select(Project.id).where(Project.name == DEMO_PROJECT)):
+        return 0
+    today = to_local(now).date()
+    cat = {c.name: c for c in db.session.scalars(select(Category))}
+    project = ts.create_project(
+        _user("lnfy"),
+        name=DEMO_PROJECT,
+        owner_unit=_unit("辽宁省高级人民法院"),
+        start=today - timedelta(days=90),
+        end=today + timedelta(days=270),
+        description="对标对表“五化”和示范标准，推进人民法庭建设。",
+        now=now,
+    )
+    items = [
+        (
+            "bxzy",
+            "规范人民法庭标识标牌",
+            "按照全省统一标准设置法庭标识、标牌",
+            "法庭建设",
+            today - timedelta(days=5),
+            ["华来人民法庭", "田师付人民法庭"],
+        ),
+        (
+            "bxzy",
+            "完善诉讼服务站点建设",
+            "在法庭设置诉讼服务站点，配齐自助设备",
+            "基础设施",
+            today + timedelta(days=3),
+            ["华来人民法庭"],
+        ),
+        (
+            "bxzy",
+            "开展人民法庭“大走访”",
+            "全面掌握基层审执情况和困难问题",
+            "审执质效",
+            "ongoing",
+            ["桓仁满族自治县人民法院", "本溪满族自治县人民法院"],
+        ),
+        (
+            "bxzy",
+            "落实审执质效“面对面”机制",
+            "院级领导带领巡回点调组赴基层指导",
+            "审执质效",
+            today + timedelta(days=40),
+            ["本溪市平山区人民法院", "本溪市溪湖区人民法院", "桓仁满族自治县人民法院"],
+        ),
+        (
+            "fxzy",
+            "选配人民法庭庭长",
+            "优先选配法庭庭长，配齐配强法庭队伍",
+            "队伍建设",
+            today + timedelta(days=20),
+            ["阜新蒙古族自治县人民法院", "彰武县人民法院"],
+        ),
+        (
+            "fxzy",
+            "推广“老哥”调解六步法",
+            "总结冯家法庭调解经验，形成可复制做法",
+            "多元解纷",
+            today - timedelta(days=2),
+            ["冯家人民法庭"],
+        ),
+    ]
+    for username, title, req, category, deadline, units in items:
+        actor = _user(username)
+        kind = "ongoing" if deadline == "ongoing" else "date"
+        task = ts.create_task(
+            actor,
+            project,
+            title=title,
+            requirements=req,
+            category=cat.get(category),
+            lead_leader="分管院领导",
+            deadline_kind=kind,
+            deadline=None if kind == "ongoing" else deadline,
+            report_every="quarterly",
+            now=now,
+        )
+        ts.assign_task(actor, task, [_unit(u) for u in units], now=now)
+    # One item already done at 田师付, one reported and waiting for review at 华来.
+    tsf = db.session.scalar(select(Assignment).where(Assignment.unit_id == _unit("田师付人民法庭").id))
+    ts.add_report(
+        _user("tsft"), tsf, text="标识标牌已按标准更换完毕。", percent=100, files=[], submit=True, now=now
+    )
+    ts.review(_user("bxzy"), tsf, decision="approve", comment="标识规范", now=now)
+    head = _user("hlft")
+    hl = db.session.scalar(
+        select(Assignment)
+        .join(Assignment.task)
+        .where(
+            Assignment.unit_id == _unit("华来人民法庭").id, Assignment.deadline == today + timedelta(days=3)
+        )
+    )
+    ts.acknowledge(head, hl, now=now)
+    ts.add_report(head, hl, text="自助设备已到位，正在安装调试。", percent=60, files=[], now=now)
+    return len(items)

@@ -153,6 +153,7 @@ def _detail_context(a: Assignment) -> dict:
         assignable_units(current_user) if authz.can(current_user, "assignment.split", a) else {}
     )
     timeline = sorted(history("Assignment", a.id) + history("Task", a.task_id), key=lambda e: (e.at, e.id))
+    returns = [e for e in timeline if e.action == "review.return"]
     return dict(
         a=a,
         reports=reports,
@@ -171,6 +172,9 @@ def _detail_context(a: Assignment) -> dict:
         split_form=split_form,
         timeline=timeline,
         users=actors_of(timeline),
+        return_reason=(returns[-1].after or {}).get("comment")
+        if returns and a.status == "returned"
+        else None,
     )
 
 

@@ -525,7 +525,10 @@ def review(actor: User, a: Assignment, *, decision: str, comment: str | None, no
         recompute_progress(a, now)
         kind, message = "closed", f"事项已办结：{a.task.title}"
     else:
-        _set_assignment(actor, a, "assignment.return", now, status="returned")
+        # A returned item is not done: its progress falls back to what the steps show
+        # until the unit reports a new percent.
+        _set_assignment(actor, a, "assignment.return", now, status="returned", progress_override=None)
+        recompute_progress(a, now)
         kind, message = "returned", f"事项被退回：{a.task.title}。理由：{comment}"
     record(actor, f"review.{decision}", a, None, {"comment": comment}, unit_id=a.unit_id, now=now)
     notify_users(

@@ -22,26 +22,30 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from app.seed.demo import DEMO_PASSWORD
+from app.timeutil import local_today
 
 pytestmark = pytest.mark.browser
 
 EXAMPLE_XLSX = Path("/work/shared/examples/任务清单-示例.xlsx")
 HEADER = ["序号", "任务名称", "工作要求", "责任单位", "牵头领导", "完成时限", "备注"]
 PROJECT = "人民法庭建设攻坚"
+# Dates relative to today, so the loop never drifts into 临期/逾期 as the calendar moves.
+YEAR = local_today().year
+NEXT = YEAR + 1
 BX = "本溪市中级人民法院"
 HUANREN = "桓仁满族自治县人民法院"
 BENXIXIAN = "本溪满族自治县人民法院"
 SIGN, SERVICE, VISIT = "规范法庭标识", "完善诉讼服务", "开展大走访"
 TASKS = [
     # 序号, 任务名称, 工作要求, 责任单位, 牵头领导, 完成时限, 备注
-    (1, SIGN, "统一法庭外观标识和门牌，规范悬挂国徽", "华来人民法庭", "张某某", "2026年12月底前", None),
+    (1, SIGN, "统一法庭外观标识和门牌，规范悬挂国徽", "华来人民法庭", "张某某", f"{NEXT}年12月底前", None),
     (
         2,
         SERVICE,
         "完善诉讼服务站点，推行一站式立案",
         "桓仁县人民法院、本溪县法院",
         "李某某",
-        "2026-12-31",
+        f"{NEXT}-12-31",
         None,
     ),
     (
@@ -101,7 +105,7 @@ def _task_list_xlsx(path: Path) -> Path:
     assert {str(r) for r in ws.merged_cells.ranges} >= {"A1:G1", "A2:G2"}
     assert [c.value for c in ws[3]] == HEADER
     ws["A1"] = f"{BX}“人民法庭建设攻坚”专项活动任务清单"
-    ws["A2"] = "（2026年8月制）"
+    ws["A2"] = f"（{YEAR}年8月制）"
     ws.delete_rows(4, ws.max_row - 3)
     for row in TASKS:
         ws.append(list(row))
@@ -178,19 +182,19 @@ def _bxzy_creates_and_imports(new_page, artifacts_dir: Path, tmp_path: Path) -> 
     page.goto("/projects/new")
     page.get_by_label("项目名称").fill(PROJECT)
     expect(page.get_by_label("所属单位")).to_have_value(re.compile(r"\d+"))
-    page.get_by_label("开始日期").fill("2026-01-01")
-    page.get_by_label("结束日期").fill("2026-12-31")
+    page.get_by_label("开始日期").fill(f"{YEAR}-01-01")
+    page.get_by_label("结束日期").fill(f"{NEXT}-12-31")
     page.get_by_role("button", name="保存", exact=True).click()
     _flash(page, f"已新建项目“{PROJECT}”。")
     expect(page).to_have_url(re.compile(r"/projects/\d+$"))
     project_url = page.url
     expect(page.locator("h1")).to_have_text(PROJECT)
-    expect(page.locator("main")).to_contain_text("2026-01-01 至 2026-12-31")
+    expect(page.locator("main")).to_contain_text(f"{YEAR}-01-01 至 {NEXT}-12-31")
 
     # Import 本溪's own list: every row passes, commit, the items are on the project page.
     page.get_by_role("link", name="从 Excel 导入").click()
     expect(page).to_have_url(re.compile(r"/imports/tasks\?project_id=\d+$"))
-    expect(page.locator("#project_id option:checked")).to_have_text(f"{PROJECT}（2026）")
+    expect(page.locator("#project_id option:checked")).to_have_text(f"{PROJECT}（{YEAR}）")
     page.locator("#file").set_input_files(str(_task_list_xlsx(tmp_path / "本溪任务清单.xlsx")))
     page.get_by_role("button", name="上传并预览").click()
     expect(page).to_have_url(re.compile(r"/imports/tasks/\d+$"))
@@ -208,7 +212,7 @@ def _bxzy_creates_and_imports(new_page, artifacts_dir: Path, tmp_path: Path) -> 
         expect(row).to_contain_text(leader)
         expect(row).to_contain_text("✓ 可导入")
         expect(row.get_by_role("checkbox")).not_to_be_checked()
-    expect(rows.nth(0)).to_contain_text("→ 2026-12-31")
+    expect(rows.nth(0)).to_contain_text(f"→ {NEXT}-12-31")
     expect(rows.nth(2)).to_contain_text("→ 长期坚持")
     _shot(page, artifacts_dir, "task-import-preview.png")
     page.get_by_test_id("commit-import").click()
@@ -237,10 +241,8 @@ def _bxzy_creates_and_imports(new_page, artifacts_dir: Path, tmp_path: Path) -> 
     )
     for i in range(6):
         expect(rows.nth(i)).to_have_class(re.compile(r"\btable-danger\b"))
-        box = rows.nth(i).get_by_role("checkbox")
-        if box.is_checked():
-            box.uncheck()
-        expect(box).not_to_be_checked()
+        # nothing is excluded unless the user says so
+        expect(rows.nth(i).get_by_role("checkbox")).not_to_be_checked()
     rec.expected_error_urls.add(preview_url + "/commit")  # its 400 is the point
     with page.expect_response(lambda r: r.url.endswith("/commit")) as info:
         page.get_by_test_id("commit-import").click()
