@@ -177,6 +177,23 @@ def _assigning_side(user: Any, a: Assignment, *statuses: str) -> bool:
     return _role(user, "reviewer") and a.assigned_by_unit_id == user.unit_id
 
 
+def assigning_side_clause(user: Any):
+    """SQL twin of `_assigning_side`: the assignments this user reviews."""
+    clauses = []
+    if _role(user, *REVIEWER_ROLES):
+        clauses.append(Assignment.assigned_by_unit_id.in_(scope_unit_ids(user)))
+    if _role(user, "reviewer"):
+        clauses.append(Assignment.assigned_by_unit_id == user.unit_id)
+    return or_(*clauses) if clauses else false()
+
+
+def receiver_clause(user: Any):
+    """SQL twin of `_receiver`: the assignments this user works on."""
+    if not _role(user, *RECEIVER_ROLES):
+        return false()
+    return Assignment.unit_id == user.unit_id
+
+
 OPEN = ("pending", "in_progress", "submitted", "returned")
 
 RULES: dict[str, Callable[[Any, Any], bool]] = {

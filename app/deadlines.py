@@ -42,6 +42,7 @@ def due_soon_clause(
     """SQL: not closed and the deadline is today or within `soon_days`."""
     return and_(
         status_col != closed_value,
+        deadline_col.is_not(None),
         deadline_col >= today,
         deadline_col <= today + timedelta(days=soon_days),
     )

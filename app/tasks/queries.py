@@ -115,39 +115,35 @@ class MyWork:
 
 
 def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
-    """What this user must do now: their unit's open items, and their review queue."""
-    mine = assignments_query(user, AssignmentFilters(status="open"), today).where(
-        Assignment.unit_id == user.unit_id
+    """What this user must do now — each section one SQL query: their unit's open
+    items by urgency, and the queue of items and extension requests they review."""
+    mine = assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user))
+    working = Assignment.status.in_(("pending", "in_progress", "returned"))
+    overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
+    soon = due_soon_clause(Assignment.deadline, Assignment.status, today)
+
+    def rows(stmt: Select) -> list[Assignment]:
+        return list(db.session.scalars(stmt.limit(limit)))
+
+    review_q = assignments_query(user, AssignmentFilters(status="submitted"), today).where(
+        authz.assigning_side_clause(user)
     )
-    rows = list(db.session.scalars(mine.limit(500)))
-    overdue = [a for a in rows if light(a, today) == "overdue" and a.status != "submitted"]
-    soon = [a for a in rows if light(a, today) == "due_soon" and a.status != "submitted"]
-    seen = {a.id for a in overdue + soon}
-    review_q = assignments_query(user, AssignmentFilters(status="submitted"), today)
-    to_review = [
-        a for a in db.session.scalars(review_q.limit(limit)) if authz.can(user, "assignment.review", a)
-    ]
     ext_q = (
         select(ExtensionRequest)
         .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
-        .where(ExtensionRequest.status == "pending")
-        .where(Assignment.assigned_by_unit_id.in_(authz.scope_unit_ids(user)))
+        .where(ExtensionRequest.status == "pending", Assignment.status != "closed")
+        .where(authz.assigning_side_clause(user))
         .order_by(ExtensionRequest.created_at)
         .limit(limit)
     )
-    exts = [
-        e
-        for e in db.session.scalars(ext_q)
-        if authz.can(user, "assignment.decide_extension", db.session.get(Assignment, e.assignment_id))
-    ]
     return MyWork(
-        overdue=overdue[:limit],
-        due_soon=soon[:limit],
-        to_acknowledge=[a for a in rows if a.status == "pending" and a.id not in seen][:limit],
-        returned=[a for a in rows if a.status == "returned" and a.id not in seen][:limit],
-        in_progress=[a for a in rows if a.status == "in_progress" and a.id not in seen][:limit],
-        to_review=to_review,
-        extension_requests=exts,
+        overdue=rows(mine.where(working, overdue)),
+        due_soon=rows(mine.where(working, soon)),
+        to_acknowledge=rows(mine.where(Assignment.status == "pending", ~overdue, ~soon)),
+        returned=rows(mine.where(Assignment.status == "returned", ~overdue, ~soon)),
+        in_progress=rows(mine.where(Assignment.status == "in_progress", ~overdue, ~soon)),
+        to_review=rows(review_q),
+        extension_requests=list(db.session.scalars(ext_q)),
     )
 
 

@@ -236,7 +236,7 @@ def test_benxi_assigner_gets_every_row_out_of_scope(db, demo):
         ("任务清单.xlsx", b"PK\x03\x04" + b"\x00" * 200, "无法读取该 Excel 文件"),
         ("任务清单.xlsx", b"not a zip at all", "内容不是 Excel 文件"),
         ("任务清单.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "另存为 .xlsx"),
-        ("任务清单.xlsx", b"", "请选择项目和要上传的任务清单文件"),
+        ("任务清单.xlsx", b"", "上传的文件是空的"),
     ],
 )
 def test_corrupt_or_wrong_file_is_400_in_chinese(db, demo, filename, data, message):

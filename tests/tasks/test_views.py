@@ -566,3 +566,25 @@ def test_my_work_query_count_for_the_assigner_does_not_grow(db, tree, as_user, c
     small, large = _measure(db, tree, u, as_user, count_queries, u.assigner, "/my")
     print(f"\nQUERIES assigner /my: 3 rows → {small}, 30 rows → {large}")
     assert large == small, f"/my: {small} → {large}"
+
+
+@pytest.mark.xfail(
+    reason="BUG: queries.my_work applies LIMIT 50 to all visible submitted rows before filtering by "
+    "assignment.review, so a unit's own 50 submitted items push its real review queue off the list",
+    strict=True,
+)
+def test_review_queue_not_hidden_by_own_submitted_items(db, w):
+    """base1's coordinator still sees trib1's submitted item to review when base1 has 50 submitted items of its own."""
+    from app.tasks.queries import my_work
+
+    (child,) = services.split_assignment(w.u.base1_coord, w.a, [w.t.trib1], now=NOW)
+    services.add_report(w.u.trib1_head, child, text="完成", percent=None, files=[], submit=True, now=NOW)
+    db.session.commit()
+    assert [a.id for a in my_work(w.u.base1_coord, date(2026, 3, 2)).to_review] == [child.id]
+    for i in range(50):
+        t = factories.task(w.u.assigner, w.p, title=f"基层事项{i}", deadline=date(2026, 4, 1), now=NOW)
+        (a,) = factories.assign(w.u.assigner, t, w.t.base1, now=NOW)
+        services.add_report(w.u.base1_staff, a, text="完成", percent=None, files=[], submit=True, now=NOW)
+    db.session.commit()
+    work = my_work(w.u.base1_coord, date(2026, 3, 2))
+    assert [a.id for a in work.to_review] == [child.id]
