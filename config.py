@@ -32,6 +32,7 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
     BOOTSTRAP_SERVE_LOCAL = True  # air-gapped court networks: never a CDN
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits
+    WTF_I18N_ENABLED = False  # let WTForms use its own zh translations (no Flask-Babel)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

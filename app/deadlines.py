@@ -66,6 +66,8 @@ def periods(start: date, end: date, recurrence: str) -> list[tuple[str, date]]:
     every month / quarter / half-year, each due on its last day."""
     step = INTERVAL_MONTHS[recurrence]
     out: list[tuple[str, date]] = []
+    if start > end:
+        return out
     # Align to calendar periods: months 1..12, quarters ending 3/6/9/12, halves 6/12.
     month = ((start.month - 1) // step) * step + step
     year = start.year
@@ -82,7 +84,7 @@ def periods(start: date, end: date, recurrence: str) -> list[tuple[str, date]]:
             label = f"{year}年第{month // 3}季度"
         else:
             label = f"{year}年{'上' if month == 6 else '下'}半年"
-        out.append((label, due))
+        out.append((label, min(due, end)))  # the last period ends with the project
         if due >= end or len(out) >= 120:
             return out
         month += step

@@ -43,14 +43,40 @@ def build(n_items: int) -> None:
             base = org.create_unit(None, name=f"第{i}-{j}基层人民法院", level="base", parent=inter, now=now)
             bases.append((inter, base))
             for k in range(3):
-                tribunals.append((inter, org.create_unit(None, name=f"第{i}-{j}-{k}人民法庭", level="tribunal",
-                                                         parent=base, now=now)))
-    org.create_user(None, username="reviewer", display_name="强基办", unit=high, roles=["reviewer"],
-                    password="Bench2026x", now=now)
-    org.create_user(None, username="head", display_name="庭长", unit=tribunals[0][1], roles=["tribunal_head"],
-                    password="Bench2026x", now=now)
-    project = Project(name="基准项目", owner_unit_id=high.id, start=date(2026, 1, 1), end=date(2026, 12, 31),
-                      created_at=now, updated_at=now)
+                tribunals.append(
+                    (
+                        inter,
+                        org.create_unit(
+                            None, name=f"第{i}-{j}-{k}人民法庭", level="tribunal", parent=base, now=now
+                        ),
+                    )
+                )
+    org.create_user(
+        None,
+        username="reviewer",
+        display_name="强基办",
+        unit=high,
+        roles=["reviewer"],
+        password="Bench2026x",
+        now=now,
+    )
+    org.create_user(
+        None,
+        username="head",
+        display_name="庭长",
+        unit=tribunals[0][1],
+        roles=["tribunal_head"],
+        password="Bench2026x",
+        now=now,
+    )
+    project = Project(
+        name="基准项目",
+        owner_unit_id=high.id,
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(project)
     db.session.flush()
     rnd = random.Random(7)
@@ -58,9 +84,19 @@ def build(n_items: int) -> None:
     tasks = []
     for t in range(n_items // 10):
         inter = targets[rnd.randrange(len(targets))][0]
-        tasks.append({"project_id": project.id, "owner_unit_id": inter.id, "title": f"事项{t}",
-                      "deadline_kind": "date", "deadline": date(2026, 1, 1) + timedelta(days=rnd.randrange(365)),
-                      "priority": "normal", "version": 1, "created_at": now, "updated_at": now})
+        tasks.append(
+            {
+                "project_id": project.id,
+                "owner_unit_id": inter.id,
+                "title": f"事项{t}",
+                "deadline_kind": "date",
+                "deadline": date(2026, 1, 1) + timedelta(days=rnd.randrange(365)),
+                "priority": "normal",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     db.session.execute(insert(Task), tasks)
     task_rows = db.session.execute(db.select(Task.id, Task.owner_unit_id, Task.deadline)).all()
     rows = []
@@ -68,10 +104,22 @@ def build(n_items: int) -> None:
         tid, owner, deadline = task_rows[i % len(task_rows)]
         unit = targets[rnd.randrange(len(targets))][1]
         status = rnd.choice(["pending", "in_progress", "submitted", "closed", "closed"])
-        rows.append({"task_id": tid, "unit_id": unit.id, "assigned_by_unit_id": owner, "period_label": f"p{i}",
-                     "status": status, "deadline": deadline, "original_deadline": deadline, "progress": 0,
-                     "closed_on": deadline if status == "closed" else None, "version": 1, "created_at": now,
-                     "updated_at": now})
+        rows.append(
+            {
+                "task_id": tid,
+                "unit_id": unit.id,
+                "assigned_by_unit_id": owner,
+                "period_label": f"p{i}",
+                "status": status,
+                "deadline": deadline,
+                "original_deadline": deadline,
+                "progress": 0,
+                "closed_on": deadline if status == "closed" else None,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     db.session.execute(insert(Assignment), rows)
     db.session.commit()
 
@@ -84,7 +132,7 @@ def measure(app, username: str, paths: list[str], rounds: int = 5) -> None:
     for path in paths:
         statements = []
 
-        def count(*_a, **_k):
+        def count(*_a, statements=statements, **_k):
             statements.append(1)
 
         event.listen(engine, "before_cursor_execute", count)
@@ -110,8 +158,15 @@ def main() -> None:
             t0 = time.perf_counter()
             build(args.items)
             print(f"built {args.items} assignments in {time.perf_counter() - t0:.1f} s")
-        pages = ["/assignments", "/assignments?status=overdue", "/assignments?q=事项1", "/my", "/completion",
-                 "/api/v1/completion-list", "/"]
+        pages = [
+            "/assignments",
+            "/assignments?status=overdue",
+            "/assignments?q=事项1",
+            "/my",
+            "/completion",
+            "/api/v1/completion-list",
+            "/",
+        ]
         measure(app, "reviewer", pages)
         measure(app, "head", ["/my", "/assignments"])
 

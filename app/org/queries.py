@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import authz
 from app.extensions import db
 from app.org.models import Unit, UnitClosure, UnitName, User, UserRole
+from app.sqlutil import contains
 
 
 @dataclass
@@ -87,10 +88,9 @@ def subtree_counts(user: Any) -> dict[str, int]:
 
 def search_units(user: Any, q: str, *, include_inactive: bool = True) -> list[Unit]:
     """Units in scope whose official name, short name or alias contains q."""
-    like = f"%{q.strip()}%"
-    matching = select(UnitName.unit_id).where(UnitName.name.like(like))
+    matching = select(UnitName.unit_id).where(contains(UnitName.name, q))
     stmt = authz.scope(select(Unit), Unit, user).where(
-        or_(Unit.id.in_(matching), Unit.feature_label.like(like))
+        or_(Unit.id.in_(matching), contains(Unit.feature_label, q))
     )
     if not include_inactive:
         stmt = stmt.where(Unit.is_active.is_(True))
@@ -129,9 +129,8 @@ def ancestors(unit: Unit) -> list[Unit]:
 def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str = "", status: str = ""):
     """The admin's user list, scoped in SQL, with filters."""
     stmt = authz.scope(select(User), User, user)
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
+    if q.strip():
+        stmt = stmt.where(or_(contains(User.username, q), contains(User.display_name, q)))
     if unit_id:
         stmt = stmt.where(
             User.unit_id.in_(select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id))

@@ -73,7 +73,10 @@ def _handler(actor: User, project: Project, now: datetime):
         cooperators, unknown = [], []
         for name in data["cooperator_names"]:
             unit = find_unit_by_name(name)
-            (cooperators if unit is not None and authz.sees(actor, unit) else unknown).append(unit or name)
+            if unit is not None and authz.sees(actor, unit):
+                cooperators.append(unit)
+            else:
+                unknown.append(name)
         notes = "；".join(
             filter(None, [data["notes"], ("配合单位：" + "、".join(unknown)) if unknown else ""])
         )
@@ -153,12 +156,20 @@ def commit(actor: User, batch: ImportBatch, *, exclude_rows: list[int], now: dat
         raise ServiceError(
             f"第 {'、'.join(map(str, still_bad))} 行有错误：请修改文件后重新上传，或明确排除这些行。"
         )
-    rows = [{**r, "skip": r.get("skip") or r["row"] in exclude} for r in batch.rows]
+    # Another preview of the same sheet may have been committed since this one was made.
+    existing = set(
+        db.session.scalars(
+            select(Task.source_key).where(
+                Task.project_id == project.id, Task.source_key.in_([r["key"] for r in batch.rows])
+            )
+        )
+    )
+    rows = [{**r, "skip": r.get("skip") or r["row"] in exclude or r["key"] in existing} for r in batch.rows]
     bad = run_rows(rows, _handler(actor, project, now), dry_run=False, key=lambda r: r["key"])
     if bad:
         raise ServiceError("预览之后数据已有变动，本次导入已全部取消，请重新上传文件查看错误。")
     created = sum(1 for r in rows if not r["skip"])
-    skipped = sum(1 for r in batch.rows if r.get("skip"))
+    skipped = sum(1 for r in rows if r["skip"] and r["row"] not in exclude)
     batch.status = "committed"
     batch.committed_at = now
     batch.result = {**batch.result, "created": created, "excluded": sorted(exclude), "already": skipped}

@@ -13,6 +13,7 @@ from app import authz
 from app.deadlines import DUE_SOON_DAYS, due_soon_clause, due_state, overdue_clause
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
+from app.sqlutil import contains
 from app.tasks.models import (
     OPEN_STATUSES,
     STATUSES,
@@ -91,9 +92,10 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
         stmt = stmt.where(Task.category_id == f.category_id)
     if f.responsible_id:
         stmt = stmt.where(Assignment.responsible_user_id == f.responsible_id)
-    if f.q:
-        like = f"%{f.q.strip()}%"
-        stmt = stmt.where(or_(Task.title.like(like), Task.requirements.like(like), Unit.name.like(like)))
+    if f.q.strip():
+        stmt = stmt.where(
+            or_(contains(Task.title, f.q), contains(Task.requirements, f.q), contains(Unit.name, f.q))
+        )
     if f.ids:
         stmt = stmt.where(Assignment.id.in_(f.ids))
     return stmt.order_by(*SORTS.get(f.sort, SORTS["deadline"]))
@@ -275,7 +277,9 @@ def completion_items(
     f = AssignmentFilters(
         project_id=project_id, unit_id=unit.id, deadline_from=date_from, deadline_to=date_to, sort="unit"
     )
-    return list(db.session.scalars(assignments_query(user, f, today).limit(limit)))
+    # The same items the counts are made of: splits inside a court are not listed again.
+    stmt = assignments_query(user, f, today).where(Assignment.parent_id.is_(None))
+    return list(db.session.scalars(stmt.limit(limit)))
 
 
 def soon(today: date) -> date:

@@ -324,6 +324,8 @@ def _new_assignments(
     if task.deadline_kind == "recurring":
         start = max(task.project.start, today.replace(day=1))
         slots = periods(start, task.project.end, task.recurrence or "monthly")
+        if not slots:
+            raise ServiceError("项目已经结束，不能再交办周期性事项。")
     elif task.deadline_kind == "ongoing":
         first = next_report_due(max(today, task.project.start), task.report_every)
         slots = [("", first)]

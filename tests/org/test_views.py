@@ -97,7 +97,7 @@ def test_bad_unit_input_saves_nothing(admin_client, db, tree, data, status, mess
     resp = admin_client.post(f"/admin/units/new?parent={tree.inter1.id}", data={"tribunal_kind": "", **data})
     assert resp.status_code == status
     body = resp.get_data(as_text=True)
-    assert message in body or (message == "Not a valid choice" and "不是有效的选项" in body)
+    assert message in body or (message == "Not a valid choice" and "不是有效的选择" in body)
     assert (_count(db, Unit), _count(db, UnitName)) == before
 
 
@@ -116,7 +116,7 @@ def test_move_to_a_parent_outside_scope_is_404(admin_client, tree):
         data={"parent_id": tree.inter2.id, "version": tree.base1.version},
     )
     assert resp.status_code == 400  # not even offered as a choice
-    assert "不是有效的选项" in resp.get_data(as_text=True) or "Not a valid choice" in resp.get_data(
+    assert "不是有效的选择" in resp.get_data(as_text=True) or "Not a valid choice" in resp.get_data(
         as_text=True
     )
 

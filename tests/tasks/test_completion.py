@@ -384,11 +384,6 @@ def test_print_view_has_one_section_per_unit(db, comp, login):
     assert "法庭制度建设" in sections[1] and "法庭制度建设" not in sections[2]
 
 
-@pytest.mark.xfail(
-    reason="BUG: queries.completion_items lists split sub-assignments too, so the print view and the "
-    "export's 事项明细 show more items than the row's total (splits counted twice)",
-    strict=True,
-)
 def test_print_and_export_list_the_counted_items_only(db, comp, login):
     """Each unit's printed item list (and the export's detail sheet) has exactly the row's total of items."""
     c = login(comp.u.assigner)

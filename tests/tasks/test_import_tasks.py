@@ -42,10 +42,22 @@ def demo(db, app):
     load_demo(utcnow())
     db.session.commit()
     users = {u.username: u for u in db.session.scalars(select(User))}
-    fx = services.create_project(users["fxzy"], name="人民法庭建设攻坚", owner_unit=_unit("阜新市中级人民法院"),
-                                 start=date(2022, 1, 1), end=date(2022, 12, 31), now=NOW)
-    bx = services.create_project(users["bxzy"], name="本溪法庭建设", owner_unit=_unit("本溪市中级人民法院"),
-                                 start=date(2022, 1, 1), end=date(2022, 12, 31), now=NOW)
+    fx = services.create_project(
+        users["fxzy"],
+        name="人民法庭建设攻坚",
+        owner_unit=_unit("阜新市中级人民法院"),
+        start=date(2022, 1, 1),
+        end=date(2022, 12, 31),
+        now=NOW,
+    )
+    bx = services.create_project(
+        users["bxzy"],
+        name="本溪法庭建设",
+        owner_unit=_unit("本溪市中级人民法院"),
+        start=date(2022, 1, 1),
+        end=date(2022, 12, 31),
+        now=NOW,
+    )
     db.session.commit()
 
     def client_for(username: str):
@@ -192,11 +204,6 @@ def test_reimport_marks_rows_as_already_imported(db, demo):
     assert db.session.get(ImportBatch, again.id).result["already"] == 5
 
 
-@pytest.mark.xfail(
-    reason="BUG: importer.commit only skips keys found at preview time; a second preview committed after the "
-    "first hits the (project_id, source_key) unique constraint → IntegrityError → 500",
-    strict=True,
-)
 def test_two_previews_of_the_same_sheet_commit_once(db, demo):
     """Two previews made before either commit: the second commit adds nothing and answers 4xx, not 500."""
     c = demo.client_for("fxzy")
@@ -266,10 +273,12 @@ def test_only_assigners_may_import(db, demo):
 def test_cooperators_in_scope_are_linked_unknown_names_kept_in_notes(db, demo):
     """配合单位 naming a court in scope links it; an unknown name is kept in the notes."""
     c = demo.client_for("fxzy")
-    data = _xlsx([
-        ["任务名称", "责任单位", "配合单位", "完成时限"],
-        ["建设诉源治理示范点", "彰武县人民法院", "阜蒙县人民法院、市委政法委", "2022年12月31日"],
-    ])
+    data = _xlsx(
+        [
+            ["任务名称", "责任单位", "配合单位", "完成时限"],
+            ["建设诉源治理示范点", "彰武县人民法院", "阜蒙县人民法院、市委政法委", "2022年12月31日"],
+        ]
+    )
     batch = _preview(db, c, demo.fx, data)
     assert batch.rows[0]["errors"] == []
     assert _commit(c, batch).status_code == 302
@@ -279,18 +288,15 @@ def test_cooperators_in_scope_are_linked_unknown_names_kept_in_notes(db, demo):
     assert task.notes == "配合单位：市委政法委"
 
 
-@pytest.mark.xfail(
-    reason="BUG: importer._handler appends the Unit object (not its name) for a cooperator outside the "
-    "actor's scope, then '、'.join() raises TypeError → 500 on preview",
-    strict=True,
-)
 def test_cooperator_outside_scope_is_kept_as_a_name(db, demo):
     """配合单位 naming an existing court outside the importer's scope: preview works, the name goes to notes."""
     c = demo.client_for("fxzy")
-    data = _xlsx([
-        ["任务名称", "责任单位", "配合单位", "完成时限"],
-        ["跨市协作事项", "彰武县人民法院", "本溪市中级人民法院", "2022年12月31日"],
-    ])
+    data = _xlsx(
+        [
+            ["任务名称", "责任单位", "配合单位", "完成时限"],
+            ["跨市协作事项", "彰武县人民法院", "本溪市中级人民法院", "2022年12月31日"],
+        ]
+    )
     resp = _upload(c, demo.fx, data)
     assert resp.status_code == 302
     batch = db.session.scalars(select(ImportBatch)).one()
