@@ -57,25 +57,31 @@ def _import_models() -> None:
     import app.api.models  # noqa: F401
     import app.attachments  # noqa: F401
     import app.auth.models  # noqa: F401
+    import app.checklists.models  # noqa: F401
     import app.importing  # noqa: F401
     import app.journal  # noqa: F401
     import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
     import app.tasks.models  # noqa: F401
+    import app.visits.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.checklists import bp as checklists_bp
     from app.extensions import csrf
     from app.main import bp as main_bp
     from app.org import bp as org_bp
     from app.tasks import bp as tasks_bp
+    from app.visits import bp as visits_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(visits_bp)
+    app.register_blueprint(checklists_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)
@@ -106,6 +112,7 @@ def register_template_helpers(app: Flask) -> None:
             "LEVELS": LEVELS,
             "ROLES": ROLES,
             "TRIBUNAL_KINDS": TRIBUNAL_KINDS,
+            "url_map_endpoints": app.view_functions,
         }
 
 

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, g, has_request_context
-from sqlalchemy import Select, exists, false, or_, select
+from sqlalchemy import Select, and_, exists, false, or_, select
 
 from app.attachments import Attachment
+from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
+from app.visits.models import Finding, Pairing, Visit, VisitTarget
 
 # Who works on an item in the receiving unit, and who reviews it in the assigning unit.
 RECEIVER_ROLES = ("tribunal_head", "coordinator", "staff", "assigner", "leader")
@@ -31,7 +33,12 @@ REVIEWER_ROLES = ("assigner", "coordinator")
 
 def scope_unit_ids(user: Any) -> Select:
     """SELECT of the ids of the units this user can see (own unit and below)."""
-    return select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == user.unit_id)
+    return scope_unit_ids_of(user.unit_id)
+
+
+def scope_unit_ids_of(unit_id: int) -> Select:
+    """SELECT of a unit and everything below it."""
+    return select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id)
 
 
 def ancestor_unit_ids(user: Any) -> Select:
@@ -44,7 +51,7 @@ def visible_unit_ids(user: Any) -> frozenset[int]:
     return _cached(user, "_authz_visible", scope_unit_ids)
 
 
-def _ancestors(user: Any) -> frozenset[int]:
+def ancestor_ids(user: Any) -> frozenset[int]:
     return _cached(user, "_authz_ancestors", ancestor_unit_ids)
 
 
@@ -86,6 +93,14 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
         Project.owner_unit_id.in_(scope_unit_ids(u)), Project.owner_unit_id.in_(ancestor_unit_ids(u))
     ),
     Task: _task_clause,
+    # A visit: the organiser's subtree, and the units visited.
+    Visit: lambda u: or_(
+        Visit.organizer_unit_id.in_(scope_unit_ids(u)),
+        Visit.id.in_(select(VisitTarget.visit_id).where(VisitTarget.unit_id.in_(scope_unit_ids(u)))),
+    ),
+    Checklist: lambda u: Checklist.unit_id.in_(scope_unit_ids(u)),
+    ChecklistTemplate: lambda u: ChecklistTemplate.id.is_not(None),  # standards are public to all users
+    Pairing: lambda u: Pairing.unit_id.in_(scope_unit_ids(u)),
     # The receiving side and the assigning side both see an assignment.
     Assignment: lambda u: or_(
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
@@ -114,7 +129,7 @@ def _sees_attachment(user: Any, att: Attachment) -> bool:
 _SEES: dict[type, Callable[[Any, Any], bool]] = {
     Unit: lambda u, o: o.id in visible_unit_ids(u),
     User: lambda u, o: o.unit_id in visible_unit_ids(u),
-    Project: lambda u, o: o.owner_unit_id in visible_unit_ids(u) or o.owner_unit_id in _ancestors(u),
+    Project: lambda u, o: o.owner_unit_id in visible_unit_ids(u) or o.owner_unit_id in ancestor_ids(u),
     Task: _sees_task,
     Assignment: lambda u, o: o.unit_id in visible_unit_ids(u) or o.assigned_by_unit_id in visible_unit_ids(u),
     ExtensionRequest: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
@@ -122,10 +137,22 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     AssignmentStep: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
     Attachment: _sees_attachment,
     ImportBatch: lambda u, o: o.created_by_id == u.id,
+    Visit: lambda u, o: o.organizer_unit_id in visible_unit_ids(u)
+    or any(t.unit_id in visible_unit_ids(u) for t in o.targets),
+    Finding: lambda u, o: sees(u, db.session.get(Visit, o.visit_id)),
+    Pairing: lambda u, o: o.unit_id in visible_unit_ids(u),
+    ChecklistTemplate: lambda u, o: True,
+    Checklist: lambda u, o: o.unit_id in visible_unit_ids(u),
+    ChecklistEntry: lambda u, o: sees(u, db.session.get(Checklist, o.checklist_id)),
 }
 
 # Owners of attachments, by the owner_type an attachment records.
-ATTACHMENT_OWNERS: dict[str, type] = {"ProgressReport": ProgressReport, "AssignmentStep": AssignmentStep}
+ATTACHMENT_OWNERS: dict[str, type] = {
+    "ProgressReport": ProgressReport,
+    "AssignmentStep": AssignmentStep,
+    "Visit": Visit,
+    "ChecklistEntry": ChecklistEntry,
+}
 
 
 def attachment_owner(att: Attachment) -> Any:
@@ -169,22 +196,36 @@ def _receiver(user: Any, a: Assignment, *statuses: str, roles=RECEIVER_ROLES) ->
 
 def _assigning_side(user: Any, a: Assignment, *statuses: str) -> bool:
     """Reviewers of an assignment: the assigning unit's assigners/coordinators (or
-    those above it), and the high court's reviewers for items it assigned itself."""
+    those above it), and the high court's reviewers for items it assigned itself.
+    A rectification is verified (销号) by its verifier, or by a leader above the
+    unit that made the visit."""
     if statuses and a.status not in statuses:
         return False
+    if a.task.kind == "rectification":
+        return user.id == a.task.verifier_id or (
+            _role(user, "leader")
+            and a.assigned_by_unit_id in visible_unit_ids(user)
+            and a.assigned_by_unit_id != user.unit_id
+        )
     if _role(user, *REVIEWER_ROLES) and a.assigned_by_unit_id in visible_unit_ids(user):
         return True
     return _role(user, "reviewer") and a.assigned_by_unit_id == user.unit_id
 
 
 def assigning_side_clause(user: Any):
-    """SQL twin of `_assigning_side`: the assignments this user reviews."""
+    """SQL twin of `_assigning_side`: the assignments this user reviews (the query
+    must join Task)."""
     clauses = []
     if _role(user, *REVIEWER_ROLES):
         clauses.append(Assignment.assigned_by_unit_id.in_(scope_unit_ids(user)))
     if _role(user, "reviewer"):
         clauses.append(Assignment.assigned_by_unit_id == user.unit_id)
-    return or_(*clauses) if clauses else false()
+    tasks = and_(Task.kind == "task", or_(*clauses)) if clauses else false()
+    verifier = [Task.verifier_id == user.id]
+    if _role(user, "leader"):
+        verifier.append(and_(Assignment.assigned_by_unit_id.in_(scope_unit_ids(user)),
+                             Assignment.assigned_by_unit_id != user.unit_id))
+    return or_(tasks, and_(Task.kind == "rectification", or_(*verifier)))
 
 
 def receiver_clause(user: Any):
@@ -195,6 +236,29 @@ def receiver_clause(user: Any):
 
 
 OPEN = ("pending", "in_progress", "submitted", "returned")
+VISIT_ROLES = ("leader", "assigner", "reviewer")
+CHECK_VERIFIER_ROLES = ("assigner", "reviewer", "leader", "coordinator")
+
+
+def _visit_editor(user: Any, v: Visit) -> bool:
+    """The organiser's assigners/reviewers, or one of the visit's own leaders."""
+    if v.organizer_unit_id not in visible_unit_ids(user):
+        return False
+    return _role(user, "assigner", "reviewer") or any(lead.user_id == user.id for lead in v.leaders)
+
+
+def _strictly_above(user: Any, unit_id: int) -> bool:
+    return unit_id in visible_unit_ids(user) and unit_id != user.unit_id
+
+
+def _entry_claimer(user: Any, e: ChecklistEntry) -> bool:
+    c = db.session.get(Checklist, e.checklist_id)
+    return c.is_current and user.unit_id == c.unit_id and _role(user, *RECEIVER_ROLES)
+
+
+def _entry_verifier(user: Any, e: ChecklistEntry) -> bool:
+    c = db.session.get(Checklist, e.checklist_id)
+    return c.is_current and _role(user, *CHECK_VERIFIER_ROLES) and _strictly_above(user, c.unit_id)
 
 RULES: dict[str, Callable[[Any, Any], bool]] = {
     # Route-level permissions (no object).
@@ -221,8 +285,8 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     ),
     "project.add_task": lambda u, o: _role(u, *ASSIGNER_ROLES) and sees(u, o),
     "task.view": lambda u, o: sees(u, o),
-    "task.edit": lambda u, o: _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
-    "task.assign": lambda u, o: _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
+    "task.edit": lambda u, o: o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
+    "task.assign": lambda u, o: o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
     # Assignments: the status machine, per side.
     "assignment.view": lambda u, o: sees(u, o),
     "assignment.acknowledge": lambda u, o: _receiver(u, o, "pending"),
@@ -237,6 +301,20 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "assignment.decide_extension": lambda u, o: _assigning_side(u, o, *OPEN),
     "assignment.remind": lambda u, o: _assigning_side(u, o, *OPEN),
     "attachment.view": lambda u, o: sees(u, o),
+    # Visits and rectifications.
+    "visit.create": lambda u, o: _role(u, *VISIT_ROLES) and o.id in visible_unit_ids(u),
+    "visit.view": lambda u, o: sees(u, o),
+    "visit.edit": _visit_editor,
+    "visit.add_finding": _visit_editor,
+    "visit.coverage": lambda u, o: sees(u, o),
+    "pairing.manage": lambda u, o: _role(u, "assigner", "reviewer", "admin") and _strictly_above(u, o.id),
+    # Checklists.
+    "template.manage": lambda u, o: _role(u, "admin", "reviewer"),
+    "template.view": lambda u, o: True,
+    "checklist.apply": lambda u, o: _role(u, "assigner", "reviewer") and _strictly_above(u, o.id),
+    "checklist.view": lambda u, o: sees(u, o),
+    "entry.claim": lambda u, o: _entry_claimer(u, o) and o.status in ("missing", "rejected", "claimed"),
+    "entry.verify": lambda u, o: _entry_verifier(u, o) and o.status in ("claimed", "verified", "rejected"),
     # Completion lists.
     "completion.view": lambda u, o: sees(u, o),
     "completion.review": lambda u, o: _role(u, "reviewer") and sees(u, o) and o.id != u.unit_id,

@@ -89,7 +89,7 @@ def item_rows(items: list[Assignment], today: date) -> list[list]:
     return [
         [
             a.unit.name,
-            a.task.project.name,
+            a.task.context_label,
             a.task.title,
             a.period_label or "",
             a.deadline.isoformat() if a.deadline else "",

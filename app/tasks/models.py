@@ -70,8 +70,11 @@ class Task(db.Model):
     __table_args__ = (UniqueConstraint("project_id", "source_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    # task: a list item of a project; rectification: 整改事项 from a visit's finding
+    kind: Mapped[str] = mapped_column(String(15), default="task")
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the assigning unit
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # rectifications: who 销号
     title: Mapped[str] = mapped_column(String(200))
     requirements: Mapped[str | None] = mapped_column(Text)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
@@ -88,11 +91,23 @@ class Task(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    project: Mapped[Project] = relationship()
+    project: Mapped[Project | None] = relationship()
     owner_unit: Mapped[Unit] = relationship()
     category: Mapped[Category | None] = relationship()
+    verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
     cooperators: Mapped[list[TaskCooperator]] = relationship(cascade="all, delete-orphan")
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_rectification(self) -> bool:
+        return self.kind == "rectification"
+
+    @property
+    def context_label(self) -> str:
+        """What the item belongs to: its project, or the visit that found the problem."""
+        if self.project is not None:
+            return self.project.name
+        return "督导整改"
 
     @property
     def deadline_label(self) -> str:

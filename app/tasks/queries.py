@@ -66,7 +66,7 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
     stmt = (
         select(Assignment)
         .join(Task, Task.id == Assignment.task_id)
-        .join(Project, Project.id == Task.project_id)
+        .outerjoin(Project, Project.id == Task.project_id)
         .join(Unit, Unit.id == Assignment.unit_id)
         .options(
             contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
@@ -133,6 +133,7 @@ def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
     ext_q = (
         select(ExtensionRequest)
         .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
+        .join(Task, Task.id == Assignment.task_id)
         .where(ExtensionRequest.status == "pending", Assignment.status != "closed")
         .where(authz.assigning_side_clause(user))
         .order_by(ExtensionRequest.created_at)

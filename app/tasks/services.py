@@ -768,3 +768,36 @@ def toggle_category(actor: User, category: Category, *, now: datetime) -> Catego
     db.session.flush()
     record(actor, "category.toggle", category, None, {"is_active": category.is_active}, now=now)
     return category
+
+
+# ---------------------------------------------------------------- rectifications
+
+
+def create_rectification(
+    actor: User, *, organizer_unit: Unit, verifier: User, unit: Unit, description: str, deadline: date | None,
+    now: datetime,
+) -> Assignment:
+    """整改事项: an item (kind rectification) assigned to the unit where the problem was
+    found, verified by the visiting leader. It then lives the life of any assignment:
+    the same reports, evidence, derived 逾期/临期, lists and completion counts."""
+    description = _text(description, "问题描述", 2000)
+    if deadline is None:
+        raise ServiceError("请填写整改时限。", "deadline")
+    if deadline < _local_date(now):
+        raise ServiceError("整改时限不能早于今天。", "deadline")
+    task = Task(
+        kind="rectification", project_id=None, owner_unit_id=organizer_unit.id, verifier_id=verifier.id,
+        title="整改：" + (description if len(description) <= 60 else description[:58] + "……"),
+        requirements=description, deadline_kind="date", deadline=deadline, priority="high",
+        created_by_id=actor.id, created_at=now, updated_at=now,
+    )
+    db.session.add(task)
+    db.session.flush()
+    record(actor, "task.create", task, None, snapshot(task, TASK_FIELDS), unit_id=organizer_unit.id, now=now)
+    (assignment,) = _new_assignments(actor, task, unit, organizer_unit.id, None, now)
+    notify_users(
+        _unit_user_ids([unit.id]), kind="rectification", subject_type="Assignment", subject_id=assignment.id,
+        message=f"督导发现问题，请整改：{description[:80]}", dedupe_key=f"rectification:{assignment.id}",
+        actor_id=actor.id, now=now,
+    )
+    return assignment

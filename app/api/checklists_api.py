@@ -1,0 +1,3 @@
+"""API: checklists (issue 4)."""
+
+from app.api import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""API: visits and rectifications (issue 4)."""
+
+from app.api import bp  # noqa: F401

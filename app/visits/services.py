@@ -1,0 +1,182 @@
+"""Writes on visits, findings and pairings. `actor` and `now` passed in; journaled;
+the caller commits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app import attachments, authz
+from app.errors import ServiceError, check_version
+from app.extensions import db
+from app.journal import record, snapshot
+from app.org.models import Unit, User
+from app.tasks.models import Assignment
+from app.tasks.services import Forbidden, create_rectification
+from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
+
+VISIT_FIELDS = (
+    "kind_id", "organizer_unit_id", "title", "planned_start", "planned_end", "actual_start", "actual_end", "team",
+    "topics", "summary", "suggestions", "solved_on_spot", "status",
+)
+
+
+def _allow(actor: User, action: str, obj: Any, message: str) -> None:
+    if not authz.can(actor, action, obj):
+        raise Forbidden(message)
+
+
+def _text(value: str | None, label: str, max_len: int, required: bool = False) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ServiceError(f"请填写{label}。")
+        return None
+    if len(text) > max_len:
+        raise ServiceError(f"{label}不能超过 {max_len} 个字。")
+    return text
+
+
+def _snapshot(visit: Visit) -> dict:
+    data = snapshot(visit, VISIT_FIELDS)
+    data["leaders"] = sorted(v.user_id for v in visit.leaders)
+    data["targets"] = sorted(t.unit_id for t in visit.targets)
+    return data
+
+
+def _check_people_and_places(actor: User, organizer: Unit, leaders: list[User], targets: list[Unit]) -> None:
+    if not leaders:
+        raise ServiceError("请选择至少一名带队领导。")
+    for leader in leaders:
+        if not leader.is_active or not leader.has_role("leader"):
+            raise ServiceError(f"“{leader.display_name}”不是院领导，不能作为带队领导。")
+        if not authz.sees(actor, leader) and leader.unit_id not in authz.ancestor_ids(actor):
+            raise ServiceError(f"“{leader.display_name}”不在您的单位或上级单位。")
+    if not targets:
+        raise ServiceError("请选择至少一个走访对象单位。")
+    below = set(db.session.scalars(
+        select(Unit.id).where(Unit.id.in_(authz.scope_unit_ids_of(organizer.id)))))
+    for unit in targets:
+        if unit.id not in below or unit.id == organizer.id:
+            raise ServiceError(f"“{unit.name}”不在组织单位“{organizer.name}”的下级范围内，不能走访。")
+
+
+def _dates(start: date | None, end: date | None, what: str) -> None:
+    if start is None or end is None:
+        raise ServiceError(f"请填写{what}的起止日期。")
+    if end < start:
+        raise ServiceError(f"{what}的结束日期不能早于开始日期。")
+
+
+def create_visit(
+    actor: User, *, kind: VisitKind, organizer: Unit, title: str, planned_start: date | None,
+    planned_end: date | None, leaders: list[User], targets: list[Unit], team: str | None = None,
+    topics: str | None = None, summary: str | None = None, now: datetime,
+) -> Visit:
+    """Plan a visit: organiser, leaders, targets in the organiser's subtree, dates."""
+    _allow(actor, "visit.create", organizer, "您无权以该单位名义安排督导走访。")
+    if kind is None or not kind.is_active:
+        raise ServiceError("请选择走访类型。")
+    _dates(planned_start, planned_end, "计划")
+    leaders, targets = list(dict.fromkeys(leaders)), list(dict.fromkeys(targets))
+    _check_people_and_places(actor, organizer, leaders, targets)
+    visit = Visit(
+        kind_id=kind.id, organizer_unit_id=organizer.id, title=_text(title, "走访主题", 200, True),
+        planned_start=planned_start, planned_end=planned_end, team=_text(team, "组员", 500),
+        topics=_text(topics, "调研内容", 5000), summary=_text(summary, "走访情况", 10000), created_by_id=actor.id,
+        created_at=now, updated_at=now,
+    )
+    visit.leaders = [VisitLeader(user_id=u.id) for u in leaders]
+    visit.targets = [VisitTarget(unit_id=u.id) for u in targets]
+    db.session.add(visit)
+    db.session.flush()
+    record(actor, "visit.create", visit, None, _snapshot(visit), unit_id=organizer.id, now=now)
+    return visit
+
+
+def record_visit(
+    actor: User, visit: Visit, *, actual_start: date | None, actual_end: date | None, summary: str | None,
+    suggestions: str | None, solved_on_spot: str | None, topics: str | None, team: str | None,
+    files: list, expected_version: Any, now: datetime,
+) -> Visit:
+    """记录走访情况: actual dates (a 蹲点 spans days), summary, suggestions, problems
+    solved on the spot, photos and documents. Planned → done."""
+    _allow(actor, "visit.edit", visit, "您无权记录该次走访。")
+    check_version(visit, expected_version)
+    _dates(actual_start, actual_end, "实际走访")
+    summary = _text(summary, "走访情况", 10000, True)
+    checked = attachments.check_uploads(files)
+    before = _snapshot(visit)
+    visit.actual_start, visit.actual_end = actual_start, actual_end
+    visit.summary = summary
+    visit.suggestions = _text(suggestions, "意见建议", 5000)
+    visit.solved_on_spot = _text(solved_on_spot, "现场解决的问题", 5000)
+    visit.topics = _text(topics, "调研内容", 5000) or visit.topics
+    visit.team = _text(team, "组员", 500) or visit.team
+    visit.status = "done"
+    visit.updated_at = now
+    attachments.store(checked, owner_type="Visit", owner_id=visit.id, unit_id=visit.organizer_unit_id,
+                      actor_id=actor.id, now=now)
+    db.session.flush()
+    record(actor, "visit.record", visit, before, _snapshot(visit), unit_id=visit.organizer_unit_id, now=now)
+    return visit
+
+
+def add_finding(
+    actor: User, visit: Visit, *, unit: Unit, description: str, deadline: date | None,
+    verifier: User | None = None, now: datetime,
+) -> Finding:
+    """发现问题 → 整改事项 for the unit, verified by the visiting leader."""
+    _allow(actor, "visit.add_finding", visit, "您无权为该次走访登记问题。")
+    if unit.id not in {t.unit_id for t in visit.targets}:
+        raise ServiceError(f"“{unit.name}”不是本次走访的对象单位，不能登记问题。")
+    leader_ids = [v.user_id for v in visit.leaders]
+    verifier = verifier or (db.session.get(User, actor.id) if actor.id in leader_ids else None)
+    if verifier is None:
+        verifier = db.session.get(User, leader_ids[0])
+    if verifier.id not in leader_ids:
+        raise ServiceError("核验人须为本次走访的带队领导。")
+    organizer = db.session.get(Unit, visit.organizer_unit_id)
+    assignment = create_rectification(
+        actor, organizer_unit=organizer, verifier=verifier, unit=unit, description=description,
+        deadline=deadline, now=now,
+    )
+    finding = Finding(visit_id=visit.id, unit_id=unit.id, description=(description or "").strip(),
+                      task_id=assignment.task_id, created_by_id=actor.id, created_at=now)
+    db.session.add(finding)
+    db.session.flush()
+    record(actor, "finding.create", finding, None, {"unit_id": unit.id, "description": finding.description,
+           "deadline": deadline}, unit_id=unit.id, now=now)
+    return finding
+
+
+def rectification_of(finding: Finding) -> Assignment:
+    return db.session.scalar(select(Assignment).where(Assignment.task_id == finding.task_id))
+
+
+def pair(actor: User, leader: User, unit: Unit, *, now: datetime) -> Pairing:
+    """联系点: pair a leader with a unit they supervise."""
+    _allow(actor, "pairing.manage", unit, "您无权设置该单位的联系领导。")
+    if not leader.has_role("leader") or not leader.is_active:
+        raise ServiceError(f"“{leader.display_name}”不是院领导。")
+    if not (authz.sees(actor, leader) or leader.unit_id in authz.ancestor_ids(actor)):
+        raise ServiceError("该领导不在您的单位或上级单位。")
+    if db.session.scalar(select(Pairing.id).where(Pairing.leader_id == leader.id, Pairing.unit_id == unit.id)):
+        raise ServiceError(f"“{leader.display_name}”已是“{unit.name}”的联系领导。")
+    pairing = Pairing(leader_id=leader.id, unit_id=unit.id, created_at=now)
+    db.session.add(pairing)
+    db.session.flush()
+    record(actor, "pairing.create", pairing, None, {"leader_id": leader.id, "unit_id": unit.id}, unit_id=unit.id,
+           now=now)
+    return pairing
+
+
+def unpair(actor: User, pairing: Pairing, *, now: datetime) -> None:
+    unit = db.session.get(Unit, pairing.unit_id)
+    _allow(actor, "pairing.manage", unit, "您无权设置该单位的联系领导。")
+    record(actor, "pairing.delete", pairing, {"leader_id": pairing.leader_id, "unit_id": pairing.unit_id}, None,
+           unit_id=pairing.unit_id, now=now)
+    db.session.delete(pairing)
+    db.session.flush()
