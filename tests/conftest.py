@@ -78,6 +78,7 @@ def pg_database() -> str:
             pytest.fail(reason + "（REQUIRE_POSTGRES=1）")
         pytest.skip(reason)
     try:
+        _create_database_if_missing(url)
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -90,6 +91,21 @@ def pg_database() -> str:
         pytest.skip(reason)
     _migrate(url)
     return url
+
+
+def _create_database_if_missing(url: str) -> None:
+    """Lets each developer (or worker) use a database of its own by name."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
 
 
 def _truncate_all(app) -> None:
