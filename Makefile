@@ -38,7 +38,7 @@ run: demo
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 format: install-test
 	$(BIN)/ruff format .

@@ -12,6 +12,8 @@ for _ in $(seq 1 30); do
 done
 su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='qiangji'\"" | grep -q 1 \
   || su postgres -c "psql -qc \"CREATE ROLE qiangji LOGIN PASSWORD 'qiangji'\""
+# parallel test workers create a database each
+su postgres -c "psql -qc \"ALTER ROLE qiangji CREATEDB\""
 su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='qiangji_test'\"" | grep -q 1 \
   || su postgres -c "createdb -O qiangji qiangji_test"
 echo "PostgreSQL $ver ready"

@@ -65,6 +65,12 @@ def _pg_url() -> str:
     url = PG_URL
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url and worker:  # parallel workers: one database each (created on first use)
+        from sqlalchemy.engine import make_url
+
+        target = make_url(url)
+        url = target.set(database=f"{target.database}_{worker}").render_as_string(hide_password=False)
     return url
 
 
@@ -90,7 +96,25 @@ def pg_database() -> str:
             pytest.fail(reason + f"（REQUIRE_POSTGRES=1）: {exc}")
         pytest.skip(reason)
     _migrate(url)
+    _snapshot_reference_rows(url)
     return url
+
+
+# Rows the migrations themselves insert (categories, visit kinds …): restored after
+# each test's TRUNCATE so PostgreSQL tests start from the same state as SQLite ones.
+_REFERENCE_ROWS: dict[str, list[dict]] = {}
+
+
+def _snapshot_reference_rows(url: str) -> None:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        for table in _db.metadata.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in conn.execute(table.select())]
+            if rows:
+                _REFERENCE_ROWS[table.name] = rows
+    engine.dispose()
 
 
 def _create_database_if_missing(url: str) -> None:
@@ -101,7 +125,9 @@ def _create_database_if_missing(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).scalar()
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ).scalar()
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
     finally:
@@ -112,6 +138,15 @@ def _truncate_all(app) -> None:
     tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in _db.metadata.sorted_tables:
+            rows = _REFERENCE_ROWS.get(table.name)
+            if rows:
+                conn.execute(table.insert(), rows)
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM {table.name}))"
+                    )
+                )
 
 
 @pytest.fixture

@@ -171,14 +171,13 @@ def _assignment(client, api, tree, unit):
         ({"text": "x", "percent": "130"}, "0 到 100"),
         ({"text": "x", "percent": "abc"}, "0 到 100"),
         ({"text": ""}, "请填写进展情况"),
-        (
-            {"text": "x", "files": (io.BytesIO(b"MZ\x90\x00this is an exe"), "photo.jpg")},
-            "内容不是允许的类型",
-        ),
+        ({"text": "x", "files": "EXE"}, "内容不是允许的类型"),
     ],
 )
 def test_bad_progress_reports_save_nothing(client, api, tree, data, message):
     aid = _assignment(client, api, tree, tree.trib1)
+    if data.get("files") == "EXE":  # a fresh file per run: a stream can be read only once
+        data = {**data, "files": (io.BytesIO(b"MZ\x90\x00this is an exe"), "photo.jpg")}
     resp = client.post(
         f"/api/v1/assignments/{aid}/progress",
         headers=api["head"],

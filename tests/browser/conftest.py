@@ -209,3 +209,10 @@ def new_page(browser, live_server) -> Iterator[Callable[..., RecordedPage]]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, keep the browser tests in one worker: they share one live server."""
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.xdist_group("browser"))
