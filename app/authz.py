@@ -137,8 +137,9 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     AssignmentStep: lambda u, o: sees(u, db.session.get(Assignment, o.assignment_id)),
     Attachment: _sees_attachment,
     ImportBatch: lambda u, o: o.created_by_id == u.id,
-    Visit: lambda u, o: o.organizer_unit_id in visible_unit_ids(u)
-    or any(t.unit_id in visible_unit_ids(u) for t in o.targets),
+    Visit: lambda u, o: (
+        o.organizer_unit_id in visible_unit_ids(u) or any(t.unit_id in visible_unit_ids(u) for t in o.targets)
+    ),
     Finding: lambda u, o: sees(u, db.session.get(Visit, o.visit_id)),
     Pairing: lambda u, o: o.unit_id in visible_unit_ids(u),
     ChecklistTemplate: lambda u, o: True,
@@ -223,8 +224,12 @@ def assigning_side_clause(user: Any):
     tasks = and_(Task.kind == "task", or_(*clauses)) if clauses else false()
     verifier = [Task.verifier_id == user.id]
     if _role(user, "leader"):
-        verifier.append(and_(Assignment.assigned_by_unit_id.in_(scope_unit_ids(user)),
-                             Assignment.assigned_by_unit_id != user.unit_id))
+        verifier.append(
+            and_(
+                Assignment.assigned_by_unit_id.in_(scope_unit_ids(user)),
+                Assignment.assigned_by_unit_id != user.unit_id,
+            )
+        )
     return or_(tasks, and_(Task.kind == "rectification", or_(*verifier)))
 
 
@@ -260,6 +265,7 @@ def _entry_verifier(user: Any, e: ChecklistEntry) -> bool:
     c = db.session.get(Checklist, e.checklist_id)
     return c.is_current and _role(user, *CHECK_VERIFIER_ROLES) and _strictly_above(user, c.unit_id)
 
+
 RULES: dict[str, Callable[[Any, Any], bool]] = {
     # Route-level permissions (no object).
     "admin.access": lambda u, o: _role(u, "admin"),
@@ -285,8 +291,12 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     ),
     "project.add_task": lambda u, o: _role(u, *ASSIGNER_ROLES) and sees(u, o),
     "task.view": lambda u, o: sees(u, o),
-    "task.edit": lambda u, o: o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
-    "task.assign": lambda u, o: o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u),
+    "task.edit": lambda u, o: (
+        o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u)
+    ),
+    "task.assign": lambda u, o: (
+        o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u)
+    ),
     # Assignments: the status machine, per side.
     "assignment.view": lambda u, o: sees(u, o),
     "assignment.acknowledge": lambda u, o: _receiver(u, o, "pending"),

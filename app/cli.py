@@ -18,14 +18,29 @@ def register(app: Flask) -> None:
     @seed.command("demo")
     def seed_demo() -> None:
         """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
-        from app.seed.demo import load_demo, load_demo_tasks
+        from app.checklists.standards import load_standard_templates
+        from app.seed.demo import load_demo, load_demo_checklists, load_demo_tasks, load_demo_visits
 
         created = load_demo(utcnow())
+        standards = load_standard_templates(utcnow())
         tasks = load_demo_tasks(utcnow())
+        visits = load_demo_visits(utcnow())
+        checklists = load_demo_checklists(utcnow())
         db.session.commit()
         click.echo(
-            f"demo data: units_created={created['units']} users_created={created['users']} tasks_created={tasks}"
+            f"demo data: units_created={created['units']} users_created={created['users']} "
+            f"standards_created={standards} tasks_created={tasks} visits_created={visits} "
+            f"checklists_created={checklists}"
         )
+
+    @seed.command("standards")
+    def seed_standards() -> None:
+        """Load the shipped checklist standards (五化, 示范人民法庭, 三年规划) where missing."""
+        from app.checklists.standards import load_standard_templates
+
+        standards = load_standard_templates(utcnow())
+        db.session.commit()
+        click.echo(f"standards_created={standards}")
 
     @seed.command("demo-if-empty")
     def seed_demo_if_empty() -> None:

@@ -106,3 +106,112 @@ def task_users(t: SimpleNamespace) -> SimpleNamespace:
     u.trib2_head = user("xs_tz", t.trib2, ["tribunal_head"], display_name="西山庭长")
     db.session.commit()
     return u
+
+
+# ---------------------------------------------------------------- visits
+
+
+def visit_users(t: SimpleNamespace) -> SimpleNamespace:
+    """Leaders for visits: two of inter1 (one leads, one does not), one of the high
+    court and one of inter2; inter1's assigner; trib1's head; inter1's staff."""
+    u = SimpleNamespace()
+    u.leader = user("jz_ld", t.inter1, ["leader"], display_name="甲市中院院长")
+    u.leader2 = user("jz_ld2", t.inter1, ["leader"], display_name="甲市中院副院长")
+    u.high_leader = user("gy_ld", t.high, ["leader"], display_name="高院院长")
+    u.other_leader = user("yz_ld", t.inter2, ["leader"], display_name="乙市中院院长")
+    u.assigner = user("jz_zb", t.inter1, ["assigner"], display_name="甲市中院专班")
+    u.staff = user("jz_gj", t.inter1, ["staff"], display_name="甲市中院干警")
+    u.head = user("ds_tz", t.trib1, ["tribunal_head"], display_name="东山庭长")
+    db.session.commit()
+    return u
+
+
+def visit(actor: User, organizer: Unit, leaders: list, targets: list, **kw):
+    """A planned visit through the service (kind 调研走访, 2026-03-10 unless told)."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.visits import services as visit_services
+    from app.visits.models import VisitKind
+
+    kind = db.session.scalar(select(VisitKind).where(VisitKind.name == kw.pop("kind", "调研走访")))
+    start = kw.pop("start", date(2026, 3, 10))
+    return visit_services.create_visit(
+        actor,
+        kind=kind,
+        organizer=organizer,
+        title=kw.pop("title", "人民法庭建设调研"),
+        planned_start=start,
+        planned_end=kw.pop("end", start),
+        leaders=leaders,
+        targets=targets,
+        now=kw.pop("now", utcnow()),
+        **kw,
+    )
+
+
+# ---------------------------------------------------------------- checklists
+
+CHECKLIST_SECTIONS = [
+    {
+        "title": "一、布局合理化",
+        "items": [
+            {"code": "A-1", "title": "功能区按标准设置", "weight": 2, "evidence_required": True},
+            {"code": "A-2", "title": "设立巡回审判点", "weight": 1},
+        ],
+    },
+    {
+        "title": "二、审判专业化",
+        "items": [
+            {"code": "B-1", "title": "审判团队配置到位", "weight": 3},
+            {"code": "B-2", "title": "质效指标达到全市平均", "weight": 4, "evidence_required": True},
+        ],
+    },
+]  # total weight 10
+
+
+def checklist_template(
+    actor=None, *, family: str = "test", name: str = "测试标准", sections=None, publish=True, now=None
+):
+    """A template (default: CHECKLIST_SECTIONS, weights 2+1+3+4), published unless told otherwise."""
+    from app.checklists import services as cs
+
+    now = now or utcnow()
+    t = cs.create_template(
+        actor,
+        family=family,
+        name=name,
+        sections=CHECKLIST_SECTIONS if sections is None else sections,
+        now=now,
+    )
+    if publish:
+        cs.publish_template(actor, t, now=now)
+    return t
+
+
+def apply_checklist(actor, template, *units: Unit, due=None, reapply: bool = False, now=None) -> list:
+    """Apply `template` to `units` through the service (due 2026-12-31 by default)."""
+    from datetime import date
+
+    from app.checklists import services as cs
+
+    return cs.apply_template(
+        actor, template, list(units), due=due or date(2026, 12, 31), now=now or utcnow(), reapply=reapply
+    )
+
+
+def set_entry(checklist, code: str, status: str, by: User | None = None):
+    """Put one entry of `checklist` straight into `status` (test set-up, not the workflow)."""
+    from sqlalchemy import select
+
+    from app.checklists.models import ChecklistEntry
+
+    entry = db.session.scalar(
+        select(ChecklistEntry).where(ChecklistEntry.checklist_id == checklist.id, ChecklistEntry.code == code)
+    )
+    entry.status = status
+    if by is not None:
+        entry.verified_by_id = by.id
+    db.session.flush()
+    return entry

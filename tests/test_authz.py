@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from app.attachments import Attachment, path_of
 from app.extensions import db
@@ -28,6 +29,7 @@ from app.importing import ImportBatch
 from app.org.models import ROLES
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
 from app.timeutil import utcnow
+from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 from tests import factories
 
 POSITIONS = ("own", "sub", "sibling", "superior")
@@ -143,6 +145,40 @@ def api_project_create(role, pos):
     if role not in ("assigner", "reviewer", "admin"):
         return 403
     return OK if pos in ("own", "sub") else 404
+
+
+def visit_create(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if role in ("leader", "assigner", "reviewer") else 403
+
+
+def visit_editor(role, pos):
+    """The organiser's assigners/reviewers (or the visit's own leaders) record it and add findings."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" and role in ("assigner", "reviewer") else 403
+
+
+def rectification_verifier(role, pos):
+    """The verifier (the actor, on the sub rectification) or a leader above the organiser."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" else 403
+
+
+def pairing_manager(role, pos):
+    """联系点 are set (and removed) for units strictly below the actor's own."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" and role in ("assigner", "reviewer", "admin") else 403
+
+
+def checklist_verifier(role, pos):
+    """Verifiers of a checklist item: assigners, reviewers, leaders, coordinators of a unit above it."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "sub" and role in ("assigner", "reviewer", "leader", "coordinator") else 403
 
 
 # ---------------------------------------------------------------- urls
@@ -352,6 +388,144 @@ ROUTES: dict[str, Row] = {
         own_batch("assigner", "reviewer"),
         json={"exclude_rows": []},
     ),
+    # checklists
+    "checklists.template_list": Row("GET", _u("/checklists/templates"), anyone, positional=False),
+    "checklists.template_detail": Row(
+        "GET", lambda c, p: f"/checklists/templates/{c.template.id}", anyone, positional=False
+    ),
+    "checklists.template_new": Row(
+        "GET", _u("/checklists/templates/new"), roles_only("admin", "reviewer"), positional=False
+    ),
+    "checklists.section_add": Row(
+        "POST",
+        lambda c, p: f"/checklists/templates/{c.template.id}/sections",
+        roles_only("admin", "reviewer"),
+        data={"title": "分组"},
+        positional=False,
+    ),
+    "checklists.item_add": Row(
+        "POST",
+        lambda c, p: f"/checklists/templates/{c.template.id}/items",
+        roles_only("admin", "reviewer"),
+        data={"code": "Z-1", "title": "检查项", "weight": "1"},
+        positional=False,
+    ),
+    "checklists.template_publish": Row(
+        "POST",
+        lambda c, p: f"/checklists/templates/{c.template.id}/publish",
+        roles_only("admin", "reviewer"),
+        positional=False,
+    ),
+    "checklists.template_new_version": Row(
+        "POST",
+        lambda c, p: f"/checklists/templates/{c.template.id}/new-version",
+        roles_only("admin", "reviewer"),
+        positional=False,
+    ),
+    "checklists.apply": Row(
+        "GET", _u("/checklists/apply"), roles_only("assigner", "reviewer"), positional=False
+    ),
+    "checklists.checklist_list": Row("GET", _u("/checklists"), anyone, positional=False),
+    "checklists.checklist_detail": Row("GET", lambda c, p: f"/checklists/{c.checklists[p].id}", in_subtree),
+    "checklists.entry_claim": Row(
+        "POST",
+        lambda c, p: f"/checklists/entries/{c.entries[p].id}/claim",
+        receiver,
+        data={"comment": "已完成"},
+    ),
+    "checklists.entry_verify": Row(
+        "POST",
+        lambda c, p: f"/checklists/entries/{c.entries[p].id}/verify",
+        checklist_verifier,
+        data={"decision": "verified"},
+    ),
+    # visits
+    "visits.visit_list": Row("GET", _u("/visits"), anyone, positional=False),
+    "visits.visit_new": Row(
+        "GET", _u("/visits/new"), roles_only("leader", "assigner", "reviewer"), positional=False
+    ),
+    "visits.visit_detail": Row("GET", lambda c, p: f"/visits/{c.visits[p].id}", in_subtree),
+    "visits.visit_print": Row("GET", lambda c, p: f"/visits/{c.visits[p].id}/print", in_subtree),
+    "visits.visit_docx": Row("GET", lambda c, p: f"/visits/{c.visits[p].id}.docx", in_subtree),
+    "visits.visit_record": Row(
+        "POST",
+        lambda c, p: f"/visits/{c.visits[p].id}/record",
+        visit_editor,
+        data={"actual_start": "2026-03-01", "actual_end": "2026-03-01", "summary": "走访情况"},
+    ),
+    "visits.finding_add": Row(
+        "POST",
+        lambda c, p: f"/visits/{c.visits[p].id}/findings",
+        visit_editor,
+        data=lambda c, p: {
+            "unit_id": c.visits[p].targets[0].unit_id,
+            "description": "问题",
+            "deadline": "2099-06-30",
+        },
+    ),
+    "visits.coverage": Row("GET", lambda c, p: f"/visits/coverage?unit={_unit(c, p)}", in_subtree),
+    "visits.pairing_list": Row("GET", _u("/pairings"), anyone, positional=False),
+    "visits.pairing_delete": Row(
+        "POST", lambda c, p: f"/pairings/{c.pairings[p].id}/delete", pairing_manager
+    ),
+    # API: visits, rectifications, checklists
+    "api.visit_create": Row(
+        "POST",
+        _u("/api/v1/visits"),
+        visit_create,
+        json=lambda c, p: {
+            "kind": "调研走访",
+            "organizer_unit_id": _unit(c, p),
+            "target_unit_ids": [c.units["sub"].id],
+            "start": "2099-03-01",
+            "end": "2099-03-02",
+            "leader_ids": [c.leaders["sub"].id],
+        },
+    ),
+    "api.visit_detail": Row("GET", lambda c, p: f"/api/v1/visits/{c.visits[p].id}", in_subtree),
+    "api.visit_finding_create": Row(
+        "POST",
+        lambda c, p: f"/api/v1/visits/{c.visits[p].id}/findings",
+        visit_editor,
+        json=lambda c, p: {
+            "unit_id": c.visits[p].targets[0].unit_id,
+            "description": "问题",
+            "deadline": "2099-06-30",
+        },
+    ),
+    "api.rectification_report": Row(
+        "POST",
+        lambda c, p: f"/api/v1/rectifications/{c.rects[p].id}/report",
+        receiver,
+        data={"text": "已整改"},
+    ),
+    "api.rectification_verify": Row(
+        "POST",
+        lambda c, p: f"/api/v1/rectifications/{c.rects[p].id}/verify",
+        rectification_verifier,
+        json={"decision": "close"},
+        status="submitted",
+    ),
+    "api.visit_coverage": Row("GET", lambda c, p: f"/api/v1/visits/coverage?unit={_unit(c, p)}", in_subtree),
+    "api.checklist_templates": Row("GET", _u("/api/v1/checklist-templates"), anyone, positional=False),
+    "api.checklist_apply": Row(
+        "POST",
+        _u("/api/v1/checklists"),
+        task_edit,
+        json=lambda c, p: {
+            "template_id": c.template.id,
+            "unit_ids": [_unit(c, p)],
+            "due": "2099-12-31",
+            "reapply": True,
+        },
+    ),
+    "api.checklist_list": Row("GET", lambda c, p: f"/api/v1/checklists?unit={_unit(c, p)}", in_subtree),
+    "api.checklist_detail": Row("GET", lambda c, p: f"/api/v1/checklists/{c.checklists[p].id}", in_subtree),
+    "api.checklist_entry_update": Row(
+        "POST", lambda c, p: f"/api/v1/checklist-entries/{c.entries[p].id}", receiver, json={"status": "done"}
+    ),
+    "checklists.matrix": Row("GET", _u("/checklists/matrix"), anyone, positional=False),
+    "checklists.matrix_export": Row("GET", _u("/checklists/matrix.xlsx"), anyone, positional=False),
 }
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them
@@ -467,6 +641,79 @@ def _task_objects(ctx, tree, uploaders):
     }
 
 
+def _checklist_objects(ctx):
+    """A published standard applied to each position's unit, one claimed entry each."""
+    ctx.template = factories.checklist_template(
+        None, sections=[{"title": "一", "items": [{"code": "A-1", "title": "甲"}]}]
+    )
+    ctx.checklists, ctx.entries = {}, {}
+    for pos, unit in ctx.units.items():
+        (checklist,) = factories.apply_checklist(None, ctx.template, unit)
+        ctx.checklists[pos] = checklist
+        ctx.entries[pos] = factories.set_entry(checklist, "A-1", "claimed")
+
+
+def _visit_objects(ctx, tree):
+    """A visit per position, placed like the assignments (organiser → visited unit), with
+    a rectification whose verifier is the actor on the 'sub' one."""
+    now = utcnow()
+    kind = db.session.scalar(select(VisitKind).where(VisitKind.name == "调研走访"))
+    placement = {
+        "own": (tree.inter1, tree.base1),
+        "sub": (tree.base1, tree.trib1),
+        "sibling": (tree.inter1, tree.base2),
+        "superior": (tree.high, tree.inter1),
+    }
+    ctx.visits, ctx.rects, ctx.leaders = {}, {}, {}
+    for pos, (organizer, unit) in placement.items():
+        lead = factories.user(f"lead_{pos}", organizer, ["leader"])
+        ctx.leaders[pos] = lead
+        visit = Visit(
+            kind_id=kind.id,
+            organizer_unit_id=organizer.id,
+            title="走访",
+            planned_start=date(2026, 3, 1),
+            planned_end=date(2026, 3, 1),
+            created_at=now,
+            updated_at=now,
+        )
+        visit.leaders = [VisitLeader(user_id=lead.id)]
+        visit.targets = [VisitTarget(unit_id=unit.id)]
+        db.session.add(visit)
+        task = Task(
+            kind="rectification",
+            owner_unit_id=organizer.id,
+            verifier_id=(ctx.actor if pos == "sub" else lead).id,
+            title="整改",
+            deadline_kind="date",
+            deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(task)
+        db.session.flush()
+        ctx.visits[pos] = visit
+        ctx.rects[pos] = Assignment(
+            task_id=task.id,
+            unit_id=unit.id,
+            assigned_by_unit_id=organizer.id,
+            status="pending",
+            deadline=date(2099, 6, 30),
+            original_deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(ctx.rects[pos])
+        db.session.add(
+            Finding(visit_id=visit.id, unit_id=unit.id, description="问题", task_id=task.id, created_at=now)
+        )
+        db.session.flush()
+        ctx.pairings = getattr(ctx, "pairings", {})
+        ctx.pairings[pos] = Pairing(leader_id=lead.id, unit_id=unit.id, created_at=now)
+        db.session.add(ctx.pairings[pos])
+    db.session.flush()
+
+
 def _context(tree, role):
     ctx = Ctx()
     ctx.units = {"own": tree.base1, "sub": tree.trib1, "sibling": tree.base2, "superior": tree.inter1}
@@ -480,6 +727,8 @@ def _context(tree, role):
     }
     ctx.batches = {pos: _batch_row("units", up) for pos, up in uploaders.items()}
     _task_objects(ctx, tree, uploaders)
+    _checklist_objects(ctx)
+    _visit_objects(ctx, tree)
     db.session.commit()
     return ctx
 
@@ -507,7 +756,7 @@ def test_grid(app, client, tree, login, endpoint, role):
     row = ROUTES[endpoint]
     ctx = _context(tree, role)
     if row.status:
-        for a in ctx.assignments.values():
+        for a in [*ctx.assignments.values(), *ctx.rects.values()]:
             a.status = row.status
         db.session.commit()
     positions = POSITIONS if row.positional else ("own",)

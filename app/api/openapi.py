@@ -11,12 +11,10 @@ ERROR = {"$ref": "#/components/responses/Error"}
 
 
 def _json_body(props: dict[str, Any], required: list[str]) -> dict:
-    return {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"type": "object", "properties": props, "required": required}}
-        },
-    }
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:  # OpenAPI 3.0 forbids an empty `required` list
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _ok(description: str, schema: dict | None = None, status: str = "200") -> dict:
@@ -369,6 +367,354 @@ def document() -> dict:
                     "requestBody": _json_body({"exclude_rows": {"type": "array", "items": INT}}, []),
                     "responses": _ok(
                         "已导入", {"type": "object", "properties": {"import_id": INT, "created": INT}}
+                    ),
+                }
+            },
+            "/visits": {
+                "post": {
+                    "summary": "安排督导走访；给出 summary 且开始日期不晚于今天时同时记录为已完成（实际日期＝计划日期）",
+                    "requestBody": _json_body(
+                        {
+                            "kind": {
+                                "oneOf": [S, INT],
+                                "description": "走访类型名称（如“蹲点指导”）或其 id",
+                            },
+                            "organizer_unit_id": INT,
+                            "target_unit_ids": {"type": "array", "items": INT},
+                            "start": D,
+                            "end": D,
+                            "leader_ids": {"type": "array", "items": INT},
+                            "summary": S,
+                            "title": {**S, "description": "默认“走访类型：对象单位”"},
+                            "topics": S,
+                            "team": S,
+                            "suggestions": S,
+                            "solved_on_spot": S,
+                        },
+                        ["kind", "organizer_unit_id", "target_unit_ids", "start", "end", "leader_ids"],
+                    ),
+                    "responses": _ok(
+                        "已创建",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "status": {"type": "string", "enum": ["planned", "done"]},
+                            },
+                        },
+                        "201",
+                    ),
+                }
+            },
+            "/visits/{id}": {
+                "get": {
+                    "summary": "单次走访及其发现的问题",
+                    "parameters": [_id_param()],
+                    "responses": _ok(
+                        "走访",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "kind": S,
+                                "title": S,
+                                "organizer_unit_id": INT,
+                                "status": {"type": "string", "enum": ["planned", "done"]},
+                                "planned_start": D,
+                                "planned_end": D,
+                                "actual_start": {**D, "nullable": True},
+                                "actual_end": {**D, "nullable": True},
+                                "leader_ids": {"type": "array", "items": INT},
+                                "target_unit_ids": {"type": "array", "items": INT},
+                                "summary": {**S, "nullable": True},
+                                "suggestions": {**S, "nullable": True},
+                                "solved_on_spot": {**S, "nullable": True},
+                                "findings": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": INT,
+                                            "unit_id": INT,
+                                            "description": S,
+                                            "rectification_id": INT,
+                                            "status": S,
+                                            "deadline": D,
+                                            "overdue": {"type": "boolean"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/visits/{id}/findings": {
+                "post": {
+                    "summary": "登记发现的问题，生成交给被走访单位的整改事项（由带队领导核验）",
+                    "parameters": [_id_param()],
+                    "requestBody": _json_body(
+                        {
+                            "unit_id": INT,
+                            "description": S,
+                            "deadline": D,
+                            "verifier_id": {
+                                **INT,
+                                "description": "核验人，须为本次带队领导；默认本人或第一位",
+                            },
+                        },
+                        ["unit_id", "description", "deadline"],
+                    ),
+                    "responses": _ok(
+                        "已登记",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "rectification_id": {**INT, "description": "整改事项（承办事项）id"},
+                            },
+                        },
+                        "201",
+                    ),
+                }
+            },
+            "/rectifications/{id}/report": {
+                "post": {
+                    "summary": "整改反馈并提交核验（可附佐证材料）；id 为整改事项的承办事项 id",
+                    "parameters": [_id_param()],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "text": S,
+                                        "files": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                        },
+                                    },
+                                    "required": ["text"],
+                                }
+                            }
+                        },
+                    },
+                    "responses": _ok(
+                        "已提交",
+                        {"type": "object", "properties": {"report_id": INT, "assignment": ASSIGNMENT}},
+                        "201",
+                    ),
+                }
+            },
+            "/rectifications/{id}/verify": {
+                "post": {
+                    "summary": "核验：销号（close）或退回整改（return，须写理由）；核验人或其上级院领导",
+                    "parameters": [_id_param()],
+                    "requestBody": _json_body(
+                        {"decision": {"type": "string", "enum": ["close", "return"]}, "comment": S},
+                        ["decision"],
+                    ),
+                    "responses": _ok("已核验", ASSIGNMENT),
+                }
+            },
+            "/visits/coverage": {
+                "get": {
+                    "summary": "走访覆盖：单位下的基层法院和人民法庭近 N 个月的走访次数、最近一次、带队领导、未走访单位",
+                    "parameters": [
+                        _q("unit", INT, "根单位 id，默认本单位"),
+                        _q("months", {"type": "integer", "minimum": 1, "maximum": 60, "default": 6}),
+                    ],
+                    "responses": _ok(
+                        "覆盖情况",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "units": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "unit_id": INT,
+                                            "name": S,
+                                            "visits": INT,
+                                            "last_visit": {**D, "nullable": True},
+                                            "leaders": {"type": "array", "items": S},
+                                        },
+                                    },
+                                },
+                                "unvisited": {"type": "array", "items": INT},
+                            },
+                        },
+                    ),
+                }
+            },
+            "/checklist-templates": {
+                "get": {
+                    "summary": "检查清单模板（已发布的各版本；模板管理员另见草稿）",
+                    "responses": _ok(
+                        "模板列表",
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": INT,
+                                    "name": S,
+                                    "version": INT,
+                                    "family": S,
+                                    "status": {"type": "string", "enum": ["draft", "published"]},
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/checklists": {
+                "get": {
+                    "summary": "当前检查清单及达标率（按权限范围过滤）",
+                    "parameters": [_q("unit", INT, "单位子树"), _q("family", S, "标准编号")],
+                    "responses": _ok(
+                        "列表",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": INT,
+                                            "unit_id": INT,
+                                            "template_id": INT,
+                                            "compliance": {"type": "number"},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                    ),
+                },
+                "post": {
+                    "summary": "将已发布的模板应用到下级单位（每个单位一份清单）",
+                    "requestBody": _json_body(
+                        {
+                            "template_id": INT,
+                            "unit_ids": {"type": "array", "items": INT},
+                            "due": D,
+                            "reapply": {
+                                "type": "boolean",
+                                "description": "已应用过该标准时改用此版本（沿用已核验的同编号检查项）",
+                            },
+                        },
+                        ["template_id", "unit_ids", "due"],
+                    ),
+                    "responses": _ok(
+                        "已应用",
+                        {"type": "object", "properties": {"ids": {"type": "array", "items": INT}}},
+                        "201",
+                    ),
+                },
+            },
+            "/checklists/{id}": {
+                "get": {
+                    "summary": "单份检查清单：检查项及达标率（已核验权重 ÷ 总权重）",
+                    "parameters": [_id_param()],
+                    "responses": _ok(
+                        "检查清单",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "unit_id": INT,
+                                "template_id": INT,
+                                "version": INT,
+                                "compliance": {"type": "number", "description": "0 到 1"},
+                                "entries": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": INT,
+                                            "code": S,
+                                            "title": S,
+                                            "section": S,
+                                            "status": {
+                                                "type": "string",
+                                                "enum": ["missing", "claimed", "verified", "rejected"],
+                                            },
+                                            "weight": {"type": "number"},
+                                            "evidence_required": {"type": "boolean"},
+                                            "due": {**D, "nullable": True},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/checklist-entries/{id}": {
+                "post": {
+                    "summary": "检查项：本单位填报完成（done，需要时附佐证），或上级核验通过（verified）/驳回（rejected，须写理由）",
+                    "parameters": [_id_param()],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {
+                                            "type": "string",
+                                            "enum": ["done", "verified", "rejected"],
+                                        },
+                                        "comment": S,
+                                    },
+                                    "required": ["status"],
+                                }
+                            },
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {
+                                            "type": "string",
+                                            "enum": ["done", "verified", "rejected"],
+                                        },
+                                        "comment": S,
+                                        "files": {
+                                            "type": "array",
+                                            "items": {"type": "string", "format": "binary"},
+                                        },
+                                    },
+                                    "required": ["status"],
+                                }
+                            },
+                        },
+                    },
+                    "responses": _ok(
+                        "已保存",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "code": S,
+                                "title": S,
+                                "section": S,
+                                "status": {
+                                    "type": "string",
+                                    "enum": ["missing", "claimed", "verified", "rejected"],
+                                },
+                                "weight": {"type": "number"},
+                                "evidence_required": {"type": "boolean"},
+                                "evidence": {**INT, "description": "佐证材料件数"},
+                                "due": {**D, "nullable": True},
+                                "comment": {**S, "nullable": True},
+                                "checklist_id": INT,
+                                "compliance": {"type": "number"},
+                            },
+                        },
                     ),
                 }
             },

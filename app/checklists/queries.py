@@ -22,13 +22,15 @@ def compliance_by_checklist(ids: list[int]) -> dict[int, float]:
         return {}
     rows = db.session.execute(
         select(ChecklistEntry.checklist_id, VERIFIED_WEIGHT, TOTAL_WEIGHT)
-        .where(ChecklistEntry.checklist_id.in_(ids)).group_by(ChecklistEntry.checklist_id)
+        .where(ChecklistEntry.checklist_id.in_(ids))
+        .group_by(ChecklistEntry.checklist_id)
     ).all()
     return {cid: round(v / t, 4) if t else 0.0 for cid, v, t in rows}
 
 
-def checklists_query(user: Any, *, unit_id: int | None = None, family: str | None = None,
-                     current_only: bool = True):
+def checklists_query(
+    user: Any, *, unit_id: int | None = None, family: str | None = None, current_only: bool = True
+):
     stmt = authz.scope(select(Checklist), Checklist, user)
     if unit_id:
         stmt = stmt.where(Checklist.unit_id.in_(authz.scope_unit_ids_of(unit_id)))
@@ -49,8 +51,13 @@ class RollupRow:
 def rollup(user: Any, root: Unit, family: str | None = None) -> list[RollupRow]:
     """Compliance per unit directly below `root` (and root itself), each over its
     subtree: total verified weight ÷ total weight of current checklists. One query."""
-    children = list(db.session.scalars(
-        authz.scope(select(Unit), Unit, user).where(Unit.parent_id == root.id).order_by(Unit.sort_order, Unit.id)))
+    children = list(
+        db.session.scalars(
+            authz.scope(select(Unit), Unit, user)
+            .where(Unit.parent_id == root.id)
+            .order_by(Unit.sort_order, Unit.id)
+        )
+    )
     groups = [root.id] + [c.id for c in children]
     holder = case((Checklist.unit_id == root.id, root.id), else_=UnitClosure.ancestor_id)
     stmt = (
@@ -96,15 +103,22 @@ def matrix(user: Any, family: str, *, root_id: int | None = None, section: str |
         by_checklist[e.checklist_id][e.code] = e
         columns.setdefault(e.code, (e.code, e.title, e.section))
     compliance = compliance_by_checklist([c.id for c in checklists])
-    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_([c.unit_id for c in checklists])))}
+    units = {
+        u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_([c.unit_id for c in checklists])))
+    }
     rows = [(units[c.unit_id], c, by_checklist[c.id], compliance.get(c.id, 0.0)) for c in checklists]
     return Matrix(latest, list(columns.values()), rows)
 
 
 def families(user: Any) -> list[ChecklistTemplate]:
     """The newest published version of each standard."""
-    newest = select(ChecklistTemplate.family, func.max(ChecklistTemplate.version).label("v")).where(
-        ChecklistTemplate.status == "published").group_by(ChecklistTemplate.family).subquery()
-    stmt = select(ChecklistTemplate).join(newest, (newest.c.family == ChecklistTemplate.family)
-                                          & (newest.c.v == ChecklistTemplate.version))
+    newest = (
+        select(ChecklistTemplate.family, func.max(ChecklistTemplate.version).label("v"))
+        .where(ChecklistTemplate.status == "published")
+        .group_by(ChecklistTemplate.family)
+        .subquery()
+    )
+    stmt = select(ChecklistTemplate).join(
+        newest, (newest.c.family == ChecklistTemplate.family) & (newest.c.v == ChecklistTemplate.version)
+    )
     return list(db.session.scalars(stmt.order_by(ChecklistTemplate.family)))

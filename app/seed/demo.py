@@ -377,3 +377,117 @@ def load_demo_tasks(now: datetime) -> int:
     ts.acknowledge(head, hl, now=now)
     ts.add_report(head, hl, text="自助设备已到位，正在安装调试。", percent=60, files=[], now=now)
     return len(items)
+
+
+def load_demo_visits(now: datetime) -> int:
+    """Pairings, a recorded 蹲点 visit with findings, a planned visit and one whose date
+    passed without a record — relative to the day the demo is loaded. Skipped if present."""
+    from datetime import timedelta
+
+    from app.timeutil import to_local
+    from app.visits import services as vs
+    from app.visits.models import Visit, VisitKind
+
+    if db.session.scalar(select(Visit.id).limit(1)):
+        return 0
+    today = to_local(now).date()
+    kinds = {k.name: k for k in db.session.scalars(select(VisitKind))}
+    leader, assigner = _user("bxzy_ld"), _user("bxzy")
+    vs.pair(assigner, leader, _unit("桓仁满族自治县人民法院"), now=now)
+    vs.pair(assigner, leader, _unit("本溪满族自治县人民法院"), now=now)
+    done = vs.create_visit(
+        leader,
+        kind=kinds["蹲点指导"],
+        organizer=_unit("本溪市中级人民法院"),
+        title="田师付法庭蹲点指导",
+        planned_start=today - timedelta(days=12),
+        planned_end=today - timedelta(days=10),
+        leaders=[leader],
+        targets=[_unit("田师付人民法庭")],
+        team="审管办 王某、政治部 李某",
+        topics="审执质效、法庭建设",
+        now=now,
+    )
+    vs.record_visit(
+        leader,
+        done,
+        actual_start=today - timedelta(days=12),
+        actual_end=today - timedelta(days=10),
+        summary="听取法庭工作汇报，旁听庭审两次，查阅卷宗二十件。",
+        suggestions="加强诉前调解与乡镇综治中心的衔接。",
+        solved_on_spot="协调解决法庭车辆调配问题。",
+        topics=None,
+        team=None,
+        files=[],
+        expected_version=None,
+        now=now,
+    )
+    vs.add_finding(
+        leader,
+        done,
+        unit=_unit("田师付人民法庭"),
+        description="部分卷宗归档不及时，存在超期未归档案件",
+        deadline=today + timedelta(days=20),
+        now=now,
+    )
+    vs.create_visit(
+        leader,
+        kind=kinds["调研走访"],
+        organizer=_unit("本溪市中级人民法院"),
+        title="华来法庭“五化”建设调研",
+        planned_start=today + timedelta(days=5),
+        planned_end=today + timedelta(days=5),
+        leaders=[leader],
+        targets=[_unit("华来人民法庭"), _unit("二棚甸子人民法庭")],
+        topics="对标对表“五化”标准",
+        now=now,
+    )
+    vs.create_visit(
+        leader,
+        kind=kinds["人民法庭“大走访”"],
+        organizer=_unit("本溪市中级人民法院"),
+        title="南芬区法院大走访",
+        planned_start=today - timedelta(days=3),
+        planned_end=today - timedelta(days=3),
+        leaders=[leader],
+        targets=[_unit("下马塘人民法庭")],
+        now=now,
+    )
+    return 3
+
+
+def load_demo_checklists(now: datetime) -> int:
+    """The 五化 standard applied to 桓仁's tribunals: some items claimed, one verified."""
+    from datetime import timedelta
+
+    from app.checklists import services as cs
+    from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
+    from app.timeutil import to_local
+
+    if db.session.scalar(select(Checklist.id).limit(1)):
+        return 0
+    template = db.session.scalar(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.family == "wuhua", ChecklistTemplate.status == "published")
+        .order_by(ChecklistTemplate.version.desc())
+    )
+    if template is None:
+        return 0
+    huanren = _unit("桓仁满族自治县人民法院")
+    tribunals = list(db.session.scalars(select(Unit).where(Unit.parent_id == huanren.id).order_by(Unit.id)))
+    due = to_local(now).date() + timedelta(days=90)
+    checklists = cs.apply_template(_user("bxzy"), template, tribunals, due=due, now=now)
+    hualai = next(c for c in checklists if c.unit_id == _unit("华来人民法庭").id)
+    entries = list(
+        db.session.scalars(
+            select(ChecklistEntry)
+            .where(ChecklistEntry.checklist_id == hualai.id, ChecklistEntry.evidence_required.is_(False))
+            .order_by(ChecklistEntry.sort_order)
+            .limit(3)
+        )
+    )
+    for entry in entries:
+        cs.claim_entry(_user("hlft"), entry, comment="已按标准落实", files=[], now=now)
+    if entries:
+        cs.verify_entry(_user("bxzy"), entries[0], decision="verified", comment="核验属实", now=now)
+    return len(checklists)

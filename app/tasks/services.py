@@ -774,7 +774,13 @@ def toggle_category(actor: User, category: Category, *, now: datetime) -> Catego
 
 
 def create_rectification(
-    actor: User, *, organizer_unit: Unit, verifier: User, unit: Unit, description: str, deadline: date | None,
+    actor: User,
+    *,
+    organizer_unit: Unit,
+    verifier: User,
+    unit: Unit,
+    description: str,
+    deadline: date | None,
     now: datetime,
 ) -> Assignment:
     """整改事项: an item (kind rectification) assigned to the unit where the problem was
@@ -786,18 +792,31 @@ def create_rectification(
     if deadline < _local_date(now):
         raise ServiceError("整改时限不能早于今天。", "deadline")
     task = Task(
-        kind="rectification", project_id=None, owner_unit_id=organizer_unit.id, verifier_id=verifier.id,
+        kind="rectification",
+        project_id=None,
+        owner_unit_id=organizer_unit.id,
+        verifier_id=verifier.id,
         title="整改：" + (description if len(description) <= 60 else description[:58] + "……"),
-        requirements=description, deadline_kind="date", deadline=deadline, priority="high",
-        created_by_id=actor.id, created_at=now, updated_at=now,
+        requirements=description,
+        deadline_kind="date",
+        deadline=deadline,
+        priority="high",
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
     )
     db.session.add(task)
     db.session.flush()
     record(actor, "task.create", task, None, snapshot(task, TASK_FIELDS), unit_id=organizer_unit.id, now=now)
     (assignment,) = _new_assignments(actor, task, unit, organizer_unit.id, None, now)
     notify_users(
-        _unit_user_ids([unit.id]), kind="rectification", subject_type="Assignment", subject_id=assignment.id,
-        message=f"督导发现问题，请整改：{description[:80]}", dedupe_key=f"rectification:{assignment.id}",
-        actor_id=actor.id, now=now,
+        _unit_user_ids([unit.id]),
+        kind="rectification",
+        subject_type="Assignment",
+        subject_id=assignment.id,
+        message=f"督导发现问题，请整改：{description[:80]}",
+        dedupe_key=f"rectification:{assignment.id}",
+        actor_id=actor.id,
+        now=now,
     )
     return assignment

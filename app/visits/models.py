@@ -50,7 +50,9 @@ class Visit(db.Model):
 
     kind: Mapped[VisitKind] = relationship()
     organizer_unit: Mapped[Unit] = relationship()
-    leaders: Mapped[list[VisitLeader]] = relationship(cascade="all, delete-orphan")
+    leaders: Mapped[list[VisitLeader]] = relationship(
+        cascade="all, delete-orphan", order_by="VisitLeader.user_id"
+    )
     targets: Mapped[list[VisitTarget]] = relationship(cascade="all, delete-orphan")
     __mapper_args__ = {"version_id_col": version}
 

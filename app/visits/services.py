@@ -12,14 +12,26 @@ from app import attachments, authz
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
-from app.org.models import Unit, User
+from app.org.models import Unit, UnitClosure, User
 from app.tasks.models import Assignment
 from app.tasks.services import Forbidden, create_rectification
+from app.timeutil import to_local
 from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 
 VISIT_FIELDS = (
-    "kind_id", "organizer_unit_id", "title", "planned_start", "planned_end", "actual_start", "actual_end", "team",
-    "topics", "summary", "suggestions", "solved_on_spot", "status",
+    "kind_id",
+    "organizer_unit_id",
+    "title",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "team",
+    "topics",
+    "summary",
+    "suggestions",
+    "solved_on_spot",
+    "status",
 )
 
 
@@ -49,18 +61,22 @@ def _snapshot(visit: Visit) -> dict:
 def _check_people_and_places(actor: User, organizer: Unit, leaders: list[User], targets: list[Unit]) -> None:
     if not leaders:
         raise ServiceError("请选择至少一名带队领导。")
+    above_organizer = set(
+        db.session.scalars(select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == organizer.id))
+    )
     for leader in leaders:
         if not leader.is_active or not leader.has_role("leader"):
             raise ServiceError(f"“{leader.display_name}”不是院领导，不能作为带队领导。")
-        if not authz.sees(actor, leader) and leader.unit_id not in authz.ancestor_ids(actor):
-            raise ServiceError(f"“{leader.display_name}”不在您的单位或上级单位。")
+        if leader.unit_id not in above_organizer:
+            raise ServiceError(f"“{leader.display_name}”不是组织单位“{organizer.name}”或其上级单位的领导。")
     if not targets:
         raise ServiceError("请选择至少一个走访对象单位。")
-    below = set(db.session.scalars(
-        select(Unit.id).where(Unit.id.in_(authz.scope_unit_ids_of(organizer.id)))))
+    below = set(db.session.scalars(select(Unit.id).where(Unit.id.in_(authz.scope_unit_ids_of(organizer.id)))))
     for unit in targets:
         if unit.id not in below or unit.id == organizer.id:
             raise ServiceError(f"“{unit.name}”不在组织单位“{organizer.name}”的下级范围内，不能走访。")
+        if not unit.is_active:
+            raise ServiceError(f"“{unit.name}”已停用，不能走访。")
 
 
 def _dates(start: date | None, end: date | None, what: str) -> None:
@@ -71,9 +87,19 @@ def _dates(start: date | None, end: date | None, what: str) -> None:
 
 
 def create_visit(
-    actor: User, *, kind: VisitKind, organizer: Unit, title: str, planned_start: date | None,
-    planned_end: date | None, leaders: list[User], targets: list[Unit], team: str | None = None,
-    topics: str | None = None, summary: str | None = None, now: datetime,
+    actor: User,
+    *,
+    kind: VisitKind,
+    organizer: Unit,
+    title: str,
+    planned_start: date | None,
+    planned_end: date | None,
+    leaders: list[User],
+    targets: list[Unit],
+    team: str | None = None,
+    topics: str | None = None,
+    summary: str | None = None,
+    now: datetime,
 ) -> Visit:
     """Plan a visit: organiser, leaders, targets in the organiser's subtree, dates."""
     _allow(actor, "visit.create", organizer, "您无权以该单位名义安排督导走访。")
@@ -83,12 +109,19 @@ def create_visit(
     leaders, targets = list(dict.fromkeys(leaders)), list(dict.fromkeys(targets))
     _check_people_and_places(actor, organizer, leaders, targets)
     visit = Visit(
-        kind_id=kind.id, organizer_unit_id=organizer.id, title=_text(title, "走访主题", 200, True),
-        planned_start=planned_start, planned_end=planned_end, team=_text(team, "组员", 500),
-        topics=_text(topics, "调研内容", 5000), summary=_text(summary, "走访情况", 10000), created_by_id=actor.id,
-        created_at=now, updated_at=now,
+        kind_id=kind.id,
+        organizer_unit_id=organizer.id,
+        title=_text(title, "走访主题", 200, True),
+        planned_start=planned_start,
+        planned_end=planned_end,
+        team=_text(team, "组员", 500),
+        topics=_text(topics, "调研内容", 5000),
+        summary=_text(summary, "走访情况", 10000),
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
     )
-    visit.leaders = [VisitLeader(user_id=u.id) for u in leaders]
+    visit.leaders = [VisitLeader(user_id=u.id) for u in sorted(leaders, key=lambda x: x.id)]
     visit.targets = [VisitTarget(unit_id=u.id) for u in targets]
     db.session.add(visit)
     db.session.flush()
@@ -97,15 +130,27 @@ def create_visit(
 
 
 def record_visit(
-    actor: User, visit: Visit, *, actual_start: date | None, actual_end: date | None, summary: str | None,
-    suggestions: str | None, solved_on_spot: str | None, topics: str | None, team: str | None,
-    files: list, expected_version: Any, now: datetime,
+    actor: User,
+    visit: Visit,
+    *,
+    actual_start: date | None,
+    actual_end: date | None,
+    summary: str | None,
+    suggestions: str | None,
+    solved_on_spot: str | None,
+    topics: str | None,
+    team: str | None,
+    files: list,
+    expected_version: Any,
+    now: datetime,
 ) -> Visit:
     """记录走访情况: actual dates (a 蹲点 spans days), summary, suggestions, problems
     solved on the spot, photos and documents. Planned → done."""
     _allow(actor, "visit.edit", visit, "您无权记录该次走访。")
     check_version(visit, expected_version)
     _dates(actual_start, actual_end, "实际走访")
+    if actual_end > to_local(now).date():
+        raise ServiceError("实际走访日期不能晚于今天；尚未进行的走访请保持“计划中”。")
     summary = _text(summary, "走访情况", 10000, True)
     checked = attachments.check_uploads(files)
     before = _snapshot(visit)
@@ -117,16 +162,28 @@ def record_visit(
     visit.team = _text(team, "组员", 500) or visit.team
     visit.status = "done"
     visit.updated_at = now
-    attachments.store(checked, owner_type="Visit", owner_id=visit.id, unit_id=visit.organizer_unit_id,
-                      actor_id=actor.id, now=now)
+    attachments.store(
+        checked,
+        owner_type="Visit",
+        owner_id=visit.id,
+        unit_id=visit.organizer_unit_id,
+        actor_id=actor.id,
+        now=now,
+    )
     db.session.flush()
     record(actor, "visit.record", visit, before, _snapshot(visit), unit_id=visit.organizer_unit_id, now=now)
     return visit
 
 
 def add_finding(
-    actor: User, visit: Visit, *, unit: Unit, description: str, deadline: date | None,
-    verifier: User | None = None, now: datetime,
+    actor: User,
+    visit: Visit,
+    *,
+    unit: Unit,
+    description: str,
+    deadline: date | None,
+    verifier: User | None = None,
+    now: datetime,
 ) -> Finding:
     """发现问题 → 整改事项 for the unit, verified by the visiting leader."""
     _allow(actor, "visit.add_finding", visit, "您无权为该次走访登记问题。")
@@ -140,15 +197,33 @@ def add_finding(
         raise ServiceError("核验人须为本次走访的带队领导。")
     organizer = db.session.get(Unit, visit.organizer_unit_id)
     assignment = create_rectification(
-        actor, organizer_unit=organizer, verifier=verifier, unit=unit, description=description,
-        deadline=deadline, now=now,
+        actor,
+        organizer_unit=organizer,
+        verifier=verifier,
+        unit=unit,
+        description=description,
+        deadline=deadline,
+        now=now,
     )
-    finding = Finding(visit_id=visit.id, unit_id=unit.id, description=(description or "").strip(),
-                      task_id=assignment.task_id, created_by_id=actor.id, created_at=now)
+    finding = Finding(
+        visit_id=visit.id,
+        unit_id=unit.id,
+        description=(description or "").strip(),
+        task_id=assignment.task_id,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     db.session.add(finding)
     db.session.flush()
-    record(actor, "finding.create", finding, None, {"unit_id": unit.id, "description": finding.description,
-           "deadline": deadline}, unit_id=unit.id, now=now)
+    record(
+        actor,
+        "finding.create",
+        finding,
+        None,
+        {"unit_id": unit.id, "description": finding.description, "deadline": deadline},
+        unit_id=unit.id,
+        now=now,
+    )
     return finding
 
 
@@ -163,20 +238,40 @@ def pair(actor: User, leader: User, unit: Unit, *, now: datetime) -> Pairing:
         raise ServiceError(f"“{leader.display_name}”不是院领导。")
     if not (authz.sees(actor, leader) or leader.unit_id in authz.ancestor_ids(actor)):
         raise ServiceError("该领导不在您的单位或上级单位。")
-    if db.session.scalar(select(Pairing.id).where(Pairing.leader_id == leader.id, Pairing.unit_id == unit.id)):
+    # A leader supervises the units below their own court, not their own or a neighbour's.
+    below = authz.scope_unit_ids_of(leader.unit_id).where(UnitClosure.descendant_id == unit.id)
+    if unit.id == leader.unit_id or db.session.scalar(below) is None:
+        raise ServiceError(f"“{unit.name}”不是“{leader.display_name}”所在单位的下级单位，不能设为其联系点。")
+    if db.session.scalar(
+        select(Pairing.id).where(Pairing.leader_id == leader.id, Pairing.unit_id == unit.id)
+    ):
         raise ServiceError(f"“{leader.display_name}”已是“{unit.name}”的联系领导。")
     pairing = Pairing(leader_id=leader.id, unit_id=unit.id, created_at=now)
     db.session.add(pairing)
     db.session.flush()
-    record(actor, "pairing.create", pairing, None, {"leader_id": leader.id, "unit_id": unit.id}, unit_id=unit.id,
-           now=now)
+    record(
+        actor,
+        "pairing.create",
+        pairing,
+        None,
+        {"leader_id": leader.id, "unit_id": unit.id},
+        unit_id=unit.id,
+        now=now,
+    )
     return pairing
 
 
 def unpair(actor: User, pairing: Pairing, *, now: datetime) -> None:
     unit = db.session.get(Unit, pairing.unit_id)
     _allow(actor, "pairing.manage", unit, "您无权设置该单位的联系领导。")
-    record(actor, "pairing.delete", pairing, {"leader_id": pairing.leader_id, "unit_id": pairing.unit_id}, None,
-           unit_id=pairing.unit_id, now=now)
+    record(
+        actor,
+        "pairing.delete",
+        pairing,
+        {"leader_id": pairing.leader_id, "unit_id": pairing.unit_id},
+        None,
+        unit_id=pairing.unit_id,
+        now=now,
+    )
     db.session.delete(pairing)
     db.session.flush()

@@ -337,3 +337,10 @@ def test_corrupt_xlsx_import_is_a_400(client, api, tree):
         content_type="multipart/form-data",
     )
     assert resp.status_code == 400 and "Excel" in resp.get_json()["error"]
+
+
+def test_openapi_document_is_valid(client):
+    """The document validates against the OpenAPI 3 schema (other tools read it)."""
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/v1/openapi.json").get_json())

@@ -59,8 +59,9 @@ class LiveServer:
     errors: list[str]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A fresh database and server per test module: modules never see each other's data."""
     from flask_migrate import upgrade
 
     from app.seed.demo import load_demo
@@ -216,3 +217,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(scope="module")
+def standard_templates(live_server) -> LiveServer:
+    """The shipped standards (五化, 示范, 三年规划) published in the live server's database,
+    once per session (idempotent: a family already there is left alone)."""
+    from app.checklists.standards import load_standard_templates
+    from app.timeutil import utcnow
+
+    with live_server.app.app_context():
+        load_standard_templates(utcnow())
+        db.session.commit()
+        db.session.remove()
+    return live_server
