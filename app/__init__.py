@@ -62,6 +62,7 @@ def _import_models() -> None:
     import app.journal  # noqa: F401
     import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
+    import app.reminders.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.visits.models  # noqa: F401
 
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
     from app.main import bp as main_bp
     from app.org import bp as org_bp
+    from app.reminders import bp as reminders_bp
     from app.tasks import bp as tasks_bp
     from app.visits import bp as visits_bp
 
@@ -82,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks_bp)
     app.register_blueprint(visits_bp)
     app.register_blueprint(checklists_bp)
+    app.register_blueprint(reminders_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

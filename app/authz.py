@@ -245,6 +245,16 @@ VISIT_ROLES = ("leader", "assigner", "reviewer")
 CHECK_VERIFIER_ROLES = ("assigner", "reviewer", "leader", "coordinator")
 
 
+def _is_urge_recipient(user: Any, notice: Any) -> bool:
+    from app.reminders.models import UrgeReceipt
+
+    return bool(
+        db.session.scalar(
+            select(UrgeReceipt.id).where(UrgeReceipt.notice_id == notice.id, UrgeReceipt.user_id == user.id)
+        )
+    )
+
+
 def _visit_editor(user: Any, v: Visit) -> bool:
     """The organiser's assigners/reviewers, or one of the visit's own leaders."""
     if v.organizer_unit_id not in visible_unit_ids(user):
@@ -325,6 +335,13 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "checklist.view": lambda u, o: sees(u, o),
     "entry.claim": lambda u, o: _entry_claimer(u, o) and o.status in ("missing", "rejected", "claimed"),
     "entry.verify": lambda u, o: _entry_verifier(u, o) and o.status in ("claimed", "verified", "rejected"),
+    # Reminders.
+    "reminders.admin": lambda u, o: _role(u, "admin"),
+    "unit.mute": lambda u, o: _role(u, "admin") and sees(u, o),
+    "notification.view": lambda u, o: o.recipient_id == u.id,
+    "urge.send": lambda u, o: _assigning_side(u, o, *OPEN),
+    "urge.view": lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
+    "circular.manage": lambda u, o: _role(u, "reviewer"),
     # Completion lists.
     "completion.view": lambda u, o: sees(u, o),
     "completion.review": lambda u, o: _role(u, "reviewer") and sees(u, o) and o.id != u.unit_id,

@@ -11,6 +11,12 @@ from app.timeutil import utcnow
 
 
 def register(app: Flask) -> None:
+    from app.jobs import register as register_jobs
+    from app.reminders.cli import register as register_reminders
+
+    register_reminders(app)
+    register_jobs(app)
+
     @app.cli.group()
     def seed() -> None:
         """Demo data."""

@@ -93,3 +93,43 @@ def periods(start: date, end: date, recurrence: str) -> list[tuple[str, date]]:
 def next_report_due(last: date, report_every: str | None) -> date:
     """For 长期坚持 items: the next periodic report is due one interval after the last."""
     return add_months(last, INTERVAL_MONTHS.get(report_every or "quarterly", 3))
+
+
+# ---------------------------------------------------------------- traffic light (红黄绿灯)
+
+LIGHT_DAYS = 7  # yellow when due within this many days
+LIGHT_BEHIND = 20  # or when progress is this many points behind the expected pace
+LIGHTS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "grey": "已办结"}
+
+
+def expected_progress(start: date, deadline: date, today: date) -> int:
+    """The share of the period already elapsed, as a percent: the pace to keep."""
+    total = (deadline - start).days
+    if total <= 0:
+        return 100
+    return max(0, min(100, round(100 * (today - start).days / total)))
+
+
+def traffic_light(
+    deadline: date | None,
+    closed: bool,
+    today: date,
+    *,
+    progress: int = 0,
+    start: date | None = None,
+    days: int = LIGHT_DAYS,
+    behind: int = LIGHT_BEHIND,
+) -> str:
+    """red = overdue; yellow = due within `days`, or progress behind the expected pace
+    by ≥ `behind` points; green otherwise; grey once closed. Always derived."""
+    if closed:
+        return "grey"
+    if deadline is None:
+        return "green"
+    if deadline < today:
+        return "red"
+    if deadline <= today + timedelta(days=days):
+        return "yellow"
+    if start is not None and expected_progress(start, deadline, today) - progress >= behind:
+        return "yellow"
+    return "green"

@@ -5,9 +5,9 @@ stops the same reminder going out twice."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -18,6 +18,7 @@ class Notification(db.Model):
     __table_args__ = (
         UniqueConstraint("recipient_id", "dedupe_key"),
         Index("ix_notifications_recipient_read", "recipient_id", "read_at"),
+        Index("ix_notifications_rule_subject", "rule_id", "subject_type", "subject_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +29,8 @@ class Notification(db.Model):
     message: Mapped[str] = mapped_column(Text)
     dedupe_key: Mapped[str] = mapped_column(String(120))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_rules.id"))  # sweep notifications
+    day: Mapped[date | None] = mapped_column(Date)  # the sweep's as-of day
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

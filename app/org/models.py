@@ -44,6 +44,7 @@ class Unit(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_muted: Mapped[bool] = mapped_column(Boolean, default=False)  # no reminder e-mail to its people
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -121,6 +122,7 @@ class User(UserMixin, db.Model):
     # Rotated at logout, password change and deactivation: a copied cookie dies.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_mode: Mapped[str] = mapped_column(String(10), default="digest")  # digest / immediate / off
     last_login_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,3 @@
+"""API: notifications (issue 5)."""
+
+from app.api import bp  # noqa: F401
