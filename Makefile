@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-test migrate demo serve lint format clean
+.PHONY: run test install install-test migrate demo scheduler lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,16 @@ demo: migrate
 	$(FLASK) seed demo-if-empty
 
 ## make run: venv, install, migrate, demo data (empty database only), serve on 127.0.0.1:$(PORT)
+## with the reminder scheduler as its own single process beside the web workers
 run: demo
 	@echo "强基通 http://127.0.0.1:$(PORT)  (演示账号见 README.md，密码 Demo@2026)"
+	@$(FLASK) scheduler & SCHED=$$!; \
+	trap 'kill $$SCHED 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+## make scheduler: the reminder scheduler alone (production runs it as its own service)
+scheduler: migrate
+	$(FLASK) scheduler
 
 ## make test: install, lint, run every test
 test: install-test

@@ -45,6 +45,15 @@ class Config:
     LOGIN_LOCK_MINUTES = 15
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TESTING = False
+    # E-mail for reminders (no MAIL_SERVER: nothing is sent, deliveries wait).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_FROM = os.environ.get("MAIL_FROM", "qiangji@localhost")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    SWEEP_TIME = os.environ.get("SWEEP_TIME", "08:30")  # Asia/Shanghai, HH:MM
 
 
 class DevelopmentConfig(Config):

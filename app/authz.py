@@ -21,6 +21,7 @@ from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
+from app.reminders.models import Circular, UrgeNotice
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
 from app.visits.models import Finding, Pairing, Visit, VisitTarget
 
@@ -101,6 +102,7 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     Checklist: lambda u: Checklist.unit_id.in_(scope_unit_ids(u)),
     ChecklistTemplate: lambda u: ChecklistTemplate.id.is_not(None),  # standards are public to all users
     Pairing: lambda u: Pairing.unit_id.in_(scope_unit_ids(u)),
+    Circular: lambda u: Circular.unit_id.in_(scope_unit_ids(u)),
     # The receiving side and the assigning side both see an assignment.
     Assignment: lambda u: or_(
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
@@ -142,6 +144,8 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     ),
     Finding: lambda u, o: sees(u, db.session.get(Visit, o.visit_id)),
     Pairing: lambda u, o: o.unit_id in visible_unit_ids(u),
+    Circular: lambda u, o: o.unit_id in visible_unit_ids(u),
+    UrgeNotice: lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
     ChecklistTemplate: lambda u, o: True,
     Checklist: lambda u, o: o.unit_id in visible_unit_ids(u),
     ChecklistEntry: lambda u, o: sees(u, db.session.get(Checklist, o.checklist_id)),

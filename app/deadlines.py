@@ -99,7 +99,7 @@ def next_report_due(last: date, report_every: str | None) -> date:
 
 LIGHT_DAYS = 7  # yellow when due within this many days
 LIGHT_BEHIND = 20  # or when progress is this many points behind the expected pace
-LIGHTS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "grey": "已办结"}
+LIGHTS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "grey": "灰灯"}
 
 
 def expected_progress(start: date, deadline: date, today: date) -> int:

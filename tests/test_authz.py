@@ -167,6 +167,17 @@ def rectification_verifier(role, pos):
     return OK if pos == "sub" else 403
 
 
+def own_only(role, pos):
+    """A notification is its recipient's alone (the actor's is the 'own' one)."""
+    return OK if pos == "own" else 404
+
+
+def circular_manager(role, pos):
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if role == "reviewer" else 403
+
+
 def pairing_manager(role, pos):
     """联系点 are set (and removed) for units strictly below the actor's own."""
     if pos in ("sibling", "superior"):
@@ -468,6 +479,45 @@ ROUTES: dict[str, Row] = {
     "visits.pairing_delete": Row(
         "POST", lambda c, p: f"/pairings/{c.pairings[p].id}/delete", pairing_manager
     ),
+    # reminders: notifications, preferences, rules, calendar, runs, 催办单, circulars
+    "reminders.notification_list": Row("GET", _u("/notifications"), anyone, positional=False),
+    "reminders.notification_read": Row("POST", lambda c, p: f"/notifications/{c.notes[p].id}/read", own_only),
+    "reminders.notification_read_all": Row("POST", _u("/notifications/read-all"), anyone, positional=False),
+    "reminders.notification_open": Row("GET", lambda c, p: f"/notifications/{c.notes[p].id}/open", own_only),
+    "reminders.notification_preferences": Row("GET", _u("/account/notifications"), anyone, positional=False),
+    "reminders.unit_email_mute": Row(
+        "POST", lambda c, p: f"/admin/units/{_unit(c, p)}/email-mute", admin_in_subtree
+    ),
+    "reminders.rules_list": Row("GET", _u("/admin/reminders/rules"), admin_only, positional=False),
+    "reminders.rule_update": Row(
+        "POST", _u("/admin/reminders/rules/1"), admin_only, positional=False, data={"days": "-1"}
+    ),
+    "reminders.calendar": Row("GET", _u("/admin/reminders/calendar"), admin_only, positional=False),
+    "reminders.calendar_delete": Row(
+        "POST", lambda c, p: f"/admin/reminders/calendar/{c.override.id}/delete", admin_only, positional=False
+    ),
+    "reminders.runs": Row("GET", _u("/admin/reminders/runs"), admin_only, positional=False),
+    "reminders.run_now": Row("POST", _u("/admin/reminders/run-now"), admin_only, positional=False),
+    "reminders.urge_new": Row("GET", _u("/urge/new"), anyone, positional=False),
+    "reminders.urge_create": Row("POST", _u("/urge"), assigning_side, data=lambda c, p: {"ids": [_a(c, p)]}),
+    "reminders.urge_list": Row("GET", _u("/urge"), anyone, positional=False),
+    "reminders.urge_detail": Row("GET", lambda c, p: f"/urge/{c.urges[p].id}", in_subtree),
+    "reminders.circular_list": Row("GET", _u("/circulars"), roles_only("reviewer"), positional=False),
+    "reminders.circular_detail": Row("GET", lambda c, p: f"/circulars/{c.circulars[p].id}", circular_manager),
+    "reminders.circular_save": Row(
+        "POST", lambda c, p: f"/circulars/{c.circulars[p].id}", circular_manager, data={"body": "正文"}
+    ),
+    "reminders.circular_issue": Row(
+        "POST", lambda c, p: f"/circulars/{c.circulars[p].id}/issue", circular_manager
+    ),
+    "reminders.circular_docx": Row(
+        "GET", lambda c, p: f"/circulars/{c.circulars[p].id}.docx", circular_manager
+    ),
+    "reminders.circular_draft": Row("POST", _u("/circulars/draft"), roles_only("reviewer"), positional=False),
+    "api.notification_list": Row("GET", _u("/api/v1/notifications?unread=1"), anyone, positional=False),
+    "api.notification_read": Row(
+        "POST", lambda c, p: f"/api/v1/notifications/{c.notes[p].id}/read", own_only
+    ),
     # API: visits, rectifications, checklists
     "api.visit_create": Row(
         "POST",
@@ -714,6 +764,48 @@ def _visit_objects(ctx, tree):
     db.session.flush()
 
 
+def _reminder_objects(ctx):
+    """Notifications (the actor's own, and others'), 催办单 sent from each position's
+    unit, a circular per position, a calendar override."""
+    from app.notifications import Notification
+    from app.reminders.models import CalendarOverride, Circular, UrgeNotice
+
+    now = utcnow()
+    ctx.notes, ctx.urges, ctx.circulars = {}, {}, {}
+    for pos, unit in ctx.units.items():
+        recipient = ctx.actor if pos == "own" else ctx.targets[pos]
+        ctx.notes[pos] = Notification(
+            recipient_id=recipient.id,
+            kind="remind",
+            subject_type="Assignment",
+            subject_id=ctx.assignments[pos].id,
+            message="提醒",
+            dedupe_key=f"g{pos}",
+            created_at=now,
+        )
+        ctx.urges[pos] = UrgeNotice(
+            sender_id=ctx.targets[pos].id,
+            sender_unit_id=unit.id,
+            year=2026,
+            seq=1,
+            number=f"〔2026〕{pos}催字第1号",
+            message="催办",
+            created_at=now,
+        )
+        ctx.circulars[pos] = Circular(
+            unit_id=unit.id,
+            period="2026-10",
+            title="通报",
+            body="正文",
+            data={"ranking": {"intermediate": [], "base": []}, "red_list": []},
+            created_at=now,
+        )
+        db.session.add_all([ctx.notes[pos], ctx.urges[pos], ctx.circulars[pos]])
+    ctx.override = CalendarOverride(day=date(2099, 1, 1), is_workday=True, note="调休")
+    db.session.add(ctx.override)
+    db.session.flush()
+
+
 def _context(tree, role):
     ctx = Ctx()
     ctx.units = {"own": tree.base1, "sub": tree.trib1, "sibling": tree.base2, "superior": tree.inter1}
@@ -729,6 +821,7 @@ def _context(tree, role):
     _task_objects(ctx, tree, uploaders)
     _checklist_objects(ctx)
     _visit_objects(ctx, tree)
+    _reminder_objects(ctx)
     db.session.commit()
     return ctx
 

@@ -718,5 +718,64 @@ def document() -> dict:
                     ),
                 }
             },
+            "/notifications": {
+                "get": {
+                    "summary": "本人的站内通知（新的在前）",
+                    "parameters": [
+                        _q("unread", INT, "1：只列未读"),
+                        _q("page", INT, "页码，从 1 起"),
+                        _q("per_page", {"type": "integer", "maximum": 200}, "每页条数，默认 50，最多 200"),
+                    ],
+                    "responses": _ok(
+                        "通知列表与未读总数",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": INT,
+                                            "kind": S,
+                                            "subject_type": {
+                                                "type": "string",
+                                                "enum": ["Assignment", "ChecklistEntry", "Task"],
+                                            },
+                                            "subject_id": INT,
+                                            "message": S,
+                                            "created_at": {"type": "string", "format": "date-time"},
+                                            "read_at": {
+                                                "type": "string",
+                                                "format": "date-time",
+                                                "nullable": True,
+                                            },
+                                        },
+                                    },
+                                },
+                                "unread": INT,
+                                "page": INT,
+                                "per_page": INT,
+                            },
+                        },
+                    ),
+                }
+            },
+            "/notifications/{id}/read": {
+                "post": {
+                    "summary": "将本人的一条通知标为已读（他人的通知返回 404）",
+                    "parameters": [_id_param()],
+                    "responses": _ok(
+                        "已读",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": INT,
+                                "read_at": {"type": "string", "format": "date-time", "nullable": True},
+                            },
+                        },
+                    ),
+                }
+            },
         },
     }

@@ -18,6 +18,7 @@ from app.org.models import Unit, User, UserRole
 from app.reminders.models import Delivery, ReminderRule, SweepRun
 from app.reminders.workdays import Calendar
 from app.tasks.models import Assignment, Task
+from app.timeutil import to_local
 
 RECEIVER_ROLES = ("tribunal_head", "coordinator", "staff", "assigner", "leader")
 ESCALATE_ROLES = ("assigner", "leader")
@@ -103,7 +104,7 @@ def _open_items(as_of: date, horizon: date) -> list[Item]:
             by,
             deadline,
             verifier,
-            submitted.date() if submitted else None,
+            to_local(submitted).date() if submitted else None,  # the local day, not UTC's
             status,
         )
         for aid, k, title, period, unit, by, deadline, verifier, submitted, status in rows
@@ -275,7 +276,7 @@ def _recent_overdue(rule: ReminderRule, as_of: date) -> set[tuple[int, int, str]
     return {tuple(r) for r in rows}
 
 
-def _email_targets(user_ids: set[int]) -> dict[int, str]:
+def email_targets(user_ids: set[int]) -> dict[int, str]:
     """{user id: e-mail mode} for people who get e-mail (address set, not off, unit not muted)."""
     if not user_ids:
         return {}
@@ -363,7 +364,7 @@ def run_sweep(as_of: date, now: datetime, *, dry_run: bool = False, trigger: str
                     result.counts["sent"] += 1
                     new_ids.append((nid, uid, rule.kind))
     if new_ids and not dry_run:
-        modes = _email_targets({uid for _, uid, _ in new_ids})
+        modes = email_targets({uid for _, uid, _ in new_ids})
         for nid, uid, kind in new_ids:
             if uid in modes:
                 db.session.add(

@@ -1,3 +1,88 @@
-"""Reminder pages (issue 5)."""
+"""催办单 pages: compose one on overdue items, the list, and one notice with its receipts."""
 
-from app.reminders import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import authz
+from app.extensions import db
+from app.reminders import bp, urge
+from app.reminders.models import UrgeNotice
+from app.tasks.models import Assignment
+from app.timeutil import local_today, utcnow
+from app.views_util import actor, run_service
+
+DEFAULT_MESSAGE = "以下事项已超过完成时限，请于收到本催办单后尽快办理并反馈办理情况。"
+
+
+def _ids(raw: list[str]) -> list[int]:
+    out = []
+    for part in raw:
+        for piece in part.split(","):
+            if piece.strip().isdigit():
+                out.append(int(piece))
+    return list(dict.fromkeys(out))
+
+
+def _new_page(selected: list[int], message: str, status: int = 200):
+    return render_template(
+        "reminders/urge_new.html",
+        items=urge.urgeable_assignments(current_user, local_today()),
+        selected=set(selected),
+        message=message,
+        today=local_today(),
+    ), status
+
+
+@bp.route("/urge/new")
+@login_required
+def urge_new():
+    return _new_page(_ids(request.args.getlist("ids")), DEFAULT_MESSAGE)
+
+
+@bp.route("/urge", methods=["POST"])
+@login_required
+def urge_create():
+    ids = _ids(request.form.getlist("ids"))
+    message = request.form.get("message", "")
+    rows = list(
+        db.session.scalars(
+            authz.scope(select(Assignment), Assignment, current_user).where(Assignment.id.in_(ids))
+        )
+    )
+    if len(rows) != len(ids):
+        abort(404)
+    notice, status = run_service(lambda: urge.send_urge(actor(), rows, message, utcnow()))
+    if notice is None:
+        if status == 403:
+            abort(403)
+        return _new_page(ids, message, status)
+    flash(f"已发出催办单 {notice.number}。", "success")
+    return redirect(url_for("reminders.urge_detail", notice_id=notice.id))
+
+
+@bp.route("/urge")
+@login_required
+def urge_list():
+    return render_template("reminders/urge_list.html", notices=urge.visible_notices(current_user))
+
+
+@bp.route("/urge/<int:notice_id>")
+@login_required
+def urge_detail(notice_id: int):
+    notice = db.session.get(UrgeNotice, notice_id)
+    # Not visible is not found: a notice of another court does not admit it exists.
+    if notice is None or not authz.can(current_user, "urge.view", notice):
+        abort(404)
+    run_service(lambda: urge.mark_read(actor(), notice, utcnow()))
+    sender_side = urge.is_sender_side(current_user, notice)
+    return render_template(
+        "reminders/urge_detail.html",
+        notice=notice,
+        items=urge.notice_items(notice),
+        receipts=urge.receipts(notice) if sender_side else [],
+        sender_side=sender_side,
+        today=local_today(),
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import authz
-from app.deadlines import DUE_SOON_DAYS, due_soon_clause, due_state, overdue_clause
+from app.deadlines import DUE_SOON_DAYS, due_soon_clause, due_state, overdue_clause, traffic_light
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.sqlutil import contains
@@ -23,6 +23,7 @@ from app.tasks.models import (
     Project,
     Task,
 )
+from app.timeutil import to_local
 
 SORTS = {
     "deadline": (Assignment.deadline.asc().nulls_last(), Assignment.id),
@@ -285,3 +286,9 @@ def completion_items(
 
 def soon(today: date) -> date:
     return today + timedelta(days=DUE_SOON_DAYS)
+
+
+def traffic_light_of(a: Assignment, today: date) -> str:
+    """红黄绿灯 for an assignment: red / yellow / green / grey (see app.deadlines)."""
+    start = to_local(a.created_at).date() if a.created_at else None
+    return traffic_light(a.deadline, a.status == "closed", today, progress=a.progress or 0, start=start)

@@ -1,0 +1,304 @@
+"""月末通报: the month-end circular. The scheduler drafts it (ranking of the courts by
+on-time rate and overdue count, the red list of the longest-overdue items); a
+reviewer edits the text and issues it; it prints as a Word file."""
+
+from __future__ import annotations
+
+import calendar
+import io
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import ServiceError, check_version
+from app.extensions import db
+from app.journal import record, snapshot
+from app.org.models import Unit, UnitClosure
+from app.reminders.models import Circular
+from app.tasks.models import Assignment, Task
+from app.timeutil import fmt_date_cn, to_local
+
+RANKED_LEVELS = {"intermediate": "中级人民法院", "base": "基层人民法院"}
+RED_LIST_SIZE = 20
+JOURNAL_FIELDS = ("title", "body", "status", "issued_by_id", "issued_at")
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """'2026-10' → (2026-10-01, 2026-10-31); a malformed period is a 400."""
+    try:
+        year, month = (int(p) for p in period.split("-"))
+        last = calendar.monthrange(year, month)[1]
+    except (ValueError, TypeError, calendar.IllegalMonthError):
+        raise ServiceError(f"无法识别的月份“{period}”，请使用 YYYY-MM 格式。") from None
+    return date(year, month, 1), date(year, month, last)
+
+
+def previous_period(today: date) -> str:
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def ranking(root: Unit, first: date, last: date, today: date) -> dict[str, list[dict]]:
+    """Per intermediate and base court below `root`, over its subtree, the items due in
+    [first, last]: closed on time, closed late, overdue (still open past the deadline),
+    on-time rate = on time / (closed + overdue). One grouped query; sorted by rate
+    (highest first), then overdue count (fewest first)."""
+    ranked = (
+        select(Unit.id)
+        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
+        .where(UnitClosure.ancestor_id == root.id, Unit.level.in_(RANKED_LEVELS), Unit.is_active.is_(True))
+    )
+    closed = Assignment.status == "closed"
+    on_time = and_(closed, Assignment.closed_on <= Assignment.deadline)
+    overdue = and_(~closed, Assignment.deadline < today)
+    rows = db.session.execute(
+        select(
+            UnitClosure.ancestor_id,
+            func.count(),
+            func.count(case((closed, 1))),
+            func.count(case((on_time, 1))),
+            func.count(case((overdue, 1))),
+        )
+        .select_from(Assignment)
+        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
+        .where(UnitClosure.ancestor_id.in_(ranked))
+        .where(Assignment.parent_id.is_(None))  # a court's own splits are not counted twice
+        .where(Assignment.deadline.between(first, last))
+        .group_by(UnitClosure.ancestor_id)
+    ).all()
+    counts = {r[0]: r[1:] for r in rows}
+    units = db.session.execute(
+        select(Unit.id, Unit.name, Unit.level).where(Unit.id.in_(ranked)).order_by(Unit.sort_order, Unit.id)
+    ).all()
+    out: dict[str, list[dict]] = {level: [] for level in RANKED_LEVELS}
+    for uid, name, level in units:
+        total, n_closed, n_on_time, n_overdue = counts.get(uid, (0, 0, 0, 0))
+        due = n_closed + n_overdue
+        out[level].append(
+            {
+                "unit_id": uid,
+                "unit": name,
+                "total": total,
+                "closed": n_closed,
+                "on_time": n_on_time,
+                "overdue": n_overdue,
+                "rate": round(n_on_time / due, 4) if due else None,
+            }
+        )
+    for rows_ in out.values():
+        rows_.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["overdue"], r["unit_id"]))
+        for i, r in enumerate(rows_, 1):
+            r["rank"] = i
+    return out
+
+
+def red_list(root: Unit, today: date, limit: int = RED_LIST_SIZE) -> list[dict]:
+    """The open items overdue the longest anywhere below `root` (one query)."""
+    subtree = select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == root.id)
+    rows = db.session.execute(
+        select(Assignment.id, Task.title, Assignment.period_label, Unit.name, Assignment.deadline)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.unit_id.in_(subtree), Assignment.status != "closed")
+        .where(Assignment.deadline.is_not(None), Assignment.deadline < today)
+        .order_by(Assignment.deadline, Assignment.id)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "assignment_id": aid,
+            "title": title + (f"（{label}）" if label else ""),
+            "unit": unit,
+            "deadline": deadline.isoformat(),
+            "days": (today - deadline).days,
+        }
+        for aid, title, label, unit, deadline in rows
+    ]
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _draft_body(root: Unit, period: str, data: dict, today: date) -> str:
+    year, month = period.split("-")
+    parts = [
+        "各中级人民法院、基层人民法院：",
+        f"　　现将{int(year)}年{int(month)}月全省法院人民法庭建设重点工作完成情况通报如下。",
+    ]
+    for n, (level, label) in enumerate(RANKED_LEVELS.items(), 1):
+        rows = [r for r in data["ranking"][level] if r["total"]]
+        cn = "一二三四"[n - 1]
+        if not rows:
+            parts.append(f"　　{cn}、{label}：本月无到期事项。")
+            continue
+        best = "、".join(r["unit"] for r in rows[:3])
+        worst = [r for r in rows if r["overdue"]]
+        text = f"　　{cn}、{label}：按期完成率较高的是{best}。"
+        if worst:
+            worst.sort(key=lambda r: -r["overdue"])
+            text += (
+                "逾期事项较多的是" + "、".join(f"{r['unit']}（{r['overdue']} 项）" for r in worst[:3]) + "。"
+            )
+        parts.append(text)
+    red = data["red_list"]
+    if red:
+        parts.append(
+            f"　　三、截至{fmt_date_cn(today)}，逾期时间最长的 {len(red)} 项事项列入“红榜”（见附表），"
+            "请相关法院逐项说明原因，限期办结。"
+        )
+    parts.append("　　请各单位对照通报查找差距，压实责任，确保各项任务按期完成。")
+    parts.append(f"\n{root.name}\n{fmt_date_cn(today)}")
+    return "\n".join(parts)
+
+
+def make_draft(unit: Unit, period: str, now: datetime) -> Circular:
+    """The draft circular of `unit` (the high court) for `period`; the existing one if
+    there is one already (never overwrites a reviewer's edits). Flushes."""
+    existing = db.session.scalar(
+        select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
+    )
+    if existing is not None:
+        return existing
+    first, last = period_bounds(period)
+    today = to_local(now).date()
+    data = {
+        "period": period,
+        "as_of": today.isoformat(),
+        "ranking": ranking(unit, first, last, today),
+        "red_list": red_list(unit, today),
+    }
+    year, month = period.split("-")
+    circular = Circular(
+        unit_id=unit.id,
+        period=period,
+        title=f"关于{int(year)}年{int(month)}月人民法庭建设工作情况的通报",
+        body=_draft_body(unit, period, data, today),
+        data=data,
+        status="draft",
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():  # two makers at once: the second finds the first's
+            db.session.add(circular)
+    except IntegrityError:
+        return db.session.scalar(
+            select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
+        )
+    record(
+        None, "circular.draft", circular, None, snapshot(circular, JOURNAL_FIELDS), unit_id=unit.id, now=now
+    )
+    return circular
+
+
+def _editable(circular: Circular) -> None:
+    if circular.status == "issued":
+        raise ServiceError("该通报已印发，不能再修改。")
+
+
+def save_circular(
+    actor: Any, circular: Circular, *, title: str, body: str, expected_version: Any, now: datetime
+):
+    """Save the reviewer's text (optimistic version check → 409)."""
+    _editable(circular)
+    check_version(circular, expected_version)
+    if not body.strip():
+        raise ServiceError("通报正文不能为空。", field="body")
+    before = snapshot(circular, JOURNAL_FIELDS)
+    circular.title = (title or circular.title).strip()[:200]
+    circular.body = body
+    db.session.flush()
+    record(
+        actor,
+        "circular.save",
+        circular,
+        before,
+        snapshot(circular, JOURNAL_FIELDS),
+        unit_id=circular.unit_id,
+        now=now,
+    )
+    return circular
+
+
+def issue_circular(actor: Any, circular: Circular, *, expected_version: Any, now: datetime) -> Circular:
+    """Issue the circular: from now on it is read-only."""
+    _editable(circular)
+    check_version(circular, expected_version)
+    before = snapshot(circular, JOURNAL_FIELDS)
+    circular.status, circular.issued_by_id, circular.issued_at = "issued", actor.id, now
+    db.session.flush()
+    record(
+        actor,
+        "circular.issue",
+        circular,
+        before,
+        snapshot(circular, JOURNAL_FIELDS),
+        unit_id=circular.unit_id,
+        now=now,
+    )
+    return circular
+
+
+def circular_docx(circular: Circular) -> bytes:
+    """The circular as a Word file: A4, title, body, ranking tables and the red list."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    def run(paragraph, text: str, font: str = "仿宋", size: float = 16, bold: bool = False) -> None:
+        r = paragraph.add_run(text)
+        r.font.name, r.font.size, r.font.bold = font, Pt(size), bold
+        r._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+
+    def table(headers: list[str], rows: list[list[str]]) -> None:
+        t = doc.add_table(rows=1, cols=len(headers))
+        t.style = "Table Grid"
+        for cell, text in zip(t.rows[0].cells, headers, strict=True):
+            run(cell.paragraphs[0], text, "黑体", 12)
+        for values in rows:
+            cells = t.add_row().cells
+            for cell, text in zip(cells, values, strict=True):
+                run(cell.paragraphs[0], text, size=12)
+
+    doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run(p, circular.title, "宋体", 22, bold=True)
+    for line in circular.body.splitlines():
+        run(doc.add_paragraph(), line)
+    data = circular.data or {}
+    for level, label in RANKED_LEVELS.items():
+        run(doc.add_paragraph(), f"附表：{label}按期完成情况排名", "黑体", 14)
+        table(
+            ["名次", "单位", "到期事项", "已办结", "按期办结", "逾期", "按期完成率"],
+            [
+                [
+                    str(r["rank"]),
+                    r["unit"],
+                    str(r["total"]),
+                    str(r["closed"]),
+                    str(r["on_time"]),
+                    str(r["overdue"]),
+                    _pct(r["rate"]),
+                ]
+                for r in data.get("ranking", {}).get(level, [])
+            ],
+        )
+    run(doc.add_paragraph(), "附表：逾期事项红榜", "黑体", 14)
+    table(
+        ["序号", "事项", "承办单位", "完成时限", "逾期天数"],
+        [
+            [str(i), r["title"], r["unit"], r["deadline"], str(r["days"])]
+            for i, r in enumerate(data.get("red_list", []), 1)
+        ],
+    )
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
