@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -345,8 +347,10 @@ def attachment(attachment_id: int):
     if not path.exists():
         abort(404)
     inline = att.is_image or att.content_type == "application/pdf"
+    # Read into memory (files are ≤ 10 MB): a client that hangs up mid-download then
+    # can't leave a file handle open in the worker.
     return send_file(
-        path,
+        io.BytesIO(path.read_bytes()),
         mimetype="image/jpeg" if thumb else att.content_type,
         as_attachment=not inline,
         download_name=att.original_name,
