@@ -7,31 +7,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app import attachments, authz
+from app import attachments
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate, TemplateItem, TemplateSection
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record
 from app.org.models import Unit, User
-from app.tasks.services import Forbidden
 from app.timeutil import to_local
-
-
-def _allow(actor: User | None, action: str, obj: Any, message: str) -> None:
-    if actor is not None and not authz.can(actor, action, obj):
-        raise Forbidden(message)
-
-
-def _text(value: str | None, label: str, max_len: int, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise ServiceError(f"请填写{label}。")
-        return None
-    if len(text) > max_len:
-        raise ServiceError(f"{label}不能超过 {max_len} 个字。")
-    return text
-
+from app.validation import allow as _allow
+from app.validation import clean_text as _text
 
 # ---------------------------------------------------------------- templates
 

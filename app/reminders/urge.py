@@ -19,10 +19,7 @@ from app.reminders.sweep import RECEIVER_ROLES, email_targets
 from app.tasks.models import Assignment
 from app.tasks.queries import AssignmentFilters, assignments_query
 from app.timeutil import to_local
-
-
-class Forbidden(ServiceError):
-    status = 403
+from app.validation import Forbidden
 
 
 def is_overdue(a: Assignment, today: date) -> bool:

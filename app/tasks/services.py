@@ -30,6 +30,8 @@ from app.tasks.models import (
     TaskCooperator,
 )
 from app.timeutil import to_local
+from app.validation import allow as _allow
+from app.validation import clean_text as _text
 
 PROJECT_FIELDS = ("name", "owner_unit_id", "start", "end", "description", "is_active")
 TASK_FIELDS = (
@@ -52,27 +54,6 @@ ASSIGNMENT_FIELDS = (
     "progress_override",
     "responsible_user_id",
 )
-
-
-class Forbidden(ServiceError):
-    status = 403
-
-
-def _allow(actor: User, action: str, obj: Any, message: str) -> None:
-    """The policy decides; the service refuses with a clear message."""
-    if not authz.can(actor, action, obj):
-        raise Forbidden(message)
-
-
-def _text(value: str | None, label: str, max_len: int, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise ServiceError(f"请填写{label}。", label)
-        return None
-    if len(text) > max_len:
-        raise ServiceError(f"{label}不能超过 {max_len} 个字。", label)
-    return text
 
 
 def _local_date(now: datetime) -> date:

@@ -14,8 +14,10 @@ from app.extensions import db
 from app.journal import record, snapshot
 from app.org.models import Unit, UnitClosure, User
 from app.tasks.models import Assignment
-from app.tasks.services import Forbidden, create_rectification
+from app.tasks.services import create_rectification
 from app.timeutil import to_local
+from app.validation import allow as _allow
+from app.validation import clean_text as _text
 from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 
 VISIT_FIELDS = (
@@ -33,22 +35,6 @@ VISIT_FIELDS = (
     "solved_on_spot",
     "status",
 )
-
-
-def _allow(actor: User, action: str, obj: Any, message: str) -> None:
-    if not authz.can(actor, action, obj):
-        raise Forbidden(message)
-
-
-def _text(value: str | None, label: str, max_len: int, required: bool = False) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise ServiceError(f"请填写{label}。")
-        return None
-    if len(text) > max_len:
-        raise ServiceError(f"{label}不能超过 {max_len} 个字。")
-    return text
 
 
 def _snapshot(visit: Visit) -> dict:
@@ -114,9 +100,9 @@ def create_visit(
         title=_text(title, "走访主题", 200, True),
         planned_start=planned_start,
         planned_end=planned_end,
-        team=_text(team, "组员", 500),
-        topics=_text(topics, "调研内容", 5000),
-        summary=_text(summary, "走访情况", 10000),
+        team=_text(team, "组员", 500, False),
+        topics=_text(topics, "调研内容", 5000, False),
+        summary=_text(summary, "走访情况", 10000, False),
         created_by_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -156,10 +142,10 @@ def record_visit(
     before = _snapshot(visit)
     visit.actual_start, visit.actual_end = actual_start, actual_end
     visit.summary = summary
-    visit.suggestions = _text(suggestions, "意见建议", 5000)
-    visit.solved_on_spot = _text(solved_on_spot, "现场解决的问题", 5000)
-    visit.topics = _text(topics, "调研内容", 5000) or visit.topics
-    visit.team = _text(team, "组员", 500) or visit.team
+    visit.suggestions = _text(suggestions, "意见建议", 5000, False)
+    visit.solved_on_spot = _text(solved_on_spot, "现场解决的问题", 5000, False)
+    visit.topics = _text(topics, "调研内容", 5000, False) or visit.topics
+    visit.team = _text(team, "组员", 500, False) or visit.team
     visit.status = "done"
     visit.updated_at = now
     attachments.store(

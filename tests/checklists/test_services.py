@@ -18,7 +18,7 @@ from app.checklists import queries, services
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate, TemplateItem
 from app.checklists.standards import STANDARDS, load_standard_templates
 from app.errors import ServiceError
-from app.tasks.services import Forbidden
+from app.validation import Forbidden
 from tests import factories
 
 NOW = datetime(2026, 3, 2, 2, 0)  # 2026-03-02 10:00 in Shanghai

@@ -14,7 +14,7 @@ from app.journal import JournalEntry
 from app.notifications import Notification
 from app.tasks import services
 from app.tasks.models import Assignment, ExtensionRequest, ProgressReport
-from app.tasks.services import Forbidden
+from app.validation import Forbidden
 from tests import factories
 
 # 2026-03-02 10:00 in Asia/Shanghai.

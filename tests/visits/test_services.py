@@ -17,7 +17,7 @@ from app.errors import Conflict, ServiceError
 from app.journal import JournalEntry
 from app.tasks import services as task_services
 from app.tasks.models import Assignment, Task
-from app.tasks.services import Forbidden
+from app.validation import Forbidden
 from app.visits import queries, services
 from app.visits.models import Finding, Pairing, Visit
 from tests import factories
