@@ -103,6 +103,11 @@ def register_template_helpers(app: Flask) -> None:
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
     from app.timeutil import fmt_date_cn, fmt_datetime
 
+    from app.deadlines import traffic_light
+
+    app.jinja_env.globals["light_state"] = lambda deadline, closed, today: traffic_light(
+        deadline, closed, today
+    )
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["field_value"] = field_value
