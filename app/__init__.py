@@ -99,11 +99,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from app import authz
+    from app.deadlines import traffic_light
     from app.journal import field_label, field_value
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
     from app.timeutil import fmt_date_cn, fmt_datetime
-
-    from app.deadlines import traffic_light
 
     app.jinja_env.globals["light_state"] = lambda deadline, closed, today: traffic_light(
         deadline, closed, today
