@@ -102,11 +102,14 @@ def register_template_helpers(app: Flask) -> None:
     from app.deadlines import traffic_light
     from app.journal import field_label, field_value
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
+    from app.tasks.queries import traffic_light_of
     from app.timeutil import fmt_date_cn, fmt_datetime
 
+    # Globals, not context variables: imported macros can't see context processors.
     app.jinja_env.globals["light_state"] = lambda deadline, closed, today: traffic_light(
         deadline, closed, today
     )
+    app.jinja_env.globals["traffic_light_of"] = traffic_light_of
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["field_value"] = field_value

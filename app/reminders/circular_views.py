@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -21,11 +21,7 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 def _load(circular_id: int) -> Circular:
     """Load → the circular's unit must be visible (else 404) → reviewer (else 403)."""
-    obj = db.session.get(Circular, circular_id)
-    if obj is None or obj.unit_id not in authz.visible_unit_ids(current_user):
-        abort(404)
-    authz.require(current_user, "circular.manage", obj)
-    return obj
+    return authz.get_scoped_or_404(Circular, circular_id, "circular.manage", current_user)
 
 
 @bp.route("/circulars")

@@ -14,7 +14,6 @@ from app.forms import BaseForm
 from app.notifications import Notification
 from app.org.models import Unit
 from app.reminders import bp, prefs
-from app.tasks.queries import traffic_light_of
 from app.timeutil import utcnow
 from app.views_util import actor, form_status, page_args, run_service
 
@@ -39,7 +38,6 @@ def inject_unread() -> dict:
 
 # Shared by every list and item page of assignments (tasks/_macros.html). Registered
 # here for now; its natural home is app.register_template_helpers.
-bp.add_app_template_global(traffic_light_of, "traffic_light_of")
 
 
 def _mine_or_404(notification_id: int) -> Notification:

@@ -72,10 +72,7 @@ def urge_list():
 @bp.route("/urge/<int:notice_id>")
 @login_required
 def urge_detail(notice_id: int):
-    notice = db.session.get(UrgeNotice, notice_id)
-    # Not visible is not found: a notice of another court does not admit it exists.
-    if notice is None or not authz.can(current_user, "urge.view", notice):
-        abort(404)
+    notice = authz.get_scoped_or_404(UrgeNotice, notice_id, "urge.view", current_user)
     run_service(lambda: urge.mark_read(actor(), notice, utcnow()))
     sender_side = urge.is_sender_side(current_user, notice)
     return render_template(
