@@ -58,6 +58,7 @@ def _import_models() -> None:
     import app.attachments  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.checklists.models  # noqa: F401
+    import app.dashboard.models  # noqa: F401
     import app.importing  # noqa: F401
     import app.journal  # noqa: F401
     import app.notifications  # noqa: F401
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.checklists import bp as checklists_bp
+    from app.dashboard import bp as dashboard_bp
     from app.extensions import csrf
     from app.main import bp as main_bp
     from app.org import bp as org_bp
@@ -85,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(visits_bp)
     app.register_blueprint(checklists_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(dashboard_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

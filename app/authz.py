@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, exists, false, or_, select
 
 from app.attachments import Attachment
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
+from app.dashboard.models import DisplayToken
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
@@ -103,6 +104,7 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     ChecklistTemplate: lambda u: ChecklistTemplate.id.is_not(None),  # standards are public to all users
     Pairing: lambda u: Pairing.unit_id.in_(scope_unit_ids(u)),
     Circular: lambda u: Circular.unit_id.in_(scope_unit_ids(u)),
+    DisplayToken: lambda u: DisplayToken.unit_id.in_(scope_unit_ids(u)),
     # The receiving side and the assigning side both see an assignment.
     Assignment: lambda u: or_(
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
@@ -145,6 +147,7 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     Finding: lambda u, o: sees(u, db.session.get(Visit, o.visit_id)),
     Pairing: lambda u, o: o.unit_id in visible_unit_ids(u),
     Circular: lambda u, o: o.unit_id in visible_unit_ids(u),
+    DisplayToken: lambda u, o: o.unit_id in visible_unit_ids(u),
     UrgeNotice: lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
     ChecklistTemplate: lambda u, o: True,
     Checklist: lambda u, o: o.unit_id in visible_unit_ids(u),
@@ -346,11 +349,34 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "urge.send": lambda u, o: _assigning_side(u, o, *OPEN),
     "urge.view": lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
     "circular.manage": lambda u, o: _role(u, "reviewer"),
+    # Dashboards. Rankings are aggregate figures per court, published to every court
+    # as the month-end circular is; the red list under them shows only what the
+    # user may see. A wall display token is managed by the admins above its unit.
+    "dashboard.view": lambda u, o: sees(u, o),
+    "ranking.view": lambda u, o: True,
+    "display.manage": lambda u, o: _role(u, "admin") and sees(u, o),
     # Completion lists.
     "completion.view": lambda u, o: sees(u, o),
     "completion.review": lambda u, o: _role(u, "reviewer") and sees(u, o) and o.id != u.unit_id,
     "import.view": lambda u, o: sees(u, o),
 }
+
+
+class DisplayViewer:
+    """Who a wall display (上墙) acts as: no roles, read-only, seeing its unit and
+    everything below it — the same visibility rules as a person of that unit, and
+    no action rule allows anything without a role."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, token_id: int, unit_id: int):
+        self.id = -token_id  # never a user's id (the per-request cache is keyed on it)
+        self.unit_id = unit_id
+
+    def has_role(self, *roles: str) -> bool:
+        return False
 
 
 def can(user: Any, action: str, obj: Any = None) -> bool:

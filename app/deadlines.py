@@ -8,7 +8,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from sqlalchemy import and_
+from sqlalchemy import and_, not_, or_
+
+from app.sqlutil import date_value, days_between
 
 DUE_SOON_DAYS = 7
 DUE_LABELS = {"overdue": "逾期", "due_soon": "临期", "closed": "已办结", "normal": "正常", "none": "无时限"}
@@ -130,6 +132,43 @@ def traffic_light(
         return "red"
     if deadline <= today + timedelta(days=days):
         return "yellow"
-    if start is not None and expected_progress(start, deadline, today) - progress >= behind:
+    if start is not None and behind_pace(start, deadline, today, progress, behind):
         return "yellow"
     return "green"
+
+
+def behind_pace(start: date, deadline: date, today: date, progress: int, behind: int = LIGHT_BEHIND) -> bool:
+    """Progress is `behind` points or more below the elapsed share of the period —
+    compared in whole numbers (100 × elapsed ≥ (progress + behind) × length), exactly as
+    `light_clauses` does in SQL."""
+    total = (deadline - start).days
+    if total <= 0:
+        return 100 - progress >= behind
+    elapsed = max(0, min(total, (today - start).days))
+    return 100 * elapsed >= (progress + behind) * total
+
+
+def light_clauses(
+    deadline_col, status_col, progress_col, start_col, today: date, closed_value: str = "closed"
+):
+    """SQL twins of `traffic_light`, one clause per light, for counting and filtering:
+    {"red": …, "yellow": …, "green": …, "grey": …}. `start_col` is the local date the
+    item was assigned on (see app.sqlutil.local_date)."""
+    today_v = date_value(today)
+    open_ = status_col != closed_value
+    red = and_(open_, deadline_col.is_not(None), deadline_col < today)
+    pace = 100 * days_between(start_col, today_v) >= (progress_col + LIGHT_BEHIND) * days_between(
+        start_col, deadline_col
+    )
+    yellow = and_(
+        open_,
+        deadline_col.is_not(None),
+        deadline_col >= today,
+        or_(deadline_col <= today + timedelta(days=LIGHT_DAYS), pace),
+    )
+    return {
+        "red": red,
+        "yellow": yellow,
+        "green": and_(open_, not_(red), not_(yellow)),
+        "grey": status_col == closed_value,
+    }

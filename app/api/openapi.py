@@ -70,6 +70,79 @@ def document() -> dict:
                 }
             },
             "schemas": {
+                "DashboardTotals": {
+                    "type": "object",
+                    "properties": {
+                        "total": INT,
+                        "closed": INT,
+                        "on_time": INT,
+                        "overdue": INT,
+                        "on_time_rate": {"type": "number", "nullable": True},
+                        "red": INT,
+                        "yellow": INT,
+                        "green": INT,
+                        "grey": INT,
+                        "rectifications": INT,
+                        "rectifications_open": INT,
+                        "rectification_closure_rate": {"type": "number", "nullable": True},
+                        "checklists": INT,
+                        "checklist_compliance": {"type": "number", "nullable": True},
+                        "visits": INT,
+                    },
+                },
+                "DashboardChild": {
+                    "type": "object",
+                    "required": [
+                        "unit_id",
+                        "name",
+                        "total",
+                        "closed",
+                        "overdue",
+                        "on_time_rate",
+                        "red",
+                        "yellow",
+                        "green",
+                    ],
+                    "properties": {
+                        "unit_id": INT,
+                        "name": S,
+                        "level": S,
+                        "total": INT,
+                        "closed": INT,
+                        "on_time": INT,
+                        "overdue": INT,
+                        "on_time_rate": {"type": "number", "nullable": True},
+                        "red": INT,
+                        "yellow": INT,
+                        "green": INT,
+                        "rectifications_open": INT,
+                        "checklist_compliance": {"type": "number", "nullable": True},
+                        "visits": INT,
+                    },
+                },
+                "RankRow": {
+                    "type": "object",
+                    "properties": {
+                        "rank": INT,
+                        "unit_id": INT,
+                        "unit": S,
+                        "total": INT,
+                        "closed": INT,
+                        "on_time": INT,
+                        "overdue": INT,
+                        "on_time_rate": {"type": "number", "nullable": True},
+                        "rectifications": INT,
+                        "rectifications_closed": INT,
+                        "rectification_closure_rate": {"type": "number", "nullable": True},
+                        "checklist_compliance": {"type": "number", "nullable": True},
+                        "previous_rank": {"type": "integer", "nullable": True},
+                        "change": {
+                            "type": "integer",
+                            "nullable": True,
+                            "description": "较上月名次变化，正数为上升",
+                        },
+                    },
+                },
                 "Unit": {
                     "type": "object",
                     "properties": {
@@ -772,6 +845,86 @@ def document() -> dict:
                             "properties": {
                                 "id": INT,
                                 "read_at": {"type": "string", "format": "date-time", "nullable": True},
+                            },
+                        },
+                    ),
+                }
+            },
+            "/dashboard": {
+                "get": {
+                    "summary": "工作概览：单位及其全部下级的汇总，和每个直属下级单位一行（各自含其下级）",
+                    "description": "统计口径与完成清单相同：上级交办的事项（法院内部分解到法庭的不重复计算），"
+                    "from/to 按完成时限筛选；按期完成率 = 按期办结 ÷（已办结 + 逾期）；"
+                    "红黄绿灯为派生状态（红灯 = 逾期，黄灯 = 7 天内到期或进度落后，绿灯 = 其余未办结，灰灯 = 已办结）；"
+                    "走访按走访日期统计，未给期间时为本年。",
+                    "parameters": [
+                        _q("unit", INT, "单位 ID，默认本单位"),
+                        _q("project", INT, "项目 ID"),
+                        _q("category", INT, "事项类别 ID"),
+                        _q("from", D, "完成时限起（含）"),
+                        _q("to", D, "完成时限止（含）"),
+                    ],
+                    "responses": _ok(
+                        "汇总与下级单位",
+                        {
+                            "type": "object",
+                            "required": ["unit_id", "totals", "children"],
+                            "properties": {
+                                "unit_id": INT,
+                                "name": S,
+                                "as_of": D,
+                                "filters": {"type": "object"},
+                                "totals": {"$ref": "#/components/schemas/DashboardTotals"},
+                                "children": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/DashboardChild"},
+                                },
+                            },
+                        },
+                    ),
+                }
+            },
+            "/rankings": {
+                "get": {
+                    "summary": "赛马排名：本省中级法院或基层法院某月的排名、较上月名次变化和逾期红榜",
+                    "parameters": [
+                        _q(
+                            "level", {"type": "string", "enum": ["intermediate", "base"]}, "默认 intermediate"
+                        ),
+                        _q("period", {"type": "string", "pattern": "^\\d{4}-\\d{2}$"}, "YYYY-MM，默认本月"),
+                        _q(
+                            "by",
+                            {"type": "string", "enum": ["rate", "overdue", "rect", "compliance"]},
+                            "排名依据，默认 rate（按期完成率）",
+                        ),
+                    ],
+                    "responses": _ok(
+                        "排名",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "level": S,
+                                "period": S,
+                                "by": S,
+                                "as_of": D,
+                                "unit_id": INT,
+                                "rankings": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/RankRow"},
+                                },
+                                "red_list": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "assignment_id": INT,
+                                            "title": S,
+                                            "unit": S,
+                                            "deadline": D,
+                                            "days": INT,
+                                        },
+                                    },
+                                },
                             },
                         },
                     ),

@@ -14,6 +14,15 @@ from app.org.queries import subtree_counts, subtree_units
 @bp.route("/")
 @login_required
 def index():
+    """The first screen answers the user's question: the roll-up for those who lead
+    and review, today's work for tribunals, the tree for admins."""
+    from app.dashboard.views import home_endpoint, overview, today_page
+
+    endpoint = home_endpoint(current_user)
+    if endpoint == "overview":
+        return overview()
+    if endpoint == "today":
+        return today_page()
     units = subtree_units(current_user, limit=500)
     counts = subtree_counts(current_user)
     return render_template("main/index.html", units=units, counts=counts)

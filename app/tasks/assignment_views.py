@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import attachments, authz
+from app.deadlines import LIGHTS
 from app.extensions import db
 from app.journal import actors_of, history
 from app.org.models import User
@@ -35,7 +36,14 @@ from app.tasks.queries import AssignmentFilters, assignments_query, light, my_wo
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, page_args, run_service
 
-STATUS_FILTERS = {"open": "未办结", "overdue": "逾期", "due_soon": "临期（7天内）", **STATUSES}
+STATUS_FILTERS = {
+    "open": "未办结",
+    "overdue": "逾期",
+    "due_soon": "临期（7天内）",
+    "on_time": "按期办结",
+    **STATUSES,
+}
+KIND_FILTERS = {"task": "清单事项", "rectification": "整改事项"}
 
 
 def filters_from_args() -> AssignmentFilters:
@@ -50,6 +58,10 @@ def filters_from_args() -> AssignmentFilters:
         responsible_id=arg_int("responsible"),
         q=args.get("q", "")[:100],
         sort=args.get("sort", "deadline"),
+        light=args.get("light", ""),
+        kind=args.get("kind", ""),
+        top_only=args.get("top") == "1",
+        assigned_by_id=arg_int("by"),
     )
 
 
@@ -76,6 +88,8 @@ def assignment_list():
         projects=visible_projects(current_user),
         categories=categories(),
         status_filters=STATUS_FILTERS,
+        kind_filters=KIND_FILTERS,
+        lights=LIGHTS,
         units=assignable_units(current_user),
         people=people,
     )

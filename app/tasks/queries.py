@@ -10,10 +10,18 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import authz
-from app.deadlines import DUE_SOON_DAYS, due_soon_clause, due_state, overdue_clause, traffic_light
+from app.deadlines import (
+    DUE_SOON_DAYS,
+    LIGHTS,
+    due_soon_clause,
+    due_state,
+    overdue_clause,
+    traffic_light,
+)
+from app.deadlines import light_clauses as deadline_lights
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
-from app.sqlutil import contains
+from app.sqlutil import contains, local_date
 from app.tasks.models import (
     OPEN_STATUSES,
     STATUSES,
@@ -47,6 +55,10 @@ class AssignmentFilters:
     q: str = ""
     sort: str = "deadline"
     ids: list[int] = field(default_factory=list)
+    light: str = ""  # red / yellow / green / grey (derived, see app.deadlines)
+    kind: str = ""  # task / rectification
+    top_only: bool = False  # only items assigned from above (not a court's own splits)
+    assigned_by_id: int | None = None  # items this unit assigned
 
 
 def status_clause(status: str, today: date):
@@ -57,9 +69,26 @@ def status_clause(status: str, today: date):
         return overdue_clause(Assignment.deadline, Assignment.status, today)
     if status == "due_soon":
         return due_soon_clause(Assignment.deadline, Assignment.status, today)
+    if status == "on_time":
+        return on_time_clause()
     if status in STATUSES:
         return Assignment.status == status
     return None
+
+
+def on_time_clause():
+    """SQL: closed on or before the deadline (or closed with no deadline)."""
+    return and_(
+        Assignment.status == "closed",
+        or_(Assignment.deadline.is_(None), Assignment.closed_on <= Assignment.deadline),
+    )
+
+
+def light_clauses(today: date) -> dict[str, Any]:
+    """红黄绿灯 of assignments in SQL (the twin of `traffic_light_of`)."""
+    return deadline_lights(
+        Assignment.deadline, Assignment.status, Assignment.progress, local_date(Assignment.created_at), today
+    )
 
 
 def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
@@ -99,6 +128,14 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
         )
     if f.ids:
         stmt = stmt.where(Assignment.id.in_(f.ids))
+    if f.light in LIGHTS:
+        stmt = stmt.where(light_clauses(today)[f.light])
+    if f.kind in ("task", "rectification"):
+        stmt = stmt.where(Task.kind == f.kind)
+    if f.top_only:
+        stmt = stmt.where(Assignment.parent_id.is_(None))
+    if f.assigned_by_id:
+        stmt = stmt.where(Assignment.assigned_by_unit_id == f.assigned_by_id)
     return stmt.order_by(*SORTS.get(f.sort, SORTS["deadline"]))
 
 
@@ -195,7 +232,7 @@ def completion_rows(
     # items (depth 0 from root) count for root alone.
     holder = case((Assignment.unit_id == root.id, root.id), else_=UnitClosure.ancestor_id)
     closed = Assignment.status == "closed"
-    on_time = and_(closed, or_(Assignment.deadline.is_(None), Assignment.closed_on <= Assignment.deadline))
+    on_time = on_time_clause()
     overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
     stmt = (
         select(

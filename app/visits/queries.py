@@ -15,8 +15,20 @@ from app.org.models import Unit, User
 from app.visits.models import Pairing, Visit, VisitLeader, VisitTarget
 
 
-def visits_query(user: Any, *, status: str = "", unit_id: int | None = None):
+def visits_query(
+    user: Any,
+    *,
+    status: str = "",
+    unit_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+):
     stmt = authz.scope(select(Visit), Visit, user)
+    day = func.coalesce(Visit.actual_start, Visit.planned_start)
+    if date_from:
+        stmt = stmt.where(day >= date_from)
+    if date_to:
+        stmt = stmt.where(day <= date_to)
     if status in ("planned", "done"):
         stmt = stmt.where(Visit.status == status)
     if unit_id:

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.journal import actors_of, history
 from app.org.models import Unit, User
 from app.org.queries import unit_choices
-from app.tasks.helpers import arg_int, units_by_ids
+from app.tasks.helpers import arg_int, parse_date, units_by_ids
 from app.tasks.models import Assignment, Task
 from app.tasks.queries import light
 from app.timeutil import local_today, utcnow
@@ -62,8 +62,13 @@ def _findings(visit: Visit) -> list[tuple[Finding, Assignment]]:
 @login_required
 def visit_list():
     status, unit_id, today = request.args.get("status", ""), arg_int("unit"), local_today()
+    date_from, date_to = parse_date(request.args.get("from")), parse_date(request.args.get("to"))
     stmt = queries.visits_query(
-        current_user, status="planned" if status == "unrecorded" else status, unit_id=unit_id
+        current_user,
+        status="planned" if status == "unrecorded" else status,
+        unit_id=unit_id,
+        date_from=date_from,
+        date_to=date_to,
     )
     if status == "unrecorded":
         stmt = stmt.where(Visit.planned_end < today)
@@ -74,6 +79,8 @@ def visit_list():
         pagination=pagination,
         status=status,
         unit_id=unit_id,
+        date_from=date_from,
+        date_to=date_to,
         today=today,
         status_filters=STATUS_FILTERS,
         units=unit_choices(current_user),

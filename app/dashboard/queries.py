@@ -1,0 +1,334 @@
+"""Roll-ups for the dashboards: the whole subtree of a unit in a fixed handful of
+set-based queries, whatever its size.
+
+For every unit in the subtree, each figure covers that unit and everything below it
+(one GROUP BY over the closure table: an item at a tribunal counts for the tribunal,
+its base court, its intermediate court and the province). What is counted is what
+the completion lists count: items assigned from above (a court's own splits to its
+tribunals are not counted again), with the same derived 逾期 and 红黄绿灯."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from app import authz
+from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
+from app.checklists.queries import TOTAL_WEIGHT, VERIFIED_WEIGHT
+from app.deadlines import LIGHTS, due_soon_clause, overdue_clause
+from app.extensions import db
+from app.org.models import Unit, UnitClosure
+from app.tasks.models import Assignment, Task
+from app.tasks.queries import AssignmentFilters, assignments_query, light_clauses, on_time_clause
+from app.visits.models import Visit, VisitTarget
+
+COUNTS = (
+    "total",
+    "closed",
+    "on_time",
+    "overdue",
+    "red",
+    "yellow",
+    "green",
+    "grey",
+    "rect_total",
+    "rect_open",
+)
+
+
+@dataclass
+class Filters:
+    project_id: int | None = None
+    category_id: int | None = None
+    date_from: date | None = None  # items: deadline in the period; visits: visit day in it
+    date_to: date | None = None
+
+    def visit_window(self, today: date) -> tuple[date, date]:
+        """Visits are always counted over a period: this year so far unless one is set."""
+        return self.date_from or date(today.year, 1, 1), self.date_to or today
+
+    def args(self) -> dict[str, Any]:
+        """The same filters as list arguments (/assignments?project=…&from=…)."""
+        out: dict[str, Any] = {}
+        if self.project_id:
+            out["project"] = self.project_id
+        if self.category_id:
+            out["category"] = self.category_id
+        if self.date_from:
+            out["from"] = self.date_from.isoformat()
+        if self.date_to:
+            out["to"] = self.date_to.isoformat()
+        return out
+
+
+@dataclass
+class Node:
+    unit_id: int
+    name: str
+    level: str
+    parent_id: int | None
+    depth: int  # below the root
+    total: int = 0
+    closed: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    red: int = 0
+    yellow: int = 0
+    green: int = 0
+    grey: int = 0
+    rect_total: int = 0
+    rect_open: int = 0
+    checklists: int = 0
+    compliance: float | None = None  # verified weight ÷ total weight of current checklists
+    visits: int = 0
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Closed on time ÷ (closed + overdue): what was due, done in time."""
+        due = self.closed + self.overdue
+        return round(self.on_time / due, 4) if due else None
+
+    @property
+    def rect_closure_rate(self) -> float | None:
+        return round((self.rect_total - self.rect_open) / self.rect_total, 4) if self.rect_total else None
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "closed": self.closed,
+            "on_time": self.on_time,
+            "overdue": self.overdue,
+            "on_time_rate": self.on_time_rate,
+            "red": self.red,
+            "yellow": self.yellow,
+            "green": self.green,
+            "grey": self.grey,
+            "rectifications": self.rect_total,
+            "rectifications_open": self.rect_open,
+            "rectification_closure_rate": self.rect_closure_rate,
+            "checklists": self.checklists,
+            "checklist_compliance": self.compliance,
+            "visits": self.visits,
+        }
+
+
+def _subtree(root_id: int):
+    return select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == root_id)
+
+
+def item_counts(user: Any, root_id: int, f: Filters, today: date) -> dict[int, tuple[int, ...]]:
+    """{unit id: COUNTS} for every unit of the subtree, each over its own subtree. One query."""
+    lights = light_clauses(today)
+    rect = Task.kind == "rectification"
+    columns = [
+        func.count(),
+        func.count(case((Assignment.status == "closed", 1))),
+        func.count(case((on_time_clause(), 1))),
+        func.count(case((lights["red"], 1))),  # red is overdue
+        *(func.count(case((lights[k], 1))) for k in ("red", "yellow", "green", "grey")),
+        func.count(case((rect, 1))),
+        func.count(case((and_(rect, Assignment.status != "closed"), 1))),
+    ]
+    stmt = (
+        select(UnitClosure.ancestor_id, *columns)
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
+        .where(UnitClosure.ancestor_id.in_(_subtree(root_id)))
+        .where(Assignment.parent_id.is_(None))
+    )
+    stmt = authz.scope(stmt, Assignment, user)
+    if f.project_id:
+        stmt = stmt.where(Task.project_id == f.project_id)
+    if f.category_id:
+        stmt = stmt.where(Task.category_id == f.category_id)
+    if f.date_from:
+        stmt = stmt.where(Assignment.deadline >= f.date_from)
+    if f.date_to:
+        stmt = stmt.where(Assignment.deadline <= f.date_to)
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt.group_by(UnitClosure.ancestor_id))}
+
+
+def compliance_counts(user: Any, root_id: int) -> dict[int, tuple[int, float | None]]:
+    """{unit id: (current checklists, weighted compliance)} over each subtree. One query."""
+    stmt = (
+        select(
+            UnitClosure.ancestor_id, func.count(func.distinct(Checklist.id)), VERIFIED_WEIGHT, TOTAL_WEIGHT
+        )
+        .select_from(ChecklistEntry)
+        .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
+        .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
+        .where(UnitClosure.ancestor_id.in_(_subtree(root_id)), Checklist.is_current.is_(True))
+    )
+    stmt = authz.scope(stmt, Checklist, user)
+    return {
+        uid: (n, round(v / t, 4) if t else None)
+        for uid, n, v, t in db.session.execute(stmt.group_by(UnitClosure.ancestor_id))
+    }
+
+
+def visit_counts(root_id: int, first: date, last: date) -> dict[int, int]:
+    """{unit id: done visits to it or to any unit below it in [first, last]}. One query."""
+    day = func.coalesce(Visit.actual_start, Visit.planned_start)
+    stmt = (
+        select(UnitClosure.ancestor_id, func.count(func.distinct(Visit.id)))
+        .select_from(VisitTarget)
+        .join(Visit, Visit.id == VisitTarget.visit_id)
+        .join(UnitClosure, UnitClosure.descendant_id == VisitTarget.unit_id)
+        .where(UnitClosure.ancestor_id.in_(_subtree(root_id)))
+        .where(Visit.status == "done", day >= first, day <= last)
+        .group_by(UnitClosure.ancestor_id)
+    )
+    return dict(db.session.execute(stmt).all())
+
+
+def tree(user: Any, root: Unit, f: Filters, today: date) -> Node:
+    """The rolled-up tree under `root` (which the caller has checked the user sees).
+    Four queries: the units, the item counts, the checklist compliance, the visits."""
+    rows = db.session.execute(
+        authz.scope(
+            select(Unit.id, Unit.name, Unit.level, Unit.parent_id, UnitClosure.depth)
+            .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
+            .where(UnitClosure.ancestor_id == root.id)
+            .where((Unit.is_active.is_(True)) | (Unit.id == root.id)),
+            Unit,
+            user,
+        ).order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
+    ).all()
+    items = item_counts(user, root.id, f, today)
+    checks = compliance_counts(user, root.id)
+    visits = visit_counts(root.id, *f.visit_window(today))
+    nodes: dict[int, Node] = {}
+    for uid, name, level, parent_id, depth in rows:
+        node = Node(uid, name, level, parent_id, depth)
+        for key, value in zip(COUNTS, items.get(uid, (0,) * len(COUNTS)), strict=True):
+            setattr(node, key, value)
+        node.checklists, node.compliance = checks.get(uid, (0, None))
+        node.visits = visits.get(uid, 0)
+        nodes[uid] = node
+        if uid != root.id and parent_id in nodes:
+            nodes[parent_id].children.append(node)
+    return nodes[root.id]
+
+
+# ---------------------------------------------------------------- the assigning side's panels
+
+
+def review_waiting(user: Any, today: date, limit: int = 8) -> list[Assignment]:
+    """Items submitted and waiting for this user's review, oldest first (one query)."""
+    stmt = assignments_query(user, AssignmentFilters(status="submitted"), today).where(
+        authz.assigning_side_clause(user)
+    )
+    return list(db.session.scalars(stmt.order_by(None).order_by(Assignment.submitted_at).limit(limit)))
+
+
+def own_lights(user: Any, unit_id: int, today: date) -> dict[str, int]:
+    """红黄绿灯 counts of the items this unit assigned (one query)."""
+    lights = light_clauses(today)
+    stmt = authz.scope(
+        select(*(func.count(case((lights[k], 1))) for k in LIGHTS))
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Assignment.assigned_by_unit_id == unit_id, Assignment.parent_id.is_(None)),
+        Assignment,
+        user,
+    )
+    return dict(zip(LIGHTS, db.session.execute(stmt).one(), strict=True))
+
+
+@dataclass
+class StandardSummary:
+    family: str
+    name: str
+    checklists: int
+    compliance: float | None
+    waiting: int  # items claimed, waiting to be verified
+
+
+def checklist_summary(user: Any, root_id: int) -> list[StandardSummary]:
+    """Per standard, over the subtree: checklists applied, compliance, claims waiting
+    for verification. One query."""
+    waiting = func.count(case((ChecklistEntry.status == "claimed", 1)))
+    stmt = authz.scope(
+        select(
+            Checklist.family,
+            func.max(ChecklistTemplate.name),
+            func.count(func.distinct(Checklist.id)),
+            VERIFIED_WEIGHT,
+            TOTAL_WEIGHT,
+            waiting,
+        )
+        .select_from(ChecklistEntry)
+        .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
+        .join(ChecklistTemplate, ChecklistTemplate.id == Checklist.template_id)
+        .where(Checklist.unit_id.in_(_subtree(root_id)), Checklist.is_current.is_(True))
+        .group_by(Checklist.family)
+        .order_by(Checklist.family),
+        Checklist,
+        user,
+    )
+    return [
+        StandardSummary(fam, name, n, round(v / t, 4) if t else None, w)
+        for fam, name, n, v, t, w in db.session.execute(stmt)
+    ]
+
+
+# ---------------------------------------------------------------- today's work (tribunals)
+
+
+@dataclass
+class Today:
+    overdue: list[Assignment]
+    due_soon: list[Assignment]
+    returned: list[Assignment]
+    rectifications: list[Assignment]
+    gaps: list[ChecklistEntry]
+
+    @property
+    def count(self) -> int:
+        return sum(map(len, (self.overdue, self.due_soon, self.returned, self.rectifications, self.gaps)))
+
+
+GAP_LIMIT = 10
+
+
+def today_work(user: Any, today: date, limit: int = 30) -> Today:
+    """What this user's unit must do, most urgent first; each section one query and no
+    item in two sections: overdue, due soon, returned, other open rectifications, and
+    the checklist items still missing or rejected."""
+    mine = assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user))
+    working = Assignment.status.in_(("pending", "in_progress", "returned"))
+    overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
+    soon = due_soon_clause(Assignment.deadline, Assignment.status, today)
+
+    def rows(stmt) -> list[Assignment]:
+        return list(db.session.scalars(stmt.limit(limit)))
+
+    gaps = (
+        select(ChecklistEntry)
+        .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
+        .where(Checklist.unit_id == user.unit_id, Checklist.is_current.is_(True))
+        .where(ChecklistEntry.status.in_(("missing", "rejected")))
+        .order_by(ChecklistEntry.due.asc().nulls_last(), ChecklistEntry.sort_order, ChecklistEntry.id)
+        .limit(GAP_LIMIT)
+    )
+    return Today(
+        overdue=rows(mine.where(working, overdue)),
+        due_soon=rows(mine.where(working, soon)),
+        returned=rows(mine.where(Assignment.status == "returned", ~overdue, ~soon)),
+        rectifications=rows(
+            mine.where(
+                Task.kind == "rectification", working, Assignment.status != "returned", ~overdue, ~soon
+            )
+        ),
+        gaps=list(db.session.scalars(authz.scope(gaps, Checklist, user))),
+    )

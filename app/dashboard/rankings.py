@@ -1,0 +1,278 @@
+"""赛马: courts ranked by how they deliver, month by month; and the monthly trends.
+
+A month's figures are the items due in that month (items assigned from above; a
+court's own splits are not counted twice), with their status as of today:
+on-time rate = closed on time ÷ (closed + still open past the deadline); the
+rectification closure rate = closed ÷ all rectifications due in the month; checklist
+compliance is the current weighted compliance of the court's subtree."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+
+from app import authz
+from app.checklists.models import Checklist, ChecklistEntry
+from app.checklists.queries import TOTAL_WEIGHT, VERIFIED_WEIGHT
+from app.deadlines import add_months, month_end
+from app.errors import ServiceError
+from app.extensions import db
+from app.org.models import Unit, UnitClosure
+from app.sqlutil import local_date
+from app.tasks.models import Assignment, Task
+from app.tasks.queries import on_time_clause
+
+LEVELS = {"intermediate": "中级人民法院", "base": "基层人民法院"}
+METRICS = {
+    "rate": "按期完成率",
+    "overdue": "逾期事项",
+    "rect": "整改销号率",
+    "compliance": "清单达标率",
+}
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """'2026-10' → (2026-10-01, 2026-10-31); a malformed period is a 400."""
+    try:
+        year, month = (int(p) for p in period.split("-"))
+        if not 2000 <= year <= 2100:
+            raise ValueError
+        last = calendar.monthrange(year, month)[1]
+    except (ValueError, TypeError, calendar.IllegalMonthError):
+        raise ServiceError(f"无法识别的月份“{period}”，请使用 YYYY-MM 格式，例如 2026-10。") from None
+    return date(year, month, 1), date(year, month, last)
+
+
+def period_of(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def previous_period(period: str) -> str:
+    first, _ = period_bounds(period)
+    return period_of(add_months(first, -1))
+
+
+@dataclass
+class RankRow:
+    unit_id: int
+    unit: str
+    parent: str
+    total: int = 0
+    closed: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    rect_total: int = 0
+    rect_closed: int = 0
+    compliance: float | None = None
+    rank: int = 0
+    previous_rank: int | None = None
+
+    @property
+    def rate(self) -> float | None:
+        due = self.closed + self.overdue
+        return round(self.on_time / due, 4) if due else None
+
+    @property
+    def rect_rate(self) -> float | None:
+        return round(self.rect_closed / self.rect_total, 4) if self.rect_total else None
+
+    @property
+    def change(self) -> int | None:
+        """Places gained since last month (positive = up), None when unranked then."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "unit_id": self.unit_id,
+            "unit": self.unit,
+            "total": self.total,
+            "closed": self.closed,
+            "on_time": self.on_time,
+            "overdue": self.overdue,
+            "on_time_rate": self.rate,
+            "rectifications": self.rect_total,
+            "rectifications_closed": self.rect_closed,
+            "rectification_closure_rate": self.rect_rate,
+            "checklist_compliance": self.compliance,
+            "previous_rank": self.previous_rank,
+            "change": self.change,
+        }
+
+
+def _sort_key(metric: str):
+    def key(r: RankRow):
+        if metric == "overdue":
+            return (r.overdue, -(r.rate or 0), r.unit_id)
+        value = {"rate": r.rate, "rect": r.rect_rate, "compliance": r.compliance}[metric]
+        return (value is None, -(value or 0), r.overdue, r.unit_id)
+
+    return key
+
+
+def _ranked_units(root_id: int, level: str):
+    return (
+        select(Unit.id)
+        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
+        .where(UnitClosure.ancestor_id == root_id, Unit.level == level, Unit.is_active.is_(True))
+    )
+
+
+def _month_counts(root_id: int, level: str, first: date, last: date, today: date) -> dict[int, tuple]:
+    """{court id: (total, closed, on time, overdue, rectifications, rectifications closed)}
+    for the items due in [first, last] anywhere below each court. One query."""
+    closed = Assignment.status == "closed"
+    rect = Task.kind == "rectification"
+    stmt = (
+        select(
+            UnitClosure.ancestor_id,
+            func.count(),
+            func.count(case((closed, 1))),
+            func.count(case((on_time_clause(), 1))),
+            func.count(case((and_(~closed, Assignment.deadline < today), 1))),
+            func.count(case((rect, 1))),
+            func.count(case((and_(rect, closed), 1))),
+        )
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
+        .where(UnitClosure.ancestor_id.in_(_ranked_units(root_id, level)))
+        .where(Assignment.parent_id.is_(None), Assignment.deadline.between(first, last))
+        .group_by(UnitClosure.ancestor_id)
+    )
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt)}
+
+
+def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rate") -> list[RankRow]:
+    """The courts of `level` below `root`, ranked by `metric` for `period`, with last
+    month's place under the same metric. Four queries, whatever the number of courts."""
+    if level not in LEVELS:
+        raise ServiceError("排名层级只能是 intermediate（中级法院）或 base（基层法院）。")
+    metric = metric if metric in METRICS else "rate"
+    first, last = period_bounds(period)
+    parent = db.aliased(Unit)
+    units = db.session.execute(
+        select(Unit.id, Unit.name, parent.name)
+        .outerjoin(parent, parent.id == Unit.parent_id)
+        .where(Unit.id.in_(_ranked_units(root.id, level)))
+        .order_by(Unit.sort_order, Unit.id)
+    ).all()
+    compliance = dict(
+        (uid, round(v / t, 4) if t else None)
+        for uid, v, t in db.session.execute(
+            select(UnitClosure.ancestor_id, VERIFIED_WEIGHT, TOTAL_WEIGHT)
+            .select_from(ChecklistEntry)
+            .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
+            .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
+            .where(UnitClosure.ancestor_id.in_(_ranked_units(root.id, level)), Checklist.is_current.is_(True))
+            .group_by(UnitClosure.ancestor_id)
+        )
+    )
+
+    def rows_for(p_first: date, p_last: date) -> list[RankRow]:
+        counts = _month_counts(root.id, level, p_first, p_last, today)
+        out = []
+        for uid, name, parent_name in units:
+            row = RankRow(uid, name, parent_name or "", compliance=compliance.get(uid))
+            (row.total, row.closed, row.on_time, row.overdue, row.rect_total, row.rect_closed) = counts.get(
+                uid, (0,) * 6
+            )
+            out.append(row)
+        out.sort(key=_sort_key(metric))
+        for i, r in enumerate(out, 1):
+            r.rank = i
+        return out
+
+    current = rows_for(first, last)
+    prev_first = add_months(first, -1)
+    before = {r.unit_id: r for r in rows_for(prev_first, month_end(prev_first.year, prev_first.month))}
+    for r in current:
+        b = before.get(r.unit_id)
+        # No place last month for a court with nothing due then under an item metric.
+        if b is not None and (metric == "compliance" or b.total):
+            r.previous_rank = b.rank
+    return current
+
+
+def red_list(user: Any, root: Unit, today: date, limit: int = 20) -> list[dict[str, Any]]:
+    """The open items overdue the longest below `root` that `user` may see (one query)."""
+    stmt = (
+        select(Assignment.id, Task.title, Assignment.period_label, Unit.name, Assignment.deadline)
+        .join(Task, Task.id == Assignment.task_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)), Assignment.status != "closed")
+        .where(Assignment.deadline.is_not(None), Assignment.deadline < today)
+        .order_by(Assignment.deadline, Assignment.id)
+        .limit(limit)
+    )
+    rows = db.session.execute(authz.scope(stmt, Assignment, user)).all()
+    return [
+        {
+            "assignment_id": aid,
+            "title": title + (f"（{label}）" if label else ""),
+            "unit": unit,
+            "deadline": deadline.isoformat(),
+            "days": (today - deadline).days,
+        }
+        for aid, title, label, unit, deadline in rows
+    ]
+
+
+# ---------------------------------------------------------------- trends
+
+
+@dataclass
+class Trend:
+    months: list[str]  # "2026-06" …
+    closed: list[int]  # items closed in the month
+    overdue: list[int]  # items overdue at the month's end (or today, for this month)
+    on_time_rate: list[float | None]  # of the items due in the month
+
+
+def trend(user: Any, root: Unit, today: date, months: int = 12) -> Trend:
+    """Monthly series for `root`'s subtree, oldest first, ending with this month. One
+    query: conditional counts per month, over the subtree index."""
+    months = max(1, min(months, 36))
+    starts = [add_months(date(today.year, today.month, 1), -i) for i in range(months - 1, -1, -1)]
+    closed = Assignment.status == "closed"
+    created = local_date(Assignment.created_at)
+    columns = []
+    for first in starts:
+        last = month_end(first.year, first.month)
+        as_of = min(last, today)
+        due_in = Assignment.deadline.between(first, last)
+        columns += [
+            func.count(case((and_(closed, Assignment.closed_on.between(first, last)), 1))),
+            func.count(
+                case(
+                    (
+                        and_(
+                            Assignment.deadline < as_of,
+                            created <= as_of,
+                            or_(~closed, Assignment.closed_on > as_of),
+                        ),
+                        1,
+                    )
+                )
+            ),
+            func.count(case((and_(due_in, on_time_clause()), 1))),
+            func.count(case((and_(due_in, or_(closed, Assignment.deadline < today)), 1))),
+        ]
+    stmt = (
+        select(*columns)
+        .select_from(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)), Assignment.parent_id.is_(None))
+    )
+    values = db.session.execute(authz.scope(stmt, Assignment, user)).one()
+    out = Trend([period_of(s) for s in starts], [], [], [])
+    for i in range(months):
+        n_closed, n_overdue, n_on_time, n_due = values[4 * i : 4 * i + 4]
+        out.closed.append(n_closed)
+        out.overdue.append(n_overdue)
+        out.on_time_rate.append(round(n_on_time / n_due, 4) if n_due else None)
+    return out
