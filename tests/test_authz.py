@@ -24,6 +24,8 @@ import pytest
 from sqlalchemy import select
 
 from app.attachments import Attachment, path_of
+from app.dashboard.models import DisplayToken
+from app.dashboard.services import _hash as display_hash
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import ROLES
@@ -514,6 +516,20 @@ ROUTES: dict[str, Row] = {
         "GET", lambda c, p: f"/circulars/{c.circulars[p].id}.docx", circular_manager
     ),
     "reminders.circular_draft": Row("POST", _u("/circulars/draft"), roles_only("reviewer"), positional=False),
+    # dashboards, rankings, trends, the wall display and its tokens
+    "dashboard.overview": Row("GET", lambda c, p: f"/dashboard?unit={_unit(c, p)}", in_subtree),
+    "dashboard.today_page": Row("GET", _u("/today"), anyone, positional=False),
+    "dashboard.rankings_page": Row("GET", _u("/rankings?level=base"), anyone, positional=False),
+    "dashboard.rankings_print": Row("GET", _u("/rankings/print"), anyone, positional=False),
+    "dashboard.rankings_export": Row("GET", _u("/rankings.xlsx"), anyone, positional=False),
+    "dashboard.trends": Row("GET", lambda c, p: f"/trends?unit={_unit(c, p)}", in_subtree),
+    "dashboard.wall": Row("GET", lambda c, p: f"/wall/{c.walls[p]}", anyone),
+    "dashboard.displays": Row("GET", _u("/admin/displays"), admin_only, positional=False),
+    "dashboard.display_revoke": Row(
+        "POST", lambda c, p: f"/admin/displays/{c.displays[p].id}/revoke", admin_in_subtree
+    ),
+    "api.dashboard": Row("GET", lambda c, p: f"/api/v1/dashboard?unit={_unit(c, p)}", in_subtree),
+    "api.ranking_list": Row("GET", _u("/api/v1/rankings?level=base"), anyone, positional=False),
     "api.notification_list": Row("GET", _u("/api/v1/notifications?unread=1"), anyone, positional=False),
     "api.notification_read": Row(
         "POST", lambda c, p: f"/api/v1/notifications/{c.notes[p].id}/read", own_only
@@ -801,6 +817,13 @@ def _reminder_objects(ctx):
             created_at=now,
         )
         db.session.add_all([ctx.notes[pos], ctx.urges[pos], ctx.circulars[pos]])
+    ctx.walls, ctx.displays = {}, {}
+    for pos, unit in ctx.units.items():
+        ctx.walls[pos] = f"wall-token-{pos}"
+        ctx.displays[pos] = DisplayToken(
+            unit_id=unit.id, label=f"大厅{pos}", token_hash=display_hash(ctx.walls[pos]), created_at=now
+        )
+        db.session.add(ctx.displays[pos])
     ctx.override = CalendarOverride(day=date(2099, 1, 1), is_workday=True, note="调休")
     db.session.add(ctx.override)
     db.session.flush()
@@ -879,7 +902,7 @@ def test_anonymous_is_sent_to_login(app, client, tree, endpoint):
     ctx = _context(tree, "viewer")
     kwargs = {"json": _value(row.json, ctx, "own")} if row.json is not None else {}
     resp = client.open(row.path(ctx, "own"), method=row.method, **kwargs)
-    if endpoint in ("auth.login", "main.healthz", "api.openapi"):
+    if endpoint in ("auth.login", "main.healthz", "api.openapi", "dashboard.wall"):  # the wall needs no login
         assert resp.status_code == 200
     elif endpoint == "api.token":
         assert resp.status_code == 400  # an empty body: no credentials to check

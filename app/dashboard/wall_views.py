@@ -114,7 +114,6 @@ def displays():
 @bp.route("/admin/displays/<int:display_id>/revoke", methods=["POST"])
 @login_required
 def display_revoke(display_id: int):
-    authz.require(current_user, "admin.access")
     token = authz.get_scoped_or_404(DisplayToken, display_id, "display.manage", current_user)
     version = request.form.get("version")
     _, status = run_service(
