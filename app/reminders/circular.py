@@ -4,20 +4,19 @@ reviewer edits the text and issues it; it prints as a Word file."""
 
 from __future__ import annotations
 
-import calendar
 import io
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.dashboard import rankings
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
-from app.org.models import Unit, UnitClosure
+from app.org.models import Unit
 from app.reminders.models import Circular
-from app.tasks.models import Assignment, Task
 from app.timeutil import fmt_date_cn, to_local
 
 RANKED_LEVELS = {"intermediate": "中级人民法院", "base": "基层人民法院"}
@@ -25,97 +24,37 @@ RED_LIST_SIZE = 20
 JOURNAL_FIELDS = ("title", "body", "status", "issued_by_id", "issued_at")
 
 
-def period_bounds(period: str) -> tuple[date, date]:
-    """'2026-10' → (2026-10-01, 2026-10-31); a malformed period is a 400."""
-    try:
-        year, month = (int(p) for p in period.split("-"))
-        last = calendar.monthrange(year, month)[1]
-    except (ValueError, TypeError, calendar.IllegalMonthError):
-        raise ServiceError(f"无法识别的月份“{period}”，请使用 YYYY-MM 格式。") from None
-    return date(year, month, 1), date(year, month, last)
-
-
 def previous_period(today: date) -> str:
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     return f"{year:04d}-{month:02d}"
 
 
-def ranking(root: Unit, first: date, last: date, today: date) -> dict[str, list[dict]]:
-    """Per intermediate and base court below `root`, over its subtree, the items due in
-    [first, last]: closed on time, closed late, overdue (still open past the deadline),
-    on-time rate = on time / (closed + overdue). One grouped query; sorted by rate
-    (highest first), then overdue count (fewest first)."""
-    ranked = (
-        select(Unit.id)
-        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
-        .where(UnitClosure.ancestor_id == root.id, Unit.level.in_(RANKED_LEVELS), Unit.is_active.is_(True))
-    )
-    closed = Assignment.status == "closed"
-    on_time = and_(closed, Assignment.closed_on <= Assignment.deadline)
-    overdue = and_(~closed, Assignment.deadline < today)
-    rows = db.session.execute(
-        select(
-            UnitClosure.ancestor_id,
-            func.count(),
-            func.count(case((closed, 1))),
-            func.count(case((on_time, 1))),
-            func.count(case((overdue, 1))),
-        )
-        .select_from(Assignment)
-        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
-        .where(UnitClosure.ancestor_id.in_(ranked))
-        .where(Assignment.parent_id.is_(None))  # a court's own splits are not counted twice
-        .where(Assignment.deadline.between(first, last))
-        .group_by(UnitClosure.ancestor_id)
-    ).all()
-    counts = {r[0]: r[1:] for r in rows}
-    units = db.session.execute(
-        select(Unit.id, Unit.name, Unit.level).where(Unit.id.in_(ranked)).order_by(Unit.sort_order, Unit.id)
-    ).all()
-    out: dict[str, list[dict]] = {level: [] for level in RANKED_LEVELS}
-    for uid, name, level in units:
-        total, n_closed, n_on_time, n_overdue = counts.get(uid, (0, 0, 0, 0))
-        due = n_closed + n_overdue
-        out[level].append(
+def ranking(root: Unit, period: str, today: date) -> dict[str, list[dict]]:
+    """Per intermediate and base court below `root`, the items due in `period`, ranked
+    by on-time rate then overdue count — the same figures as the rankings page
+    (app.dashboard.rankings), frozen into the circular's data."""
+    return {
+        level: [
             {
-                "unit_id": uid,
-                "unit": name,
-                "total": total,
-                "closed": n_closed,
-                "on_time": n_on_time,
-                "overdue": n_overdue,
-                "rate": round(n_on_time / due, 4) if due else None,
+                "rank": r.rank,
+                "unit_id": r.unit_id,
+                "unit": r.unit,
+                "total": r.total,
+                "closed": r.closed,
+                "on_time": r.on_time,
+                "overdue": r.overdue,
+                "rate": r.rate,
             }
-        )
-    for rows_ in out.values():
-        rows_.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["overdue"], r["unit_id"]))
-        for i, r in enumerate(rows_, 1):
-            r["rank"] = i
-    return out
+            for r in rankings.ranking(root, level, period, today)
+        ]
+        for level in RANKED_LEVELS
+    }
 
 
 def red_list(root: Unit, today: date, limit: int = RED_LIST_SIZE) -> list[dict]:
-    """The open items overdue the longest anywhere below `root` (one query)."""
-    subtree = select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == root.id)
-    rows = db.session.execute(
-        select(Assignment.id, Task.title, Assignment.period_label, Unit.name, Assignment.deadline)
-        .join(Task, Task.id == Assignment.task_id)
-        .join(Unit, Unit.id == Assignment.unit_id)
-        .where(Assignment.unit_id.in_(subtree), Assignment.status != "closed")
-        .where(Assignment.deadline.is_not(None), Assignment.deadline < today)
-        .order_by(Assignment.deadline, Assignment.id)
-        .limit(limit)
-    ).all()
-    return [
-        {
-            "assignment_id": aid,
-            "title": title + (f"（{label}）" if label else ""),
-            "unit": unit,
-            "deadline": deadline.isoformat(),
-            "days": (today - deadline).days,
-        }
-        for aid, title, label, unit, deadline in rows
-    ]
+    """The open items overdue the longest anywhere below `root` (the system drafts it:
+    no user scope beyond the high court's own subtree)."""
+    return rankings.red_list(None, root, today, limit=limit)
 
 
 def _pct(rate: float | None) -> str:
@@ -162,12 +101,12 @@ def make_draft(unit: Unit, period: str, now: datetime) -> Circular:
     )
     if existing is not None:
         return existing
-    first, last = period_bounds(period)
+    rankings.period_bounds(period)  # a malformed period is refused before anything is made
     today = to_local(now).date()
     data = {
         "period": period,
         "as_of": today.isoformat(),
-        "ranking": ranking(unit, first, last, today),
+        "ranking": ranking(unit, period, today),
         "red_list": red_list(unit, today),
     }
     year, month = period.split("-")
