@@ -4,7 +4,8 @@
 
 Builds ~15 intermediate, ~120 base courts, ~350 tribunals and N assignments in a
 temporary SQLite file, then times the list, my-work and completion-list pages for
-a high-court reviewer and a tribunal head, counting SQL statements per page."""
+a high-court reviewer and a tribunal head, counting SQL statements per page — and the
+dashboards: the province roll-up, the rankings and the trends."""
 
 from __future__ import annotations
 
@@ -166,9 +167,13 @@ def main() -> None:
             "/completion",
             "/api/v1/completion-list",
             "/",
+            "/dashboard?period=year",
+            "/api/v1/dashboard",
+            "/rankings?level=base",
+            "/trends?months=24",
         ]
         measure(app, "reviewer", pages)
-        measure(app, "head", ["/my", "/assignments"])
+        measure(app, "head", ["/my", "/assignments", "/today"])
 
 
 if __name__ == "__main__":

@@ -140,7 +140,11 @@ def _month_counts(root_id: int, level: str, first: date, last: date, today: date
         .select_from(Assignment)
         .join(Task, Task.id == Assignment.task_id)
         .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
-        .where(UnitClosure.ancestor_id.in_(_ranked_units(root_id, level)))
+        .join(Unit, Unit.id == UnitClosure.ancestor_id)
+        # The items of the root's subtree, grouped by their ancestor courts of `level`
+        # (filtering ancestors with IN would probe the closure per item and court).
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root_id)))
+        .where(Unit.level == level, Unit.is_active.is_(True))
         .where(Assignment.parent_id.is_(None), Assignment.deadline.between(first, last))
         .group_by(UnitClosure.ancestor_id)
     )
@@ -168,7 +172,9 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
             .select_from(ChecklistEntry)
             .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
             .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
-            .where(UnitClosure.ancestor_id.in_(_ranked_units(root.id, level)), Checklist.is_current.is_(True))
+            .join(Unit, Unit.id == UnitClosure.ancestor_id)
+            .where(Checklist.unit_id.in_(authz.scope_unit_ids_of(root.id)), Checklist.is_current.is_(True))
+            .where(Unit.level == level, Unit.is_active.is_(True))
             .group_by(UnitClosure.ancestor_id)
         )
     )

@@ -74,7 +74,6 @@ def demo(standard_templates):
     return live_server
 
 
-
 def _login(new_page, username: str, width: int = 1366, height: int = 768):
     rec = new_page(width, height)
     page = rec.page
