@@ -25,18 +25,25 @@ def register(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
         from app.checklists.standards import load_standard_templates
-        from app.seed.demo import load_demo, load_demo_checklists, load_demo_tasks, load_demo_visits
+        from app.seed.demo import (
+            load_demo,
+            load_demo_checklists,
+            load_demo_history,
+            load_demo_tasks,
+            load_demo_visits,
+        )
 
         created = load_demo(utcnow())
         standards = load_standard_templates(utcnow())
         tasks = load_demo_tasks(utcnow())
         visits = load_demo_visits(utcnow())
         checklists = load_demo_checklists(utcnow())
+        history = load_demo_history(utcnow())
         db.session.commit()
         click.echo(
             f"demo data: units_created={created['units']} users_created={created['users']} "
             f"standards_created={standards} tasks_created={tasks} visits_created={visits} "
-            f"checklists_created={checklists}"
+            f"checklists_created={checklists} history_items_created={history}"
         )
 
     @seed.command("standards")

@@ -30,14 +30,14 @@ RED_HEADER = ["序号", "事项", "承办单位", "完成时限", "逾期天数"
 
 
 def change_text(change: int | None) -> str:
-    """↑2 / ↓1 / — (no change) / 新 (not ranked last month): arrows and words, not colour."""
+    """↑2 / ↓1 / ＝ (no change) / · (nothing due last month or this month): not colour."""
     if change is None:
-        return "新"
+        return "·"
     if change > 0:
         return f"↑{change}"
     if change < 0:
         return f"↓{-change}"
-    return "—"
+    return "＝"
 
 
 def rankings_xlsx(rows: list[RankRow], red: list[dict[str, Any]], *, level: str, period: str) -> bytes:

@@ -9,6 +9,7 @@ compliance is the current weighted compliance of the court's subtree."""
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from app.sqlutil import local_date
 from app.tasks.models import Assignment, Task
 from app.tasks.queries import on_time_clause
 
+PERIOD_RE = re.compile(r"\d{4}-\d{2}")
 LEVELS = {"intermediate": "中级人民法院", "base": "基层人民法院"}
 METRICS = {
     "rate": "按期完成率",
@@ -38,6 +40,8 @@ METRICS = {
 def period_bounds(period: str) -> tuple[date, date]:
     """'2026-10' → (2026-10-01, 2026-10-31); a malformed period is a 400."""
     try:
+        if not PERIOD_RE.fullmatch(period or ""):
+            raise ValueError
         year, month = (int(p) for p in period.split("-"))
         if not 2000 <= year <= 2100:
             raise ValueError
@@ -198,8 +202,8 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
     before = {r.unit_id: r for r in rows_for(prev_first, month_end(prev_first.year, prev_first.month))}
     for r in current:
         b = before.get(r.unit_id)
-        # No place last month for a court with nothing due then under an item metric.
-        if b is not None and (metric == "compliance" or b.total):
+        # No comparison for a court with nothing due last month or this month (item metrics).
+        if b is not None and (metric == "compliance" or (b.total and r.total)):
             r.previous_rank = b.rank
     return current
 
@@ -212,6 +216,7 @@ def red_list(user: Any, root: Unit, today: date, limit: int = 20) -> list[dict[s
         .join(Task, Task.id == Assignment.task_id)
         .join(Unit, Unit.id == Assignment.unit_id)
         .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)), Assignment.status != "closed")
+        .where(Assignment.parent_id.is_(None))  # counted as everywhere else: a split is not listed again
         .where(Assignment.deadline.is_not(None), Assignment.deadline < today)
         .order_by(Assignment.deadline, Assignment.id)
         .limit(limit)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.dashboard.models import DisplayToken
-from app.errors import check_version
+from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
 from app.org.models import Unit
@@ -27,6 +27,8 @@ def _hash(raw: str) -> str:
 def create_display(actor: Any, unit: Unit, *, label: str, now: datetime) -> tuple[DisplayToken, str]:
     """A new token for `unit`'s wall; returns it and the raw token (shown once). Flushes."""
     allow(actor, "display.manage", unit, "只有本单位或上级单位的系统管理员可以设置上墙显示屏。")
+    if not unit.is_active:
+        raise ServiceError(f"单位“{unit.name}”已停用，不能设置显示屏。", "unit_id")
     raw = secrets.token_urlsafe(24)
     token = DisplayToken(
         unit_id=unit.id,

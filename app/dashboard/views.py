@@ -162,12 +162,17 @@ def _ranking_args() -> tuple[Unit, str, str, str, date]:
 
 
 def _ranking_data() -> dict[str, Any]:
+    """The ranking asked for; a malformed month is said (flash) and this month shown,
+    with status 400 in `status`."""
     authz.require(current_user, "ranking.view")
     root, level, period, metric, today = _ranking_args()
+    status = 200
     try:
-        rows = rankings.ranking(root, level, period, today, metric)
+        rankings.period_bounds(period)
     except ServiceError as exc:
-        abort(400, exc.message)
+        flash(exc.message, "danger")
+        period, status = rankings.period_of(today), 400
+    rows = rankings.ranking(root, level, period, today, metric)
     first, _ = rankings.period_bounds(period)
     return dict(
         root=root,
@@ -181,25 +186,30 @@ def _ranking_data() -> dict[str, Any]:
         rows=rows,
         red=rankings.red_list(current_user, root, today),
         today=today,
+        status=status,
     )
 
 
 @bp.route("/rankings")
 @login_required
 def rankings_page():
-    return render_template("dashboard/rankings.html", **_ranking_data())
+    data = _ranking_data()
+    return render_template("dashboard/rankings.html", **data), data["status"]
 
 
 @bp.route("/rankings/print")
 @login_required
 def rankings_print():
-    return render_template("dashboard/rankings_print.html", **_ranking_data())
+    data = _ranking_data()
+    return render_template("dashboard/rankings_print.html", **data), data["status"]
 
 
 @bp.route("/rankings.xlsx")
 @login_required
 def rankings_export():
     data = _ranking_data()
+    if data["status"] != 200:
+        abort(400)
     body = rankings_xlsx(data["rows"], data["red"], level=data["level"], period=data["period"])
     return send_file(
         io.BytesIO(body),

@@ -25,8 +25,8 @@ REFRESH = (10, 3600, 300)  # seconds between data refreshes
 
 def _bounded(name: str, bounds: tuple[int, int, int]) -> int:
     low, high, default = bounds
-    value = request.args.get(name, default, type=int) or default
-    return min(max(value, low), high)
+    value = request.args.get(name, type=int)
+    return default if value is None else min(max(value, low), high)
 
 
 def _ranking_scope(unit: Unit) -> tuple[Unit, str, int]:

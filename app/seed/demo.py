@@ -491,3 +491,69 @@ def load_demo_checklists(now: datetime) -> int:
     if entries:
         cs.verify_entry(_user("bxzy"), entries[0], decision="verified", comment="核验属实", now=now)
     return len(checklists)
+
+
+DEMO_HISTORY_PROJECT = "人民法庭工作台账月报"
+HISTORY_MONTHS = 5
+
+
+def load_demo_history(now: datetime) -> int:
+    """Five past months of monthly reports from every base court, all closed — most on
+    time, some late, differently for each court and month — so that the trends and the
+    month-on-month ranking changes have something to show. Dates relative to the day
+    the demo is loaded; nothing open, so no reminder fires for them. Skipped if present."""
+    from datetime import date, time, timedelta
+
+    from app.deadlines import add_months, month_end
+    from app.tasks import services as ts
+    from app.tasks.models import Project
+    from app.timeutil import to_local
+
+    if db.session.scalar(select(Project.id).where(Project.name == DEMO_HISTORY_PROJECT)):
+        return 0
+    today = to_local(now).date()
+    reviewer = _user("lnfy")
+    first = add_months(date(today.year, today.month, 1), -HISTORY_MONTHS)
+    project = ts.create_project(
+        reviewer,
+        name=DEMO_HISTORY_PROJECT,
+        owner_unit=_unit("辽宁省高级人民法院"),
+        start=first,
+        end=month_end(today.year, today.month),
+        description="各基层法院每月报送人民法庭工作台账（演示数据：历史月份）。",
+        now=now,
+    )
+    courts = list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.level == "base", Unit.is_active.is_(True))
+            .order_by(Unit.sort_order, Unit.id)
+        )
+    )
+
+    made = 0
+    for j in range(HISTORY_MONTHS):
+        start = add_months(first, j)
+        deadline = month_end(start.year, start.month)
+        created = datetime.combine(start, time(1, 0))  # 09:00 in Shanghai, stored as naive UTC
+        task = ts.create_task(
+            reviewer,
+            project,
+            title=f"报送{start.year}年{start.month}月人民法庭工作台账",
+            requirements="按月汇总人民法庭收结案、巡回审判和诉源治理情况",
+            deadline_kind="date",
+            deadline=deadline,
+            now=created,
+        )
+        for a in ts.assign_task(reviewer, task, courts, now=created):
+            i = courts.index(a.unit)
+            pattern = (i * 3 + j * 5) % 7
+            closed_on = (
+                deadline - timedelta(days=pattern) if pattern < 5 else deadline + timedelta(days=pattern * 2)
+            )
+            closed_on = min(closed_on, today)
+            a.status, a.progress, a.closed_on = "closed", 100, closed_on
+            a.acknowledged_at = a.submitted_at = a.closed_at = datetime.combine(closed_on, time(2, 0))
+            made += 1
+    db.session.flush()
+    return made

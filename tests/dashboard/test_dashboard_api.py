@@ -123,7 +123,11 @@ def test_dashboard_totals_and_children(client, dash):
     resp = client.get(f"/api/v1/dashboard?unit={dash.t.inter1.id}", headers=h)
     assert resp.status_code == 200
     body = resp.get_json()
-    assert (body["unit_id"], body["name"], body["as_of"]) == (dash.t.inter1.id, "甲市中级人民法院", "2026-06-15")
+    assert (body["unit_id"], body["name"], body["as_of"]) == (
+        dash.t.inter1.id,
+        "甲市中级人民法院",
+        "2026-06-15",
+    )
     assert body["totals"] == {
         "total": 10,
         "closed": 3,
@@ -256,9 +260,10 @@ def test_dashboard_deadline_filter(client, dash):
         0,
     )
     # One day is a valid period.
-    assert client.get("/api/v1/dashboard?from=2026-06-10&to=2026-06-10", headers=h).get_json()["totals"][
-        "total"
-    ] == 1
+    assert (
+        client.get("/api/v1/dashboard?from=2026-06-10&to=2026-06-10", headers=h).get_json()["totals"]["total"]
+        == 1
+    )
 
 
 def test_a_courts_own_splits_are_not_counted_twice(client, dash):
@@ -274,7 +279,12 @@ def test_a_courts_own_splits_are_not_counted_twice(client, dash):
 def test_dashboard_outside_the_callers_subtree_is_404(client, dash):
     inter1 = _token(client, dash.u.assigner)
     base1 = _token(client, dash.u.base1_coord)
-    for h, unit in ((inter1, dash.t.inter2), (inter1, dash.t.base3), (inter1, dash.t.high), (base1, dash.t.base2)):
+    for h, unit in (
+        (inter1, dash.t.inter2),
+        (inter1, dash.t.base3),
+        (inter1, dash.t.high),
+        (base1, dash.t.base2),
+    ):
         resp = client.get(f"/api/v1/dashboard?unit={unit.id}", headers=h)
         assert resp.status_code == 404, unit.name
         assert resp.get_json() == {"error": "页面不存在，或者您无权查看该内容。"}
@@ -312,7 +322,7 @@ def test_dashboard_and_rankings_need_a_caller(client, dash):
 
 def test_rankings_base_courts_for_may(client, dash):
     """May: base1 a1, a2 → 1 ÷ 2; base3 b3 overdue → 0 %; base2 nothing due (last). In April
-    only base2 had anything due (b2, 1st), so base2 fell 1st → 3rd and the others are new."""
+    only base2 had anything due (b2): nobody had something due in both months, so no arrows."""
     h = _token(client, dash.u.assigner)
     resp = client.get("/api/v1/rankings?level=base&period=2026-05", headers=h)
     assert resp.status_code == 200
@@ -371,8 +381,8 @@ def test_rankings_base_courts_for_may(client, dash):
             "rectifications_closed": 0,
             "rectification_closure_rate": None,
             "checklist_compliance": None,
-            "previous_rank": 1,
-            "change": -2,
+            "previous_rank": None,
+            "change": None,
         },
     ]
     # inter1's assigner sees b4 (its own court), a3 and a6 — not base3's b3.
@@ -399,8 +409,8 @@ def test_rankings_by_overdue_and_for_another_caller(client, dash):
 
 
 def test_rankings_defaults_to_intermediate_courts_this_month(client, dash):
-    """June: inter1 a3, a4 (not due), a6 → 0 ÷ 2 overdue; inter2 nothing. In May inter1
-    (a1, a2, b4: 1 ÷ 3) was 1st and inter2 (b3: 0 %) 2nd."""
+    """June: inter1 a3, a4 (not due), a6 → 0 ÷ 2 overdue; inter2 nothing (so no arrow). In May
+    inter1 (a1, a2, b4: 1 ÷ 3) was 1st."""
     body = client.get("/api/v1/rankings", headers=_token(client, dash.u.base1_coord)).get_json()
     assert (body["level"], body["period"], body["by"]) == ("intermediate", "2026-06", "rate")
     assert [
@@ -408,7 +418,7 @@ def test_rankings_defaults_to_intermediate_courts_this_month(client, dash):
         for r in body["rankings"]
     ] == [
         ("甲市中级人民法院", 1, 3, 2, 0.0, 1, 0),
-        ("乙市中级人民法院", 2, 0, 0, None, 2, 0),
+        ("乙市中级人民法院", 2, 0, 0, None, None, None),
     ]
     # The coordinator of base1 sees only base1's overdue item.
     assert [r["assignment_id"] for r in body["red_list"]] == [dash.a3.id]

@@ -101,7 +101,9 @@ def race(db, tree):
     w.J2 = item(t.base1, date(2026, 6, 10), "六月事项已逾期")
     w.J3 = item(t.base2, date(2026, 6, 30), "六月事项未到期")
     tpl = factories.checklist_template(u.reviewer, now=NOW)
-    cl_base1, cl_trib1, cl_base3 = factories.apply_checklist(u.reviewer, tpl, t.base1, t.trib1, t.base3, now=NOW)
+    cl_base1, cl_trib1, cl_base3 = factories.apply_checklist(
+        u.reviewer, tpl, t.base1, t.trib1, t.base3, now=NOW
+    )
     for cl, codes in ((cl_base1, ("A-1", "B-2")), (cl_trib1, ("B-1",)), (cl_base3, ("B-1", "B-2"))):
         for code in codes:
             factories.set_entry(cl, code, "verified", by=u.reviewer)
@@ -117,7 +119,18 @@ def _rows(rows):
 def _counts(rows):
     """(unit, total, closed, on time, overdue, rate, rect total, rect closed, rect rate, compliance)."""
     return [
-        (r.unit, r.total, r.closed, r.on_time, r.overdue, r.rate, r.rect_total, r.rect_closed, r.rect_rate, r.compliance)
+        (
+            r.unit,
+            r.total,
+            r.closed,
+            r.on_time,
+            r.overdue,
+            r.rate,
+            r.rect_total,
+            r.rect_closed,
+            r.rect_rate,
+            r.compliance,
+        )
         for r in rows
     ]
 
@@ -142,7 +155,9 @@ def test_period_bounds(period, bounds):
     assert period_bounds(period) == bounds
 
 
-@pytest.mark.parametrize("period", ["2026-13", "2026-00", "2026", "2026-05-01", "abc", "", "1999-05", "2101-01"])
+@pytest.mark.parametrize(
+    "period", ["2026-13", "2026-00", "2026", "2026-05-01", "abc", "", "1999-05", "2101-01"]
+)
 def test_period_bounds_refuses_bad_input(period):
     with pytest.raises(ServiceError) as exc:
         period_bounds(period)
@@ -165,7 +180,7 @@ def test_ranking_refuses_an_unknown_level(db, race):
 def test_base_courts_in_may_by_rate(db, race):
     """May, by on-time rate: base2 2/2 = 100 %; base1 1/(2+1) and base3 1/(1+2) tie at 33.3 %,
     base1 first with fewer overdue. Last month (April): base3 1st, base1 2nd (0 %), base2 had
-    nothing due (新)."""
+    nothing due (no comparison, shown as ·)."""
     rows = ranking(race.t.high, "base", "2026-05", TODAY)
     assert _counts(rows) == [
         (B2, 2, 2, 2, 0, 1.0, 0, 0, None, None),
@@ -202,22 +217,23 @@ def test_april_counts_an_item_closed_later_and_one_made_later(db, race):
 
 def test_ties_without_figures_fall_back_to_overdue_then_unit_id(db, race):
     """June, by rate: base1 1/(1+1) = 50 %; base2 (J3 not due yet) and base3 (nothing) have no
-    rate: both after base1, by unit id. base1 was 2nd in May: ↑1."""
+    rate: both after base1, by unit id. base1 was 2nd in May: ↑1; base3 has nothing due in
+    June, so no comparison."""
     rows = ranking(race.t.high, "base", "2026-06", TODAY)
     assert _counts(rows) == [
         (B1, 2, 1, 1, 1, 0.5, 0, 0, None, 0.45),
         (B2, 1, 0, 0, 0, None, 0, 0, None, None),
         (B3, 0, 0, 0, 0, None, 0, 0, None, 0.7),
     ]
-    assert _rows(rows) == [(B1, 1, 2, 1), (B2, 2, 1, -1), (B3, 3, 3, 0)]
+    assert _rows(rows) == [(B1, 1, 2, 1), (B2, 2, 1, -1), (B3, 3, None, None)]
 
 
 def test_ranking_by_overdue(db, race):
     """June by overdue (fewest first): base2 and base3 0 (by id), base1 1. In May by overdue:
-    base2 0, base1 1, base3 2 — so base3 ↑1, base1 ↓1."""
+    base2 0, base1 1, base3 2 — base1 ↓1; base3 has nothing due in June: no comparison."""
     rows = ranking(race.t.high, "base", "2026-06", TODAY, "overdue")
     assert [(r.unit, r.overdue) for r in rows] == [(B2, 0), (B3, 0), (B1, 1)]
-    assert _rows(rows) == [(B2, 1, 1, 0), (B3, 2, 3, 1), (B1, 3, 2, -1)]
+    assert _rows(rows) == [(B2, 1, 1, 0), (B3, 2, None, None), (B1, 3, 2, -1)]
 
 
 def test_ranking_by_rectification_closure(db, race):
@@ -280,9 +296,21 @@ def test_red_list_longest_overdue_first(db, race):
     ]
 
 
+def test_red_list_shows_a_split_item_once(db, race):
+    """Counted as everywhere else: an item split to tribunals is listed once, at the
+    court it was assigned to."""
+    task_services.split_assignment(race.u.base1_coord, race.C, [race.t.trib1, race.t.trib2], now=NOW)
+    db.session.commit()
+    titles = [r["title"] for r in red_list(race.u.reviewer, race.t.high, TODAY)]
+    assert titles.count(race.C.task.title) == 1
+
+
 def test_red_list_shows_only_what_the_user_may_see(db, race):
     """Below the same root, each user sees only the items of their own subtree."""
-    assert [r["assignment_id"] for r in red_list(race.u.base1_coord, race.t.high, TODAY)] == [race.C.id, race.J2.id]
+    assert [r["assignment_id"] for r in red_list(race.u.base1_coord, race.t.high, TODAY)] == [
+        race.C.id,
+        race.J2.id,
+    ]
     assert [r["assignment_id"] for r in red_list(race.u.inter2_assigner, race.t.high, TODAY)] == [
         race.F.id,
         race.F2.id,
@@ -410,8 +438,8 @@ def test_rankings_page_for_a_base_court(db, race, frozen, login):
     t = race.t
     assert [unit for unit, _ in body] == [str(t.base2.id), str(t.base1.id), str(t.base3.id)]
     assert [cells for _, cells in body] == [
-        ["1", "新", f"{B2} {I1}", "2", "2", "2", "0", "100.0%", "—", "—"],
-        ["2", "—", f"{B1} {I1}", "3", "2", "1", "1", "33.3%", "100.0%", "45.0%"],
+        ["1", "·", f"{B2} {I1}", "2", "2", "2", "0", "100.0%", "—", "—"],
+        ["2", "＝", f"{B1} {I1}", "3", "2", "1", "1", "33.3%", "100.0%", "45.0%"],
         ["3", "↓2", f"{B3} {I2}", "3", "1", "1", "2", "33.3%", "50.0%", "70.0%"],
     ]
     red = [cells for _, cells in tables["red-list"][1:]]
@@ -431,7 +459,10 @@ def test_rankings_page_defaults_and_bad_input(db, race, frozen, login):
     assert [cells[2] for _, cells in _tables(html)["ranking"][1:]] == [I1, I2]
     # An unknown level falls back to the intermediate courts; a bad month is a 400.
     assert c.get("/rankings?level=x").status_code == 200
-    assert c.get("/rankings?period=2026-13").status_code == 400
+    bad = c.get("/rankings?period=2026-13")
+    assert bad.status_code == 400
+    assert "无法识别的月份“2026-13”" in bad.get_data(as_text=True)  # the reason, not a generic 400
+    assert c.get("/rankings?period=2026-5").status_code == 400  # YYYY-MM exactly
     assert c.get("/rankings/print?period=2026-13").status_code == 400
     assert c.get("/rankings.xlsx?period=garbage").status_code == 400
 
@@ -450,9 +481,9 @@ def test_rankings_print_page(db, race, frozen, login):
     assert "按整改销号率排名" in html and "2026-05 到期事项" in html
     body = _tables(html)["ranking"][1:]
     assert [(cells[0], cells[1], cells[2].split()[0]) for _, cells in body] == [
-        ("1", "—", B1),
+        ("1", "＝", B1),
         ("2", "↑1", B3),
-        ("3", "新", B2),
+        ("3", "·", B2),
     ]
 
 
@@ -469,8 +500,8 @@ def test_rankings_xlsx_matches_the_page(db, race, frozen, login):
     rows = list(ranked.iter_rows(values_only=True))
     assert list(rows[0]) == RANK_HEADER
     assert [list(r) for r in rows[1:]] == [
-        [1, "新", B2, I1, 2, 2, 2, 0, "100.0%", 0, 0, "—", "—"],
-        [2, "—", B1, I1, 3, 2, 1, 1, "33.3%", 1, 1, "100.0%", "45.0%"],
+        [1, "·", B2, I1, 2, 2, 2, 0, "100.0%", 0, 0, "—", "—"],
+        [2, "＝", B1, I1, 3, 2, 1, 1, "33.3%", 1, 1, "100.0%", "45.0%"],
         [3, "↓2", B3, I2, 3, 1, 1, 2, "33.3%", 2, 1, "50.0%", "70.0%"],
     ]
     page = _tables(c.get(f"/rankings?{url}").get_data(as_text=True))
@@ -489,9 +520,10 @@ def test_rankings_xlsx_by_overdue_for_the_intermediate_courts(db, race, frozen, 
     resp = c.get("/rankings.xlsx?level=intermediate&period=2026-06&by=overdue")
     wb = load_workbook(io.BytesIO(resp.data))
     assert wb.sheetnames[0] == "中级法院排名 2026-06"
-    # June: inter2 nothing overdue, inter1 J2; May by overdue: inter1 1 (C), inter2 2 (F, F2).
+    # June: inter2 nothing due (so nothing overdue, no arrow), inter1 J2 overdue; May by
+    # overdue: inter1 1st (C), inter2 2nd (F, F2).
     assert [r[:3] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)] == [
-        (1, "↑1", I2),
+        (1, "·", I2),
         (2, "↓1", I1),
     ]
     # The reviewer at the high court sees every overdue item.
