@@ -58,9 +58,10 @@ ASSIGNMENT_HREF = re.compile(r"/assignments/\d+$")
 @pytest.fixture(scope="module")
 def demo(standard_templates):
     """The live server's demo tree and accounts plus what `flask seed demo` adds: the
-    demo project's items (some overdue, some due soon), visits and 五化 checklists —
-    dates relative to today, so the dashboards have something to show."""
-    from app.seed.demo import load_demo_checklists, load_demo_tasks, load_demo_visits
+    demo project's items (some overdue, some due soon), visits, 五化 checklists and five
+    past months of closed monthly reports — dates relative to today, so the dashboards,
+    trends and month-on-month ranking changes have something to show."""
+    from app.seed.demo import load_demo_checklists, load_demo_history, load_demo_tasks, load_demo_visits
     from app.timeutil import utcnow
 
     live_server = standard_templates
@@ -69,6 +70,7 @@ def demo(standard_templates):
         assert load_demo_tasks(now) > 0
         load_demo_visits(now)
         assert load_demo_checklists(now) > 0
+        assert load_demo_history(now) > 0
         db.session.commit()
         db.session.remove()
     return live_server
@@ -258,7 +260,8 @@ def test_rankings_and_trends(new_page, live_server, artifacts_dir, width, height
 
     resp = page.goto("/rankings/print")
     assert resp is not None and resp.status == 200
-    expect(page.locator("h1")).to_contain_text(f"{HIGH}中级人民法院人民法庭建设工作排名")
+    expect(page.locator("h1")).to_contain_text("人民法庭建设工作排名（中级人民法院）")
+    expect(page.get_by_text(HIGH, exact=True)).to_be_visible()
     expect(page.get_by_test_id("ranking")).to_be_visible()
     expect(page.get_by_test_id("red-list")).to_have_count(1)
     _shot(page, artifacts_dir, f"rankings-print-lnfy-{width}.png")
