@@ -48,7 +48,7 @@ def rankings_xlsx(rows: list[RankRow], red: list[dict[str, Any]], *, level: str,
         RANK_HEADER,
         [
             [
-                r.rank,
+                "—" if r.rank is None else r.rank,
                 change_text(r.change),
                 r.unit,
                 r.parent,

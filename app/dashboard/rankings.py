@@ -72,7 +72,7 @@ class RankRow:
     rect_total: int = 0
     rect_closed: int = 0
     compliance: float | None = None
-    rank: int = 0
+    rank: int | None = None  # None: nothing to measure this month (not ranked)
     previous_rank: int | None = None
 
     @property
@@ -108,14 +108,36 @@ class RankRow:
         }
 
 
-def _sort_key(metric: str):
-    def key(r: RankRow):
-        if metric == "overdue":
-            return (r.overdue, -(r.rate or 0), r.unit_id)
-        value = {"rate": r.rate, "rect": r.rect_rate, "compliance": r.compliance}[metric]
-        return (value is None, -(value or 0), r.overdue, r.unit_id)
+def metric_value(metric: str, r: RankRow) -> float | int | None:
+    """The figure a court is ranked on; None: nothing to measure (not ranked)."""
+    if metric == "overdue":
+        return r.overdue if r.total else None
+    return {"rate": r.rate, "rect": r.rect_rate, "compliance": r.compliance}[metric]
 
-    return key
+
+def _place_key(metric: str, r: RankRow) -> tuple:
+    """Courts with equal keys share a place: the metric, then the overdue count (or,
+    ranked by overdue, the on-time rate)."""
+    if metric == "overdue":
+        return (r.overdue, -(r.rate or 0))
+    return (-(metric_value(metric, r) or 0), r.overdue)
+
+
+def assign_places(rows: list[RankRow], metric: str) -> list[RankRow]:
+    """Ranked courts first, in place order (1, 1, 3 … for ties; tree order within a
+    tie), then the courts with nothing to measure, unranked (rank None)."""
+    ranked = sorted(
+        (r for r in rows if metric_value(metric, r) is not None), key=lambda r: _place_key(metric, r)
+    )
+    previous: tuple | None = None
+    for i, r in enumerate(ranked, 1):
+        key = _place_key(metric, r)
+        r.rank = ranked[i - 2].rank if key == previous else i
+        previous = key
+    unranked = [r for r in rows if metric_value(metric, r) is None]
+    for r in unranked:
+        r.rank = None
+    return ranked + unranked
 
 
 def _ranked_units(root_id: int, level: str):
@@ -156,8 +178,9 @@ def _month_counts(root_id: int, level: str, first: date, last: date, today: date
 
 
 def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rate") -> list[RankRow]:
-    """The courts of `level` below `root`, ranked by `metric` for `period`, with last
-    month's place under the same metric. Four queries, whatever the number of courts."""
+    """The courts of `level` below `root`, ranked by `metric` for `period` (equal figures
+    share a place; courts with nothing to measure come last, unranked), with last month's
+    place under the same metric. Four queries, whatever the number of courts."""
     if level not in LEVELS:
         raise ServiceError("排名层级只能是 intermediate（中级法院）或 base（基层法院）。")
     metric = metric if metric in METRICS else "rate"
@@ -192,18 +215,15 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
                 uid, (0,) * 6
             )
             out.append(row)
-        out.sort(key=_sort_key(metric))
-        for i, r in enumerate(out, 1):
-            r.rank = i
-        return out
+        return assign_places(out, metric)
 
     current = rows_for(first, last)
     prev_first = add_months(first, -1)
     before = {r.unit_id: r for r in rows_for(prev_first, month_end(prev_first.year, prev_first.month))}
     for r in current:
         b = before.get(r.unit_id)
-        # No comparison for a court with nothing due last month or this month (item metrics).
-        if b is not None and (metric == "compliance" or (b.total and r.total)):
+        # A place is compared only with a place: not when either month had nothing to rank.
+        if b is not None and b.rank is not None and r.rank is not None:
             r.previous_rank = b.rank
     return current
 

@@ -219,7 +219,7 @@ def circular_docx(circular: Circular) -> bytes:
             ["名次", "单位", "到期事项", "已办结", "按期办结", "逾期", "按期完成率"],
             [
                 [
-                    str(r["rank"]),
+                    "—" if r["rank"] is None else str(r["rank"]),
                     r["unit"],
                     str(r["total"]),
                     str(r["closed"]),

@@ -321,7 +321,7 @@ def test_dashboard_and_rankings_need_a_caller(client, dash):
 
 
 def test_rankings_base_courts_for_may(client, dash):
-    """May: base1 a1, a2 → 1 ÷ 2; base3 b3 overdue → 0 %; base2 nothing due (last). In April
+    """May: base1 a1, a2 → 1 ÷ 2; base3 b3 overdue → 0 %; base2 nothing due (not ranked). In April
     only base2 had anything due (b2): nobody had something due in both months, so no arrows."""
     h = _token(client, dash.u.assigner)
     resp = client.get("/api/v1/rankings?level=base&period=2026-05", headers=h)
@@ -369,7 +369,7 @@ def test_rankings_base_courts_for_may(client, dash):
             "change": None,
         },
         {
-            "rank": 3,
+            "rank": None,
             "unit_id": t.base2.id,
             "unit": "甲二区人民法院",
             "total": 0,
@@ -395,15 +395,15 @@ def test_rankings_base_courts_for_may(client, dash):
 
 
 def test_rankings_by_overdue_and_for_another_caller(client, dash):
-    """By overdue: base1 and base2 none (base1 first on its rate), base3 one. inter2's assigner
+    """By overdue: base1 none, base3 one; base2 had nothing due (not ranked). inter2's assigner
     gets the same ranking (it is the province's) but only b3 in the red list."""
     h = _token(client, dash.u.inter2_assigner)
     body = client.get("/api/v1/rankings?level=base&period=2026-05&by=overdue", headers=h).get_json()
     assert body["by"] == "overdue"
     assert [(r["unit"], r["rank"], r["overdue"]) for r in body["rankings"]] == [
         ("甲一区人民法院", 1, 0),
-        ("甲二区人民法院", 2, 0),
-        ("乙一县人民法院", 3, 1),
+        ("乙一县人民法院", 2, 1),
+        ("甲二区人民法院", None, 0),
     ]
     assert [r["assignment_id"] for r in body["red_list"]] == [dash.b3.id]
 
@@ -418,7 +418,7 @@ def test_rankings_defaults_to_intermediate_courts_this_month(client, dash):
         for r in body["rankings"]
     ] == [
         ("甲市中级人民法院", 1, 3, 2, 0.0, 1, 0),
-        ("乙市中级人民法院", 2, 0, 0, None, None, None),
+        ("乙市中级人民法院", None, 0, 0, None, None, None),
     ]
     # The coordinator of base1 sees only base1's overdue item.
     assert [r["assignment_id"] for r in body["red_list"]] == [dash.a3.id]

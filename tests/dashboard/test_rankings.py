@@ -215,42 +215,59 @@ def test_april_counts_an_item_closed_later_and_one_made_later(db, race):
     assert [r.previous_rank for r in rows] == [None, None]
 
 
-def test_ties_without_figures_fall_back_to_overdue_then_unit_id(db, race):
+def test_courts_with_nothing_to_measure_are_not_ranked(db, race):
     """June, by rate: base1 1/(1+1) = 50 %; base2 (J3 not due yet) and base3 (nothing) have no
-    rate: both after base1, by unit id. base1 was 2nd in May: ↑1; base3 has nothing due in
-    June, so no comparison."""
+    rate: not ranked (rank None), after base1 in tree order. base1 was 2nd in May: ↑1."""
     rows = ranking(race.t.high, "base", "2026-06", TODAY)
     assert _counts(rows) == [
         (B1, 2, 1, 1, 1, 0.5, 0, 0, None, 0.45),
         (B2, 1, 0, 0, 0, None, 0, 0, None, None),
         (B3, 0, 0, 0, 0, None, 0, 0, None, 0.7),
     ]
-    assert _rows(rows) == [(B1, 1, 2, 1), (B2, 2, 1, -1), (B3, 3, None, None)]
+    assert _rows(rows) == [(B1, 1, 2, 1), (B2, None, None, None), (B3, None, None, None)]
 
 
 def test_ranking_by_overdue(db, race):
-    """June by overdue (fewest first): base2 and base3 0 (by id), base1 1. In May by overdue:
-    base2 0, base1 1, base3 2 — base1 ↓1; base3 has nothing due in June: no comparison."""
+    """June by overdue (fewest first): base2 0, base1 1; base3 has nothing due in June: not
+    ranked. In May by overdue: base2 0, base1 1, base3 2 — the same places for both."""
     rows = ranking(race.t.high, "base", "2026-06", TODAY, "overdue")
-    assert [(r.unit, r.overdue) for r in rows] == [(B2, 0), (B3, 0), (B1, 1)]
-    assert _rows(rows) == [(B2, 1, 1, 0), (B3, 2, None, None), (B1, 3, 2, -1)]
+    assert [(r.unit, r.overdue) for r in rows] == [(B2, 0), (B1, 1), (B3, 0)]
+    assert _rows(rows) == [(B2, 1, 1, 0), (B1, 2, 2, 0), (B3, None, None, None)]
 
 
 def test_ranking_by_rectification_closure(db, race):
-    """May by 整改销号率: base1 1/1, base3 1/2, base2 none (last). April had no rectifications
-    due: everyone unrated, ordered by overdue then id (base1, base2, base3); base2 had nothing
-    due in April, so no previous place."""
+    """May by 整改销号率: base1 1/1, base3 1/2, base2 none (not ranked). April had no
+    rectifications due: nobody had a place, so no arrows."""
     rows = ranking(race.t.high, "base", "2026-05", TODAY, "rect")
     assert [(r.unit, r.rect_rate) for r in rows] == [(B1, 1.0), (B3, 0.5), (B2, None)]
-    assert _rows(rows) == [(B1, 1, 1, 0), (B3, 2, 3, 1), (B2, 3, None, None)]
+    assert _rows(rows) == [(B1, 1, None, None), (B3, 2, None, None), (B2, None, None, None)]
 
 
 def test_ranking_by_checklist_compliance(db, race):
-    """By 清单达标率: base3 7/10, base1 (6 + 3)/20 with its tribunal's checklist, base2 none.
-    Compliance is current, so last month's places are the same: no change for anyone."""
+    """By 清单达标率: base3 7/10, base1 (6 + 3)/20 with its tribunal's checklist, base2 none
+    (not ranked). Compliance is current, so last month's places are the same: no change."""
     rows = ranking(race.t.high, "base", "2026-05", TODAY, "compliance")
     assert [(r.unit, r.compliance) for r in rows] == [(B3, 0.7), (B1, 0.45), (B2, None)]
-    assert _rows(rows) == [(B3, 1, 1, 0), (B1, 2, 2, 0), (B2, 3, 3, 0)]
+    assert _rows(rows) == [(B3, 1, 1, 0), (B1, 2, 2, 0), (B2, None, None, None)]
+
+
+def test_equal_figures_share_a_place(db, race):
+    """Two courts with the same rate and the same overdue count share a place; the next
+    court's place counts both (1, 1, 3)."""
+    from app.dashboard.rankings import RankRow, assign_places
+
+    rows = [
+        RankRow(1, "甲", "", total=2, closed=2, on_time=1),
+        RankRow(2, "乙", "", total=2, closed=2, on_time=1),
+        RankRow(3, "丙", "", total=2, closed=2, on_time=0),
+        RankRow(4, "丁", ""),
+    ]
+    assert [(r.unit, r.rank) for r in assign_places(rows, "rate")] == [
+        ("甲", 1),
+        ("乙", 1),
+        ("丙", 3),
+        ("丁", None),
+    ]
 
 
 def test_an_unknown_metric_ranks_by_rate(db, race):
@@ -481,9 +498,9 @@ def test_rankings_print_page(db, race, frozen, login):
     assert "按整改销号率排名" in html and "2026-05 到期事项" in html
     body = _tables(html)["ranking"][1:]
     assert [(cells[0], cells[1], cells[2].split()[0]) for _, cells in body] == [
-        ("1", "＝", B1),
-        ("2", "↑1", B3),
-        ("3", "·", B2),
+        ("1", "·", B1),  # April had no rectifications due: no place to compare with
+        ("2", "·", B3),
+        ("—", "·", B2),  # none due in May: not ranked
     ]
 
 
@@ -520,11 +537,11 @@ def test_rankings_xlsx_by_overdue_for_the_intermediate_courts(db, race, frozen, 
     resp = c.get("/rankings.xlsx?level=intermediate&period=2026-06&by=overdue")
     wb = load_workbook(io.BytesIO(resp.data))
     assert wb.sheetnames[0] == "中级法院排名 2026-06"
-    # June: inter2 nothing due (so nothing overdue, no arrow), inter1 J2 overdue; May by
-    # overdue: inter1 1st (C), inter2 2nd (F, F2).
+    # June: inter1 J2 overdue — 1st, as in May by overdue (C; inter2 had F, F2); inter2 has
+    # nothing due in June: not ranked, no arrow.
     assert [r[:3] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)] == [
-        (1, "·", I2),
-        (2, "↓1", I1),
+        (1, "＝", I1),
+        ("—", "·", I2),
     ]
     # The reviewer at the high court sees every overdue item.
     assert [r[1] for r in wb.worksheets[1].iter_rows(min_row=2, values_only=True)] == [
