@@ -123,7 +123,11 @@ def document() -> dict:
                 "RankRow": {
                     "type": "object",
                     "properties": {
-                        "rank": {"type": "integer", "nullable": True, "description": "名次（成绩相同名次相同）；本月没有可比事项为 null"},
+                        "rank": {
+                            "type": "integer",
+                            "nullable": True,
+                            "description": "名次（成绩相同名次相同）；本月没有可比事项为 null",
+                        },
                         "unit_id": INT,
                         "unit": S,
                         "total": INT,

@@ -5,8 +5,16 @@ from app.forms import BaseForm
 
 
 class LoginForm(BaseForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=50)])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
+    username = StringField(
+        "用户名",
+        validators=[DataRequired("请输入用户名。"), Length(max=50)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "密码",
+        validators=[DataRequired("请输入密码。"), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class ChangePasswordForm(BaseForm):

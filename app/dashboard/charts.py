@@ -114,10 +114,20 @@ def line_chart(
     y_max: float | None = None,
     scale: float = 1.0,
     testid: str = "",
+    height: int = HEIGHT,
 ) -> Markup:
-    """A line chart: one polyline per run of consecutive values (None leaves a gap), with markers."""
+    """A line chart: one polyline per run of consecutive values (None leaves a gap), with markers.
+    `height`: the view box's height (the width is always 640) — taller for a phone."""
     return _chart(
-        "line", labels, series, title=title, percent=percent, y_max=y_max, scale=scale, testid=testid
+        "line",
+        labels,
+        series,
+        title=title,
+        percent=percent,
+        y_max=y_max,
+        scale=scale,
+        testid=testid,
+        height=height,
     )
 
 
@@ -130,10 +140,19 @@ def bar_chart(
     y_max: float | None = None,
     scale: float = 1.0,
     testid: str = "",
+    height: int = HEIGHT,
 ) -> Markup:
     """A grouped bar chart: one bar per label and series (None leaves the slot empty)."""
     return _chart(
-        "bar", labels, series, title=title, percent=percent, y_max=y_max, scale=scale, testid=testid
+        "bar",
+        labels,
+        series,
+        title=title,
+        percent=percent,
+        y_max=y_max,
+        scale=scale,
+        testid=testid,
+        height=height,
     )
 
 
@@ -174,16 +193,19 @@ def _chart(
     y_max: float | None,
     scale: float,
     testid: str,
+    height: int = HEIGHT,
 ) -> Markup:
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, not {scale!r}")
+    if not 100 <= height <= 2000:
+        raise ValueError(f"height must be between 100 and 2000, not {height!r}")
     labels = [str(label) for label in labels]
     values = _clean_values(labels, series)
-    prefix = _id_prefix(kind, title, testid, labels, series, values, percent, y_max, scale)
+    prefix = _id_prefix(kind, title, testid, labels, series, values, percent, y_max, scale, height)
 
     root = {
         "xmlns": SVG_NS,
-        "viewBox": f"0 0 {WIDTH} {HEIGHT}",
+        "viewBox": f"0 0 {WIDTH} {height}",
         "width": "100%",
         "preserveAspectRatio": "xMidYMid meet",
         "role": "img",
@@ -202,7 +224,7 @@ def _chart(
             {
                 "class": "empty",
                 "x": WIDTH / 2,
-                "y": HEIGHT / 2 + EMPTY_FONT * scale * 0.35,
+                "y": height / 2 + EMPTY_FONT * scale * 0.35,
                 "text-anchor": "middle",
                 "font-size": EMPTY_FONT * scale,
                 "fill": AXIS_COLOUR,
@@ -210,7 +232,7 @@ def _chart(
             _text(EMPTY_TEXT),
         )
     else:
-        body = _plot(kind, labels, series, values, prefix, percent, y_max, scale)
+        body = _plot(kind, labels, series, values, prefix, percent, y_max, scale, height)
     return Markup(_el("svg", root, head + body))
 
 
@@ -249,6 +271,7 @@ def _plot(
     percent: bool,
     y_max: float | None,
     scale: float,
+    height: int = HEIGHT,
 ) -> str:
     pad = 6 * scale
     axis_fs = AXIS_FONT * scale
@@ -265,7 +288,7 @@ def _plot(
 
     left = pad + max(_text_width(t, axis_fs) for t in tick_labels) + 5 * scale
     top = pad + legend_h + value_fs + 6 * scale
-    bottom = HEIGHT - pad - axis_fs - 4 * scale
+    bottom = height - pad - axis_fs - 4 * scale
     bottom = max(bottom, top + 10)
     frame = _Frame(left, top, WIDTH - pad - 4 * scale, bottom, len(labels), ticks[-1], factor)
 

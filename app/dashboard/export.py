@@ -30,9 +30,9 @@ RED_HEADER = ["序号", "事项", "承办单位", "完成时限", "逾期天数"
 
 
 def change_text(change: int | None) -> str:
-    """↑2 / ↓1 / ＝ (no change) / · (nothing due last month or this month): not colour."""
+    """↑2 / ↓1 / ＝ (no change) / — (nothing to compare): arrows and signs, not colour."""
     if change is None:
-        return "·"
+        return "—"
     if change > 0:
         return f"↑{change}"
     if change < 0:

@@ -84,7 +84,9 @@ def province_of(unit_id: int) -> Unit:
     return db.session.get(Unit, top)
 
 
-def trend_charts(t: rankings.Trend, scale: float = 1.0, prefix: str = "trend") -> dict[str, Any]:
+def trend_charts(
+    t: rankings.Trend, scale: float = 1.0, prefix: str = "trend", height: int = charts.HEIGHT
+) -> dict[str, Any]:
     labels = t.months
     return {
         "counts": charts.bar_chart(
@@ -92,6 +94,7 @@ def trend_charts(t: rankings.Trend, scale: float = 1.0, prefix: str = "trend") -
             [charts.Series("办结事项", t.closed), charts.Series("月末逾期事项", t.overdue)],
             title="每月办结与逾期事项",
             scale=scale * 1.25,
+            height=height,
             testid=f"{prefix}-counts",
         ),
         "rate": charts.line_chart(
@@ -100,9 +103,21 @@ def trend_charts(t: rankings.Trend, scale: float = 1.0, prefix: str = "trend") -
             title="每月按期完成率（当月到期事项）",
             percent=True,
             scale=scale * 1.25,
+            height=height,
             testid=f"{prefix}-rate",
         ),
     }
+
+
+PHONE_MONTHS = 6
+
+
+def phone_charts(t: rankings.Trend, prefix: str = "trend") -> dict[str, Any]:
+    """The same charts for a phone: the last six months, drawn with larger type (an
+    SVG shrinks as a whole, so twelve months at 375 px would be unreadable)."""
+    n = PHONE_MONTHS
+    last = rankings.Trend(t.months[-n:], t.closed[-n:], t.overdue[-n:], t.on_time_rate[-n:])
+    return trend_charts(last, scale=1.7, prefix=f"{prefix}-phone", height=420)
 
 
 @bp.route("/dashboard")
@@ -116,7 +131,8 @@ def overview():
     if root.level == "high":
         province_rank = rankings.ranking(root, "intermediate", rankings.period_of(today), today)
         ctx.update(ranking=province_rank[:5], red=rankings.red_list(current_user, root, today, limit=8))
-        ctx["trend"] = trend_charts(rankings.trend(current_user, root, today, months=12))
+        t = rankings.trend(current_user, root, today, months=12)
+        ctx.update(trend=trend_charts(t), trend_phone=phone_charts(t))
     else:
         ctx.update(
             waiting=queries.review_waiting(current_user, today),
@@ -236,5 +252,11 @@ def trends():
         ).order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
     ).all()
     return render_template(
-        "dashboard/trends.html", root=root, t=t, months=months, charts=trend_charts(t), units=units
+        "dashboard/trends.html",
+        root=root,
+        t=t,
+        months=months,
+        charts=trend_charts(t),
+        phone=phone_charts(t),
+        units=units,
     )

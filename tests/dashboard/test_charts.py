@@ -409,3 +409,17 @@ def test_no_data_says_so(chart, labels, series):
     assert root.find(q("desc")).text == EMPTY_TEXT
     assert root.get("data-testid") == "empty"
     assert not [g for g in root.iter(q("g")) if g.get("class") == "series"]
+
+
+def test_height_sets_the_view_box_and_is_bounded():
+    """A taller view box for phones: the plot grows, the width stays 640."""
+    tall = parse(bar_chart(["1月", "2月"], [Series("办结", [1, 2])], title="t", height=420))
+    assert tall.get("viewBox") == "0 0 640 420"
+    short = parse(bar_chart(["1月", "2月"], [Series("办结", [1, 2])], title="t"))
+
+    def tallest(svg: ET.Element) -> float:
+        return max(float(r.get("height")) for r in svg.iter(q("rect")) if "bar" in (r.get("class") or ""))
+
+    assert tallest(tall) > tallest(short)
+    with pytest.raises(ValueError):
+        line_chart(["1月"], [Series("a", [1])], title="t", height=50)

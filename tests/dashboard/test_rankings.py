@@ -180,7 +180,7 @@ def test_ranking_refuses_an_unknown_level(db, race):
 def test_base_courts_in_may_by_rate(db, race):
     """May, by on-time rate: base2 2/2 = 100 %; base1 1/(2+1) and base3 1/(1+2) tie at 33.3 %,
     base1 first with fewer overdue. Last month (April): base3 1st, base1 2nd (0 %), base2 had
-    nothing due (no comparison, shown as ·)."""
+    nothing due (no comparison, shown as —)."""
     rows = ranking(race.t.high, "base", "2026-05", TODAY)
     assert _counts(rows) == [
         (B2, 2, 2, 2, 0, 1.0, 0, 0, None, None),
@@ -455,7 +455,7 @@ def test_rankings_page_for_a_base_court(db, race, frozen, login):
     t = race.t
     assert [unit for unit, _ in body] == [str(t.base2.id), str(t.base1.id), str(t.base3.id)]
     assert [cells for _, cells in body] == [
-        ["1", "·", f"{B2} {I1}", "2", "2", "2", "0", "100.0%", "—", "—"],
+        ["1", "—", f"{B2} {I1}", "2", "2", "2", "0", "100.0%", "—", "—"],
         ["2", "＝", f"{B1} {I1}", "3", "2", "1", "1", "33.3%", "100.0%", "45.0%"],
         ["3", "↓2", f"{B3} {I2}", "3", "1", "1", "2", "33.3%", "50.0%", "70.0%"],
     ]
@@ -498,9 +498,9 @@ def test_rankings_print_page(db, race, frozen, login):
     assert "按整改销号率排名" in html and "2026-05 到期事项" in html
     body = _tables(html)["ranking"][1:]
     assert [(cells[0], cells[1], cells[2].split()[0]) for _, cells in body] == [
-        ("1", "·", B1),  # April had no rectifications due: no place to compare with
-        ("2", "·", B3),
-        ("—", "·", B2),  # none due in May: not ranked
+        ("1", "—", B1),  # April had no rectifications due: no place to compare with
+        ("2", "—", B3),
+        ("—", "—", B2),  # none due in May: not ranked
     ]
 
 
@@ -517,7 +517,7 @@ def test_rankings_xlsx_matches_the_page(db, race, frozen, login):
     rows = list(ranked.iter_rows(values_only=True))
     assert list(rows[0]) == RANK_HEADER
     assert [list(r) for r in rows[1:]] == [
-        [1, "·", B2, I1, 2, 2, 2, 0, "100.0%", 0, 0, "—", "—"],
+        [1, "—", B2, I1, 2, 2, 2, 0, "100.0%", 0, 0, "—", "—"],
         [2, "＝", B1, I1, 3, 2, 1, 1, "33.3%", 1, 1, "100.0%", "45.0%"],
         [3, "↓2", B3, I2, 3, 1, 1, 2, "33.3%", 2, 1, "50.0%", "70.0%"],
     ]
@@ -541,7 +541,7 @@ def test_rankings_xlsx_by_overdue_for_the_intermediate_courts(db, race, frozen, 
     # nothing due in June: not ranked, no arrow.
     assert [r[:3] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)] == [
         (1, "＝", I1),
-        ("—", "·", I2),
+        ("—", "—", I2),
     ]
     # The reviewer at the high court sees every overdue item.
     assert [r[1] for r in wb.worksheets[1].iter_rows(min_row=2, values_only=True)] == [

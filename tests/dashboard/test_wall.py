@@ -297,7 +297,7 @@ def test_wall_shows_the_units_figures(db, world, client):
     # June: base1 w2, w3 both overdue (0 %), 1st as in May (w1 100 %); base2 nothing due: no arrow.
     assert _rows(_panel(html, "panel-ranking")) == [
         ["1", "＝", "甲一区人民法院 ★", "0.0%", "2"],
-        ["—", "·", "甲二区人民法院", "—", "0"],
+        ["—", "—", "甲二区人民法院", "—", "0"],
     ]
     assert 'class="mine"' in _panel(html, "panel-ranking")
     assert 'data-testid="wall-counts"' in html and 'data-testid="wall-rate"' in html
