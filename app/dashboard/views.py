@@ -152,6 +152,7 @@ def overview():
         projects=visible_projects(current_user),
         categories=categories(),
         today=today,
+        light=light,
         light_names=LIGHTS,
         **ctx,
     )

@@ -334,11 +334,34 @@ def test_province_dashboard_query_count_does_not_grow(client, db, tree, province
     assert len(large) <= 17, "\n\n".join(s[:160] for s in large)
 
 
+def _waiting(people, unit, title):
+    """An item inter1 assigned to `unit`, submitted and waiting for inter1's review."""
+    project = factories.project(people.assigner, people.assigner.unit, name=f"甲市中院{title}")
+    task = factories.task(people.assigner, project, title=title)
+    (a,) = factories.assign(people.assigner, task, unit)
+    a.status, a.submitted_at = "submitted", datetime(2026, 6, 18, 2, 0)
+    return a
+
+
+def test_intermediate_dashboard_lists_what_waits_for_review(client, db, tree, province, login):
+    _waiting(province.people, tree.base1, "报送庭审直播情况")
+    db.session.commit()
+    login(province.people.assigner)
+    page = client.get("/dashboard").get_data(as_text=True)
+    panel = page[page.index('data-testid="review-panel"') :]
+    assert "等待本单位审核（1）" in panel and "报送庭审直播情况" in panel
+
+
 def test_intermediate_dashboard_query_count_does_not_grow(client, db, tree, province, login, count_queries):
+    _waiting(province.people, tree.base1, "报送庭审直播情况")
+    db.session.commit()
     login(province.people.assigner)
     with count_queries() as small:
         assert client.get("/dashboard").status_code == 200
     _grow(db, tree.inter1, province.people, province.project, 12)
+    for i in range(5):
+        _waiting(province.people, tree.base2, f"待审核事项{i}")
+    db.session.commit()
     with count_queries() as large:
         assert client.get("/dashboard").status_code == 200
     assert len(large) == len(small)
