@@ -93,6 +93,10 @@ def _shot(page, artifacts_dir: Path, name: str) -> None:
     path = artifacts_dir / name
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 0
+    # Nothing wider than the screen: wide tables scroll inside their own box.
+    width = page.viewport_size["width"]
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{name}: the page is {scroll} px wide on a {width} px screen"
 
 
 def _unit_id(live_server, name: str) -> int:
