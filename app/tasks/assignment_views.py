@@ -41,6 +41,7 @@ STATUS_FILTERS = {
     "overdue": "逾期",
     "due_soon": "临期（7天内）",
     "on_time": "按期办结",
+    "due": "已办结或逾期（计入按期率）",
     **STATUSES,
 }
 KIND_FILTERS = {"task": "清单事项", "rectification": "整改事项"}

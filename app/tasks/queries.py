@@ -71,6 +71,10 @@ def status_clause(status: str, today: date):
         return due_soon_clause(Assignment.deadline, Assignment.status, today)
     if status == "on_time":
         return on_time_clause()
+    if status == "due":  # what the on-time rate is measured on: closed, or open past the deadline
+        return or_(
+            Assignment.status == "closed", overdue_clause(Assignment.deadline, Assignment.status, today)
+        )
     if status in STATUSES:
         return Assignment.status == status
     return None

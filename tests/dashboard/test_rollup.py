@@ -279,6 +279,7 @@ def test_sql_traffic_light_is_the_python_one(tree, province):
         ("yellow", {"light": "yellow"}),
         ("green", {"light": "green"}),
         ("rect_open", {"kind": "rectification", "status": "open"}),
+        ("measured", {"status": "due"}),  # the on-time rate's denominator: closed + overdue
     ],
 )
 def test_every_figure_is_the_count_of_the_list_behind_it(tree, province, key, args):
@@ -290,7 +291,8 @@ def test_every_figure_is_the_count_of_the_list_behind_it(tree, province, key, ar
         f = AssignmentFilters(unit_id=node.unit_id, top_only=True, **args)
         stmt = assignments_query(reviewer, f, TODAY).order_by(None).subquery()
         count = db.session.scalar(select(func.count()).select_from(stmt))
-        assert count == getattr(node, key), (node.name, key)
+        want = node.closed + node.overdue if key == "measured" else getattr(node, key)
+        assert count == want, (node.name, key)
 
 
 def test_the_dashboard_page_links_each_figure_to_its_list(client, tree, province, login, time_machine):
@@ -300,6 +302,9 @@ def test_the_dashboard_page_links_each_figure_to_its_list(client, tree, province
     assert 'data-testid="kf-total">10</a>' in page
     assert f"/assignments?top=1&amp;unit={tree.high.id}&amp;status=overdue" in page
     assert 'data-testid="kf-overdue">1</a>' in page
+    # The rate opens the items it is measured on: 4 closed + 1 overdue, 3 of them on time.
+    assert f"/assignments?top=1&amp;unit={tree.high.id}&amp;status=due" in page
+    assert "按期办结 3 ÷（已办结 4 + 逾期 1）" in page
     resp = client.get(f"/assignments?top=1&unit={tree.inter1.id}&light=yellow")
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
