@@ -1,6 +1,6 @@
 """Province-scale benchmark of the hot pages (not a test: run it by hand).
 
-    .venv/bin/python bench/bench_lists.py [--items 20000]
+    .venv/bin/python bench/bench_lists.py [--items 20000] [--url postgresql+psycopg://…/empty_db]
 
 Builds ~15 intermediate, ~120 base courts, ~350 tribunals and N assignments in a
 temporary SQLite file, then times the list, my-work and completion-list pages for
@@ -151,9 +151,14 @@ def measure(app, username: str, paths: list[str], rounds: int = 5) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument(
+        "--url",
+        default="",
+        help="an EMPTY database to build in (e.g. a scratch PostgreSQL database); default SQLite",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{os.path.join(tmp, 'bench.sqlite')}"
+        url = args.url or f"sqlite:///{os.path.join(tmp, 'bench.sqlite')}"
         app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False)
         with app.app_context():
             t0 = time.perf_counter()
