@@ -18,25 +18,21 @@ from sqlalchemy import and_, case, func, select
 from app import authz
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.checklists.queries import TOTAL_WEIGHT, VERIFIED_WEIGHT
-from app.deadlines import LIGHTS, due_soon_clause, overdue_clause
+from app.deadlines import LIGHTS
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.tasks.models import Assignment, Task
-from app.tasks.queries import AssignmentFilters, assignments_query, light_clauses, on_time_clause
+from app.tasks.queries import (
+    AssignmentFilters,
+    assignments_query,
+    first_rows,
+    light_clauses,
+    on_time_clause,
+    receiver_queries,
+)
 from app.visits.models import Visit, VisitTarget
 
-COUNTS = (
-    "total",
-    "closed",
-    "on_time",
-    "overdue",
-    "red",
-    "yellow",
-    "green",
-    "grey",
-    "rect_total",
-    "rect_open",
-)
+COUNTS = ("total", "closed", "on_time", "red", "yellow", "green", "grey", "rect_total", "rect_open")
 
 
 @dataclass
@@ -74,7 +70,6 @@ class Node:
     total: int = 0
     closed: int = 0
     on_time: int = 0
-    overdue: int = 0
     red: int = 0
     yellow: int = 0
     green: int = 0
@@ -85,6 +80,11 @@ class Node:
     compliance: float | None = None  # verified weight ÷ total weight of current checklists
     visits: int = 0
     children: list[Node] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> int:
+        """Open past the deadline — the red light, by definition (counted once)."""
+        return self.red
 
     @property
     def on_time_rate(self) -> float | None:
@@ -121,10 +121,6 @@ class Node:
         }
 
 
-def _subtree(root_id: int):
-    return select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == root_id)
-
-
 def item_counts(user: Any, root_id: int, f: Filters, today: date) -> dict[int, tuple[int, ...]]:
     """{unit id: COUNTS} for every unit of the subtree, each over its own subtree. One query."""
     lights = light_clauses(today)
@@ -133,7 +129,6 @@ def item_counts(user: Any, root_id: int, f: Filters, today: date) -> dict[int, t
         func.count(),
         func.count(case((Assignment.status == "closed", 1))),
         func.count(case((on_time_clause(), 1))),
-        func.count(case((lights["red"], 1))),  # red is overdue
         *(func.count(case((lights[k], 1))) for k in ("red", "yellow", "green", "grey")),
         func.count(case((rect, 1))),
         func.count(case((and_(rect, Assignment.status != "closed"), 1))),
@@ -146,7 +141,7 @@ def item_counts(user: Any, root_id: int, f: Filters, today: date) -> dict[int, t
         # Filter the items, not the ancestors: with "ancestor IN (subtree)" SQLite probes
         # the closure once per (item, subtree unit) — 50× slower on a province.
         # Groups above the root come out too, and are not read.
-        .where(Assignment.unit_id.in_(_subtree(root_id)))
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root_id)))
         .where(Assignment.parent_id.is_(None))
     )
     stmt = authz.scope(stmt, Assignment, user)
@@ -161,8 +156,12 @@ def item_counts(user: Any, root_id: int, f: Filters, today: date) -> dict[int, t
     return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt.group_by(UnitClosure.ancestor_id))}
 
 
-def compliance_counts(user: Any, root_id: int) -> dict[int, tuple[int, float | None]]:
-    """{unit id: (current checklists, weighted compliance)} over each subtree. One query."""
+def compliance_counts(
+    user: Any | None, root_id: int, level: str | None = None
+) -> dict[int, tuple[int, float | None]]:
+    """{unit id: (current checklists, weighted compliance)} over each unit's subtree, for
+    the units of `root_id`'s subtree (only those of `level` when given). One query.
+    `user=None`: the figures are published (rankings), not filtered by a user's scope."""
     stmt = (
         select(
             UnitClosure.ancestor_id, func.count(func.distinct(Checklist.id)), VERIFIED_WEIGHT, TOTAL_WEIGHT
@@ -170,9 +169,14 @@ def compliance_counts(user: Any, root_id: int) -> dict[int, tuple[int, float | N
         .select_from(ChecklistEntry)
         .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
         .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
-        .where(Checklist.unit_id.in_(_subtree(root_id)), Checklist.is_current.is_(True))
+        .where(Checklist.unit_id.in_(authz.scope_unit_ids_of(root_id)), Checklist.is_current.is_(True))
     )
-    stmt = authz.scope(stmt, Checklist, user)
+    if level is not None:
+        stmt = stmt.join(Unit, Unit.id == UnitClosure.ancestor_id).where(
+            Unit.level == level, Unit.is_active.is_(True)
+        )
+    if user is not None:
+        stmt = authz.scope(stmt, Checklist, user)
     return {
         uid: (n, round(v / t, 4) if t else None)
         for uid, n, v, t in db.session.execute(stmt.group_by(UnitClosure.ancestor_id))
@@ -187,7 +191,7 @@ def visit_counts(root_id: int, first: date, last: date) -> dict[int, int]:
         .select_from(VisitTarget)
         .join(Visit, Visit.id == VisitTarget.visit_id)
         .join(UnitClosure, UnitClosure.descendant_id == VisitTarget.unit_id)
-        .where(VisitTarget.unit_id.in_(_subtree(root_id)))
+        .where(VisitTarget.unit_id.in_(authz.scope_unit_ids_of(root_id)))
         .where(Visit.status == "done", day >= first, day <= last)
         .group_by(UnitClosure.ancestor_id)
     )
@@ -273,7 +277,7 @@ def checklist_summary(user: Any, root_id: int) -> list[StandardSummary]:
         .select_from(ChecklistEntry)
         .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
         .join(ChecklistTemplate, ChecklistTemplate.id == Checklist.template_id)
-        .where(Checklist.unit_id.in_(_subtree(root_id)), Checklist.is_current.is_(True))
+        .where(Checklist.unit_id.in_(authz.scope_unit_ids_of(root_id)), Checklist.is_current.is_(True))
         .group_by(Checklist.family)
         .order_by(Checklist.family),
         Checklist,
@@ -308,14 +312,7 @@ def today_work(user: Any, today: date, limit: int = 30) -> Today:
     """What this user's unit must do, most urgent first; each section one query and no
     item in two sections: overdue, due soon, returned, other open rectifications, and
     the checklist items still missing or rejected."""
-    mine = assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user))
-    working = Assignment.status.in_(("pending", "in_progress", "returned"))
-    overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
-    soon = due_soon_clause(Assignment.deadline, Assignment.status, today)
-
-    def rows(stmt) -> list[Assignment]:
-        return list(db.session.scalars(stmt.limit(limit)))
-
+    q = receiver_queries(user, today)
     gaps = (
         select(ChecklistEntry)
         .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
@@ -325,13 +322,11 @@ def today_work(user: Any, today: date, limit: int = 30) -> Today:
         .limit(GAP_LIMIT)
     )
     return Today(
-        overdue=rows(mine.where(working, overdue)),
-        due_soon=rows(mine.where(working, soon)),
-        returned=rows(mine.where(Assignment.status == "returned", ~overdue, ~soon)),
-        rectifications=rows(
-            mine.where(
-                Task.kind == "rectification", working, Assignment.status != "returned", ~overdue, ~soon
-            )
+        overdue=first_rows(q.overdue_items(), limit),
+        due_soon=first_rows(q.due_soon_items(), limit),
+        returned=first_rows(q.not_urgent(Assignment.status == "returned"), limit),
+        rectifications=first_rows(
+            q.not_urgent(Task.kind == "rectification", q.working, Assignment.status != "returned"), limit
         ),
         gaps=list(db.session.scalars(authz.scope(gaps, Checklist, user))),
     )

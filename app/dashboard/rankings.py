@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from app import authz
-from app.checklists.models import Checklist, ChecklistEntry
-from app.checklists.queries import TOTAL_WEIGHT, VERIFIED_WEIGHT
+from app.dashboard.queries import compliance_counts
 from app.deadlines import add_months, month_end
 from app.errors import ServiceError
 from app.extensions import db
@@ -192,19 +191,7 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
         .where(Unit.id.in_(_ranked_units(root.id, level)))
         .order_by(Unit.sort_order, Unit.id)
     ).all()
-    compliance = dict(
-        (uid, round(v / t, 4) if t else None)
-        for uid, v, t in db.session.execute(
-            select(UnitClosure.ancestor_id, VERIFIED_WEIGHT, TOTAL_WEIGHT)
-            .select_from(ChecklistEntry)
-            .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
-            .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
-            .join(Unit, Unit.id == UnitClosure.ancestor_id)
-            .where(Checklist.unit_id.in_(authz.scope_unit_ids_of(root.id)), Checklist.is_current.is_(True))
-            .where(Unit.level == level, Unit.is_active.is_(True))
-            .group_by(UnitClosure.ancestor_id)
-        )
-    )
+    compliance = {uid: rate for uid, (_n, rate) in compliance_counts(None, root.id, level).items()}
 
     def rows_for(p_first: date, p_last: date) -> list[RankRow]:
         counts = _month_counts(root.id, level, p_first, p_last, today)

@@ -158,17 +158,43 @@ class MyWork:
     extension_requests: list[ExtensionRequest]
 
 
+@dataclass
+class ReceiverQueries:
+    """The open items of the user's own unit, split by urgency so that no item is in
+    two sections: overdue, due soon, then the rest by status."""
+
+    mine: Select
+    working: Any  # pending / in progress / returned: the receiver still has to act
+    overdue: Any
+    soon: Any
+
+    def overdue_items(self) -> Select:
+        return self.mine.where(self.working, self.overdue)
+
+    def due_soon_items(self) -> Select:
+        return self.mine.where(self.working, self.soon)
+
+    def not_urgent(self, *clauses: Any) -> Select:
+        return self.mine.where(*clauses, ~self.overdue, ~self.soon)
+
+
+def receiver_queries(user: Any, today: date) -> ReceiverQueries:
+    return ReceiverQueries(
+        mine=assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user)),
+        working=Assignment.status.in_(("pending", "in_progress", "returned")),
+        overdue=overdue_clause(Assignment.deadline, Assignment.status, today),
+        soon=due_soon_clause(Assignment.deadline, Assignment.status, today),
+    )
+
+
+def first_rows(stmt: Select, limit: int) -> list:
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
 def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
     """What this user must do now — each section one SQL query: their unit's open
     items by urgency, and the queue of items and extension requests they review."""
-    mine = assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user))
-    working = Assignment.status.in_(("pending", "in_progress", "returned"))
-    overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
-    soon = due_soon_clause(Assignment.deadline, Assignment.status, today)
-
-    def rows(stmt: Select) -> list[Assignment]:
-        return list(db.session.scalars(stmt.limit(limit)))
-
+    q = receiver_queries(user, today)
     review_q = assignments_query(user, AssignmentFilters(status="submitted"), today).where(
         authz.assigning_side_clause(user)
     )
@@ -182,12 +208,12 @@ def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
         .limit(limit)
     )
     return MyWork(
-        overdue=rows(mine.where(working, overdue)),
-        due_soon=rows(mine.where(working, soon)),
-        to_acknowledge=rows(mine.where(Assignment.status == "pending", ~overdue, ~soon)),
-        returned=rows(mine.where(Assignment.status == "returned", ~overdue, ~soon)),
-        in_progress=rows(mine.where(Assignment.status == "in_progress", ~overdue, ~soon)),
-        to_review=rows(review_q),
+        overdue=first_rows(q.overdue_items(), limit),
+        due_soon=first_rows(q.due_soon_items(), limit),
+        to_acknowledge=first_rows(q.not_urgent(Assignment.status == "pending"), limit),
+        returned=first_rows(q.not_urgent(Assignment.status == "returned"), limit),
+        in_progress=first_rows(q.not_urgent(Assignment.status == "in_progress"), limit),
+        to_review=first_rows(review_q, limit),
         extension_requests=list(db.session.scalars(ext_q)),
     )
 
