@@ -38,11 +38,24 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 5000
-    # Login throttling: failures inside the window lock the account / address.
-    LOGIN_WINDOW_MINUTES = 15
-    LOGIN_MAX_FAILURES_PER_USER = 5
+    # Login throttling per (account, address): after LOGIN_MAX_FAILURES failures the
+    # pair waits 1, 2, 4 … minutes (at most LOGIN_LOCK_MAX_MINUTES) between tries; an
+    # address past LOGIN_MAX_FAILURES_PER_IP is held back only for the accounts it tried.
+    # The 安全管理员 may change these at /admin/security (stored over these defaults).
+    LOGIN_MAX_FAILURES = 5
     LOGIN_MAX_FAILURES_PER_IP = 20
-    LOGIN_LOCK_MINUTES = 15
+    LOGIN_LOCK_MAX_MINUTES = 60
+    LOGIN_WINDOW_HOURS = 24  # failures older than this no longer count
+    # 身份鉴别 (等保三级): password expiry (0 = off), idle and absolute session lifetimes.
+    PASSWORD_EXPIRY_DAYS = int(os.environ.get("PASSWORD_EXPIRY_DAYS", "90"))
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+    SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+    # Roles that must enrol a second factor (TOTP) before anything else.
+    MFA_REQUIRED_ROLES: tuple[str, ...] = ()
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    # (Werkzeug's ProxyFix). 0 = the app faces clients directly.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    HSTS = False
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     TESTING = False
     # E-mail for reminders (no MAIL_SERVER: nothing is sent, deliveries wait).
@@ -73,6 +86,10 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     NAME = "production"
+    HSTS = True
+    MFA_REQUIRED_ROLES = tuple(
+        r for r in os.environ.get("MFA_REQUIRED_ROLES", "admin,secadmin,auditor").split(",") if r
+    )
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

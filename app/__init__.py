@@ -20,13 +20,33 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         DEFAULT_SECRET_KEY,
     ):
         raise RuntimeError("生产环境必须通过环境变量 SECRET_KEY 设置一个随机密钥，拒绝以默认密钥启动。")
+    register_proxy(app)
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_hooks(app)
+    register_security(app)
     register_cli(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind the court's reverse proxy, the client address is the one the
+    configured number of trusted proxies forwarded (README: 反向代理)."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def register_converters(app: Flask) -> None:
+    """URL converters, before any route is added (ids that fit the database)."""
+    from app.security.hardening import register_converters as register_bounded
+
+    register_bounded(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -56,6 +76,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and migrations) see all tables."""
     import app.api.models  # noqa: F401
     import app.attachments  # noqa: F401
+    import app.audit.models  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.checklists.models  # noqa: F401
     import app.dashboard.models  # noqa: F401
@@ -64,6 +85,7 @@ def _import_models() -> None:
     import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
     import app.reminders.models  # noqa: F401
+    import app.security.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.visits.models  # noqa: F401
 
@@ -191,3 +213,12 @@ def register_cli(app: Flask) -> None:
     from app.cli import register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Response headers, input hygiene and the audit trail (each in its own module)."""
+    from app.audit.hooks import register as register_audit
+    from app.security.hardening import register as register_hardening
+
+    register_hardening(app)
+    register_audit(app)

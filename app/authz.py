@@ -297,10 +297,17 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "unit.deactivate": _admin_below_own,
     "unit.assign_to": lambda u, o: sees(u, o) and o.id != u.unit_id and o.is_active,
     # Users.
-    "user.view": lambda u, o: _role(u, "admin") and sees(u, o),
+    # 三员分立: the 系统管理员 keeps accounts' basic data; the 安全管理员 grants roles,
+    # resets passwords, lifts locks and revokes tokens; the 审计员 only reads the log.
+    # Nobody grants themselves anything.
+    "user.view": lambda u, o: _role(u, "admin", "secadmin") and sees(u, o),
     "user.edit": lambda u, o: _role(u, "admin") and sees(u, o),
     "user.deactivate": _admin_other_user,
-    "user.reset_password": _admin_other_user,
+    "user.grant_roles": lambda u, o: _role(u, "secadmin") and sees(u, o) and o.id != u.id,
+    "user.reset_password": lambda u, o: _role(u, "secadmin") and sees(u, o) and o.id != u.id,
+    "security.manage": lambda u, o: _role(u, "secadmin"),
+    "token.revoke": lambda u, o: o.user_id == u.id or _role(u, "secadmin"),
+    "audit.view": lambda u, o: _role(u, "auditor"),
     # Projects and items.
     "project.view": lambda u, o: sees(u, o),
     "project.edit": lambda u, o: (

@@ -19,3 +19,6 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    label: Mapped[str] = mapped_column(String(50), default="API", server_default="API")
+    last_used_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))  # owner / secadmin / password / logout …

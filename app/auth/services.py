@@ -42,10 +42,10 @@ def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime 
 def check_lock(username: str, ip: str, now: datetime) -> None:
     """Raise LoginLocked while the account or the address is locked out."""
     cfg = current_app.config
-    window = timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
-    lock = timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+    window = timedelta(hours=cfg["LOGIN_WINDOW_HOURS"])
+    lock = timedelta(minutes=cfg["LOGIN_LOCK_MAX_MINUTES"])
     for column, value, limit, what in (
-        (LoginAttempt.username, username.lower(), cfg["LOGIN_MAX_FAILURES_PER_USER"], "该账号"),
+        (LoginAttempt.username, username.lower(), cfg["LOGIN_MAX_FAILURES"], "该账号"),
         (LoginAttempt.ip, ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "本机地址"),
     ):
         count, newest = _failures_since(column, value, now - window)

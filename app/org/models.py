@@ -23,6 +23,8 @@ TRIBUNAL_KINDS = {"center": "中心法庭", "regular": "人民法庭", "special"
 
 ROLES = {
     "admin": "系统管理员",
+    "secadmin": "安全管理员",
+    "auditor": "安全审计员",
     "reviewer": "高院强基办",
     "assigner": "工作专班",
     "leader": "院领导",
@@ -31,6 +33,9 @@ ROLES = {
     "staff": "干警",
     "viewer": "只读用户",
 }
+# 三员分立: the three administrators. No account holds two of them, and none of the
+# three can do another's job (app/authz.py) or grant themselves a role.
+ADMIN_ROLES = ("admin", "secadmin", "auditor")
 
 
 class Unit(db.Model):
@@ -124,6 +129,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     email_mode: Mapped[str] = mapped_column(String(10), default="digest")  # digest / immediate / off
     last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]  # for the expiry; None = before the policy
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))  # TOTP base32; None = not enrolled
+    mfa_enabled_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
