@@ -4,22 +4,14 @@ Compliance is the weighted share of verified entries (app.checklists.queries).""
 
 from __future__ import annotations
 
-from flask import jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import attachments, authz
 from app.api import bp
-from app.api.util import (
-    BadRequest,
-    body,
-    commit_or_error,
-    date_field,
-    int_field,
-    int_list,
-    query_int,
-    text_field,
-)
+from app.api.core import ApiError, loads, me, run, scoped, version_for
+from app.api.inputs import ChecklistApplyIn, ChecklistsQuery, EmptyQuery, EntryForm, EntryIn
+from app.api.outputs import AppliedOut, ChecklistListOut, ChecklistOut, EntrySavedOut, TemplateOut
 from app.checklists import services
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.checklists.queries import checklists_query, compliance_by_checklist
@@ -27,29 +19,8 @@ from app.extensions import db
 from app.org.models import Unit
 from app.timeutil import utcnow
 
-ENTRY_DECISIONS = ("done", "verified", "rejected")
 
-
-def _me():
-    return current_user._get_current_object()
-
-
-def _iso(d) -> str | None:
-    return d.isoformat() if d else None
-
-
-def _template_json(t: ChecklistTemplate) -> dict:
-    return {
-        "id": t.id,
-        "name": t.name,
-        "version": t.version,
-        "family": t.family,
-        "status": t.status,
-        "description": t.description,
-    }
-
-
-def _entry_json(e: ChecklistEntry, evidence: int) -> dict:
+def _entry_out(e: ChecklistEntry, evidence: int) -> dict:
     return {
         "id": e.id,
         "code": e.code,
@@ -59,8 +30,9 @@ def _entry_json(e: ChecklistEntry, evidence: int) -> dict:
         "weight": e.weight,
         "evidence_required": e.evidence_required,
         "evidence": evidence,
-        "due": _iso(e.due),
+        "due": e.due,
         "comment": e.comment,
+        "version": e.version,
     }
 
 
@@ -70,69 +42,79 @@ def _evidence_counts(entry_ids: list[int]) -> dict[int, int]:
 
 @bp.route("/checklist-templates")
 @login_required
-def checklist_templates():
+@bp.doc(summary="检查清单模板（已发布的各版本；模板管理员另见草稿）")
+@bp.arguments(EmptyQuery, location="query")
+@bp.response(200, TemplateOut(many=True))
+@bp.errors(400, 401, 403)
+def checklist_templates(_args: dict):
     """Published templates (every version); drafts too for those who manage templates."""
     stmt = authz.scope(select(ChecklistTemplate), ChecklistTemplate, current_user)
     if not authz.can(current_user, "template.manage"):
         stmt = stmt.where(ChecklistTemplate.status == "published")
-    rows = db.session.scalars(stmt.order_by(ChecklistTemplate.family, ChecklistTemplate.version))
-    return jsonify([_template_json(t) for t in rows])
+    return list(db.session.scalars(stmt.order_by(ChecklistTemplate.family, ChecklistTemplate.version)))
 
 
 @bp.route("/checklists", methods=["POST"])
 @login_required
-def checklist_apply():
+@bp.doc(summary="将已发布的模板应用到下级单位（每个单位一份清单）")
+@bp.arguments(ChecklistApplyIn)
+@bp.response(201, AppliedOut)
+@bp.errors(400, 401, 403, 404)
+def checklist_apply(args: dict):
     """Apply a published template to units strictly below the caller's (one checklist each)."""
-    data = body()
-    template = authz.get_scoped_or_404(
-        ChecklistTemplate, int_field(data, "template_id"), "template.view", current_user
-    )
-    if "unit_ids" not in data:
-        raise BadRequest("缺少字段 unit_ids（单位 id 数组）。")
+    template = authz.get_scoped_or_404(ChecklistTemplate, args["template_id"], "template.view", current_user)
     units = []
-    for uid in int_list(data, "unit_ids"):
+    for uid in args["unit_ids"]:
         unit = db.session.get(Unit, uid)
         if unit is None or not authz.sees(current_user, unit):
-            raise BadRequest(f"单位 {uid} 不存在，或不在您的管辖范围内。", 404)
+            raise ApiError(f"单位 {uid} 不存在，或不在您的管辖范围内。", 404)
         units.append(unit)
-    due = date_field(data, "due")
-    reapply = data.get("reapply", False)
-    if not isinstance(reapply, bool):
-        raise BadRequest("字段 reapply 须为 true 或 false。")
-    created, err = commit_or_error(
-        lambda: services.apply_template(_me(), template, units, due=due, now=utcnow(), reapply=reapply)
+    created = run(
+        lambda: services.apply_template(
+            me(), template, units, due=args["due"], now=utcnow(), reapply=args["reapply"]
+        )
     )
-    return err or (jsonify({"ids": [c.id for c in created]}), 201)
+    return {"ids": [c.id for c in created]}
 
 
 @bp.route("/checklists")
 @login_required
-def checklist_list():
+@bp.doc(summary="当前检查清单及达标率（按权限范围过滤）")
+@bp.arguments(ChecklistsQuery, location="query")
+@bp.response(200, ChecklistListOut)
+@bp.errors(400, 401, 403, 404)
+def checklist_list(args: dict):
     """Current checklists in the caller's scope, optionally under one unit and of one standard."""
-    unit_id = query_int("unit")
+    unit_id = args.get("unit")
     if unit_id:
         authz.get_scoped_or_404(Unit, unit_id, "unit.view", current_user)
-    family = request.args.get("family") or None
-    rows = list(db.session.scalars(checklists_query(current_user, unit_id=unit_id, family=family)))
-    compliance = compliance_by_checklist([c.id for c in rows])
-    return jsonify(
-        {
-            "items": [
-                {
-                    "id": c.id,
-                    "unit_id": c.unit_id,
-                    "template_id": c.template_id,
-                    "family": c.family,
-                    "due": _iso(c.due),
-                    "compliance": compliance.get(c.id, 0.0),
-                }
-                for c in rows
-            ]
-        }
+    rows = list(
+        db.session.scalars(checklists_query(current_user, unit_id=unit_id, family=args.get("family") or None))
     )
+    compliance = compliance_by_checklist([c.id for c in rows])
+    return {
+        "items": [
+            {
+                "id": c.id,
+                "unit_id": c.unit_id,
+                "template_id": c.template_id,
+                "family": c.family,
+                "due": c.due,
+                "compliance": compliance.get(c.id, 0.0),
+            }
+            for c in rows
+        ]
+    }
 
 
-def _checklist_json(c: Checklist) -> dict:
+@bp.route("/checklists/<int:checklist_id>")
+@login_required
+@loads(scoped(Checklist, "checklist.view"), "c")
+@bp.doc(summary="单份检查清单：检查项及达标率（已核验权重 ÷ 总权重）")
+@bp.arguments(EmptyQuery, location="query")
+@bp.response(200, ChecklistOut)
+@bp.errors(400, 401, 403, 404)
+def checklist_detail(_args: dict, c: Checklist):
     entries = list(
         db.session.scalars(
             select(ChecklistEntry)
@@ -147,54 +129,51 @@ def _checklist_json(c: Checklist) -> dict:
         "template_id": c.template_id,
         "family": c.family,
         "version": c.template.version,
-        "due": _iso(c.due),
+        "due": c.due,
         "is_current": c.is_current,
         "compliance": compliance_by_checklist([c.id]).get(c.id, 0.0),
-        "entries": [_entry_json(e, evidence[e.id]) for e in entries],
+        "entries": [_entry_out(e, evidence[e.id]) for e in entries],
     }
-
-
-@bp.route("/checklists/<int:checklist_id>")
-@login_required
-def checklist_detail(checklist_id: int):
-    checklist = authz.get_scoped_or_404(Checklist, checklist_id, "checklist.view", current_user)
-    return jsonify(_checklist_json(checklist))
-
-
-def _entry_input() -> tuple[dict, list]:
-    """JSON {"status", "comment"}, or multipart fields status/comment with `files` as evidence."""
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return dict(request.form), [f for f in request.files.getlist("files") if f and f.filename]
-    return body(), []
 
 
 @bp.route("/checklist-entries/<int:entry_id>", methods=["POST"])
 @login_required
-def checklist_entry_update(entry_id: int):
+@loads(scoped(ChecklistEntry, "checklist.view"), "entry")
+@bp.doc(
+    summary="检查项：本单位填报完成（done，需要时附佐证），或上级核验通过（verified）/驳回（rejected，须写理由）",
+    requestBody={
+        "content": {
+            "application/json": {"schema": EntryIn},
+            "multipart/form-data": {"schema": EntryForm},
+        }
+    },
+)
+@bp.arguments(EntryForm, location="json_or_multipart")
+@bp.response(200, EntrySavedOut)
+@bp.errors(400, 401, 403, 404, 413, conflict=True)
+def checklist_entry_update(args: dict, entry: ChecklistEntry):
     """done = the unit claims the item (with evidence where required);
-    verified / rejected = a verifier from above decides (a rejection needs a comment)."""
-    entry = authz.get_scoped_or_404(ChecklistEntry, entry_id, "checklist.view", current_user)
-    data, files = _entry_input()
-    status = text_field(data, "status")
-    if status not in ENTRY_DECISIONS:
-        raise BadRequest("status 只能是 done（已完成，待核验）、verified（核验通过）或 rejected（驳回）。")
-    comment = text_field(data, "comment", required=False)
+    verified / rejected = a verifier from above decides (a rejection needs a comment).
+    JSON, or a multipart form whose `files` are the evidence."""
+    status, files = args["status"], args.get("files", [])
     if files and status != "done":
-        raise BadRequest("只有填报完成（status=done）时才能上传佐证材料。")
+        raise ApiError("只有填报完成（status=done）时才能上传佐证材料。")
+
+    version = version_for(entry, args.get("version"), "entry.claim" if status == "done" else "entry.verify")
 
     def save():
         if status == "done":
-            return services.claim_entry(_me(), entry, comment=comment, files=files, now=utcnow())
-        return services.verify_entry(_me(), entry, decision=status, comment=comment, now=utcnow())
+            return services.claim_entry(
+                me(), entry, comment=args.get("comment"), files=files, now=utcnow(), expected_version=version
+            )
+        return services.verify_entry(
+            me(), entry, decision=status, comment=args.get("comment"), now=utcnow(), expected_version=version
+        )
 
-    _, err = commit_or_error(save)
-    if err:
-        return err
+    run(save, locked=entry)
     checklist = db.session.get(Checklist, entry.checklist_id)
-    return jsonify(
-        {
-            **_entry_json(entry, _evidence_counts([entry.id])[entry.id]),
-            "checklist_id": checklist.id,
-            "compliance": compliance_by_checklist([checklist.id]).get(checklist.id, 0.0),
-        }
-    )
+    return {
+        **_entry_out(entry, _evidence_counts([entry.id])[entry.id]),
+        "checklist_id": checklist.id,
+        "compliance": compliance_by_checklist([checklist.id]).get(checklist.id, 0.0),
+    }

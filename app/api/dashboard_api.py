@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
 from flask_login import current_user, login_required
 
 from app import authz
 from app.api import bp
-from app.api.util import BadRequest, query_date, query_int
+from app.api.core import ApiError
+from app.api.inputs import DashboardQuery, RankingsQuery
+from app.api.outputs import DashboardOut, RankingsOut
 from app.dashboard import queries, rankings
 from app.dashboard.views import province_of
 from app.errors import ServiceError
@@ -16,7 +17,7 @@ from app.tasks.models import Project
 from app.timeutil import local_today
 
 
-def _child_json(n: queries.Node) -> dict:
+def _child_out(n: queries.Node) -> dict:
     return {
         "unit_id": n.unit_id,
         "name": n.name,
@@ -37,66 +38,71 @@ def _child_json(n: queries.Node) -> dict:
 
 @bp.route("/dashboard")
 @login_required
-def dashboard():
+@bp.doc(
+    summary="工作概览：单位及其全部下级的汇总，和每个直属下级单位一行（各自含其下级）",
+    description="统计口径与完成清单相同：上级交办的事项（法院内部分解到法庭的不重复计算），"
+    "from/to 按完成时限筛选；按期完成率 = 按期办结 ÷（已办结 + 逾期）；"
+    "红黄绿灯为派生状态（红灯 = 逾期，黄灯 = 7 天内到期或进度落后，绿灯 = 其余未办结，灰灯 = 已办结）；"
+    "走访按走访日期统计，未给期间时为本年。",
+)
+@bp.arguments(DashboardQuery, location="query")
+@bp.response(200, DashboardOut)
+@bp.errors(400, 401, 403, 404)
+def dashboard(args: dict):
     """The unit's totals over its subtree and one row per unit directly below it."""
     root = authz.get_scoped_or_404(
-        Unit, query_int("unit") or current_user.unit_id, "dashboard.view", current_user
+        Unit, args.get("unit") or current_user.unit_id, "dashboard.view", current_user
     )
-    project_id = query_int("project")
+    project_id = args.get("project")
     if project_id:
         authz.get_scoped_or_404(Project, project_id, "project.view", current_user)
-    first, last = query_date("from"), query_date("to")
+    first, last = args.get("date_from"), args.get("date_to")
     if first and last and first > last:
-        raise BadRequest("参数 from 不能晚于 to。")
-    f = queries.Filters(project_id, query_int("category"), first, last)
+        raise ApiError("参数 from 不能晚于 to。")
+    f = queries.Filters(project_id, args.get("category"), first, last)
     today = local_today()
     node = queries.tree(current_user, root, f, today)
     v0, v1 = f.visit_window(today)
-    return jsonify(
-        {
-            "unit_id": root.id,
-            "name": root.name,
-            "as_of": today.isoformat(),
-            "filters": {
-                "project": project_id,
-                "category": f.category_id,
-                "from": first.isoformat() if first else None,
-                "to": last.isoformat() if last else None,
-                "visits_from": v0.isoformat(),
-                "visits_to": v1.isoformat(),
-            },
-            "totals": node.totals(),
-            "children": [_child_json(c) for c in node.children],
-        }
-    )
+    return {
+        "unit_id": root.id,
+        "name": root.name,
+        "as_of": today,
+        "filters": {
+            "project": project_id,
+            "category": f.category_id,
+            "from_": first,
+            "to": last,
+            "visits_from": v0,
+            "visits_to": v1,
+        },
+        "totals": node.totals(),
+        "children": [_child_out(c) for c in node.children],
+    }
 
 
 @bp.route("/rankings")
 @login_required
-def ranking_list():
+@bp.doc(summary="赛马排名：本省中级法院或基层法院某月的排名、较上月名次变化和逾期红榜")
+@bp.arguments(RankingsQuery, location="query")
+@bp.response(200, RankingsOut)
+@bp.errors(400, 401, 403)
+def ranking_list(args: dict):
     """Intermediate or base courts of the caller's province ranked for a month."""
     authz.require(current_user, "ranking.view")
-    level = request.args.get("level", "intermediate")
-    if level not in rankings.LEVELS:
-        raise BadRequest("参数 level 只能是 intermediate 或 base。")
     today = local_today()
-    period = request.args.get("period") or rankings.period_of(today)
-    metric = request.args.get("by", "rate")
-    if metric not in rankings.METRICS:
-        raise BadRequest("参数 by 只能是 rate、overdue、rect 或 compliance。")
+    level, metric = args["level"], args["by"]
+    period = args.get("period") or rankings.period_of(today)
     root = province_of(current_user.unit_id)
     try:
         rows = rankings.ranking(root, level, period, today, metric)
     except ServiceError as exc:
-        raise BadRequest(exc.message) from None
-    return jsonify(
-        {
-            "level": level,
-            "period": period,
-            "by": metric,
-            "as_of": today.isoformat(),
-            "unit_id": root.id,
-            "rankings": [r.as_dict() for r in rows],
-            "red_list": rankings.red_list(current_user, root, today),
-        }
-    )
+        raise ApiError(exc.message) from None
+    return {
+        "level": level,
+        "period": period,
+        "by": metric,
+        "as_of": today,
+        "unit_id": root.id,
+        "rankings": [r.as_dict() for r in rows],
+        "red_list": rankings.red_list(current_user, root, today),
+    }

@@ -79,31 +79,50 @@ def test_whole_loop_through_the_api(client, api, tree):
 
     listing = client.get("/api/v1/assignments?status=open", headers=api["head"]).get_json()
     assert [i["id"] for i in listing["items"]] == [aid] and listing["total"] == 1
+    version = listing["items"][0]["version"]  # each write sends the version it read
 
-    assert client.post(f"/api/v1/assignments/{aid}/acknowledge", headers=api["head"]).status_code == 200
+    resp = client.post(
+        f"/api/v1/assignments/{aid}/acknowledge", headers=api["head"], json={"version": version}
+    )
+    assert resp.status_code == 200 and resp.get_json()["version"] > version
+    version = resp.get_json()["version"]
     resp = client.post(
         f"/api/v1/assignments/{aid}/progress",
         headers=api["head"],
-        data={"text": "已完成", "percent": "100", "submit": "1", "files": (_jpeg(), "p.jpg")},
+        data={
+            "text": "已完成",
+            "percent": "100",
+            "submit": "1",
+            "files": (_jpeg(), "p.jpg"),
+            "version": str(version),
+        },
         content_type="multipart/form-data",
     )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["assignment"]["status"] == "submitted"
+    version = resp.get_json()["assignment"]["version"]
 
     resp = client.post(
         f"/api/v1/assignments/{aid}/review",
         headers=api["assigner"],
-        json={"decision": "return", "comment": "照片不清楚"},
+        json={"decision": "return", "comment": "照片不清楚", "version": version},
     )
     assert resp.get_json()["status"] == "returned"
-    client.post(
+    resp = client.post(
         f"/api/v1/assignments/{aid}/progress",
         headers=api["head"],
-        data={"text": "补充", "submit": "1", "files": (_jpeg(), "q.jpg")},
+        data={
+            "text": "补充",
+            "submit": "1",
+            "files": (_jpeg(), "q.jpg"),
+            "version": resp.get_json()["version"],
+        },
         content_type="multipart/form-data",
     )
     resp = client.post(
-        f"/api/v1/assignments/{aid}/review", headers=api["assigner"], json={"decision": "approve"}
+        f"/api/v1/assignments/{aid}/review",
+        headers=api["assigner"],
+        json={"decision": "approve", "version": resp.get_json()["assignment"]["version"]},
     )
     assert resp.get_json()["status"] == "closed" and resp.get_json()["progress"] == 100
 
@@ -156,6 +175,10 @@ def test_units_under(client, api, tree):
     assert client.get(f"/api/v1/units?under={tree.base3.id}", headers=api["assigner"]).status_code == 404
 
 
+def _version(aid):
+    return db.session.get(Assignment, aid).version
+
+
 def _assignment(client, api, tree, unit):
     pid = _project(client, api, tree)
     return client.post(
@@ -176,6 +199,7 @@ def _assignment(client, api, tree, unit):
 )
 def test_bad_progress_reports_save_nothing(client, api, tree, data, message):
     aid = _assignment(client, api, tree, tree.trib1)
+    data = {**data, "version": str(_version(aid))}
     if data.get("files") == "EXE":  # a fresh file per run: a stream can be read only once
         data = {**data, "files": (io.BytesIO(b"MZ\x90\x00this is an exe"), "photo.jpg")}
     resp = client.post(
@@ -246,13 +270,13 @@ def test_extension_and_list_filters(client, api, tree):
     resp = client.post(
         f"/api/v1/assignments/{aid}/extension",
         headers=api["head"],
-        json={"new_deadline": "2099-11-01", "reason": "太早"},
+        json={"new_deadline": "2099-11-01", "reason": "太早", "version": _version(aid)},
     )
     assert resp.status_code == 400 and "晚于当前时限" in resp.get_json()["error"]
     resp = client.post(
         f"/api/v1/assignments/{aid}/extension",
         headers=api["head"],
-        json={"new_deadline": "2099-12-31", "reason": "场地施工"},
+        json={"new_deadline": "2099-12-31", "reason": "场地施工", "version": _version(aid)},
     )
     assert resp.status_code == 201 and resp.get_json()["status"] == "pending"
     bad = client.get("/api/v1/assignments?status=weird", headers=api["head"])

@@ -103,6 +103,9 @@ def _entries(client, api, checklist_id, who="head"):
 
 
 def _set(client, api, entry_id, who="head", files=None, **payload):
+    """POST an entry update carrying the version a client would have read (unless given)."""
+    entry = db.session.get(ChecklistEntry, entry_id)
+    payload.setdefault("version", entry.version if entry else 1)
     if files is not None:
         return client.post(
             f"/api/v1/checklist-entries/{entry_id}",

@@ -81,8 +81,14 @@ def _finding(client, api, visit_id, unit, description="诉讼服务窗口标识�
     return resp.get_json()
 
 
+def _v(aid):
+    """The version a client would have read (absent object: any, the answer is 404)."""
+    a = db.session.get(Assignment, aid)
+    return {"version": a.version if a else 1}
+
+
 def _report(client, api, rid, text="已整改", who="head", files=None):
-    data = {"text": text}
+    data = {"text": text, **_v(rid)}
     if files is not None:
         data["files"] = files
     return client.post(
@@ -148,7 +154,7 @@ def test_visit_findings_rectifications_and_coverage(client, api, tree, people):
         resp = client.post(
             f"/api/v1/rectifications/{first['rectification_id']}/verify",
             headers=api[who],
-            json={"decision": "close"},
+            json={**_v(first["rectification_id"]), "decision": "close"},
         )
         assert resp.status_code == 403, who
         assert "核验" in resp.get_json()["error"]
@@ -157,14 +163,14 @@ def test_visit_findings_rectifications_and_coverage(client, api, tree, people):
     resp = client.post(
         f"/api/v1/rectifications/{first['rectification_id']}/verify",
         headers=api["leader"],
-        json={"decision": "close", "comment": "现场核实"},
+        json={**_v(first["rectification_id"]), "decision": "close", "comment": "现场核实"},
     )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["status"] == "closed" and resp.get_json()["progress"] == 100
     resp = client.post(
         f"/api/v1/rectifications/{second['rectification_id']}/verify",
         headers=api["leader"],
-        json={"decision": "return", "comment": "设备尚未到位"},
+        json={**_v(second["rectification_id"]), "decision": "return", "comment": "设备尚未到位"},
     )
     assert resp.status_code == 200 and resp.get_json()["status"] == "returned"
 
@@ -190,12 +196,14 @@ def test_a_leader_above_may_verify_and_the_report_reopens_a_returned_item(client
     resp = client.post(
         f"/api/v1/rectifications/{rid}/verify",
         headers=api["high_leader"],
-        json={"decision": "return", "comment": "照片不清楚"},
+        json={**_v(rid), "decision": "return", "comment": "照片不清楚"},
     )
     assert resp.status_code == 200 and resp.get_json()["status"] == "returned"
     assert _report(client, api, rid, "补充照片", files=(_jpeg(), "p.jpg")).status_code == 201
     resp = client.post(
-        f"/api/v1/rectifications/{rid}/verify", headers=api["high_leader"], json={"decision": "close"}
+        f"/api/v1/rectifications/{rid}/verify",
+        headers=api["high_leader"],
+        json={**_v(rid), "decision": "close"},
     )
     assert resp.status_code == 200 and resp.get_json()["status"] == "closed"
 
@@ -297,7 +305,9 @@ def test_bad_rectification_reports_and_verifications(client, api, tree, people):
     db.session.commit()
     assert _report(client, api, plain.id).status_code == 404
     resp = client.post(
-        f"/api/v1/rectifications/{plain.id}/verify", headers=api["leader"], json={"decision": "close"}
+        f"/api/v1/rectifications/{plain.id}/verify",
+        headers=api["leader"],
+        json={**_v(plain.id), "decision": "close"},
     )
     assert resp.status_code == 404
 
@@ -314,7 +324,7 @@ def test_bad_rectification_reports_and_verifications(client, api, tree, people):
 
     # not yet submitted: nothing to verify
     resp = client.post(
-        f"/api/v1/rectifications/{rid}/verify", headers=api["leader"], json={"decision": "close"}
+        f"/api/v1/rectifications/{rid}/verify", headers=api["leader"], json={**_v(rid), "decision": "close"}
     )
     assert resp.status_code == 403 and "不能审核" in resp.get_json()["error"]
     assert _report(client, api, rid).status_code == 201
@@ -324,10 +334,12 @@ def test_bad_rectification_reports_and_verifications(client, api, tree, people):
         ({}, "decision"),
         ({"decision": "return"}, "请填写退回理由"),
     ):
-        resp = client.post(f"/api/v1/rectifications/{rid}/verify", headers=api["leader"], json=payload)
+        resp = client.post(
+            f"/api/v1/rectifications/{rid}/verify", headers=api["leader"], json={**payload, **_v(rid)}
+        )
         assert resp.status_code == 400 and message in resp.get_json()["error"], payload
     resp = client.post(
-        f"/api/v1/rectifications/{rid}/verify", headers=api["other"], json={"decision": "close"}
+        f"/api/v1/rectifications/{rid}/verify", headers=api["other"], json={**_v(rid), "decision": "close"}
     )
     assert resp.status_code == 404
     assert db.session.get(Assignment, rid).status == "submitted"

@@ -1,0 +1,356 @@
+"""What each endpoint answers, as marshmallow schemas: they serialize the answer and are
+the document's response bodies, so a tester can hold every answer to the document."""
+
+from __future__ import annotations
+
+from marshmallow import fields as f
+
+from app.api.core import Out
+from app.tasks.models import STATUSES
+from app.visits.models import VISIT_STATUSES
+
+_NUM = {"allow_none": True}
+
+
+class TokenOut(Out):
+    token = f.String(required=True)
+    expires_in_days = f.Integer(required=True)
+
+
+class UnitSchema(Out):
+    component = True
+
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    level = f.String(required=True, metadata={"enum": ["high", "intermediate", "base", "tribunal"]})
+    parent_id = f.Integer(allow_none=True, required=True)
+    aliases = f.List(f.String(), required=True)
+    tribunal_kind = f.String(allow_none=True, required=True)
+    feature_label = f.String(allow_none=True, required=True)
+    is_active = f.Boolean(required=True)
+
+
+class CreatedOut(Out):
+    id = f.Integer(required=True)
+    version = f.Integer(required=True)
+
+
+class CreatedAssignmentOut(Out):
+    id = f.Integer(required=True)
+    unit_id = f.Integer(required=True)
+    status = f.String(required=True)
+    deadline = f.Date(allow_none=True, required=True)
+    version = f.Integer(required=True)
+
+
+class TaskCreatedOut(CreatedOut):
+    assignments = f.List(f.Nested(CreatedAssignmentOut), required=True)
+
+
+class AssignmentSchema(Out):
+    component = True
+
+    id = f.Integer(required=True)
+    task_id = f.Integer(required=True)
+    title = f.String(required=True)
+    unit_id = f.Integer(required=True)
+    status = f.String(required=True, metadata={"enum": list(STATUSES)})
+    deadline = f.Date(allow_none=True, required=True)
+    original_deadline = f.Date(allow_none=True, required=True)
+    period = f.String(allow_none=True, required=True, metadata={"description": "周期性事项的期次"})
+    progress = f.Integer(required=True)
+    overdue = f.Boolean(required=True)
+    due_soon = f.Boolean(required=True)
+    version = f.Integer(required=True, metadata={"description": "乐观锁版本：修改时原样带回"})
+
+
+class AssignmentPageOut(Out):
+    items = f.List(f.Nested(AssignmentSchema), required=True)
+    total = f.Integer(required=True)
+    page = f.Integer(required=True)
+    per_page = f.Integer(required=True)
+
+
+class ReportOut(Out):
+    report_id = f.Integer(required=True)
+    assignment = f.Nested(AssignmentSchema, required=True)
+
+
+class ExtensionOut(Out):
+    id = f.Integer(required=True)
+    status = f.String(required=True, metadata={"enum": ["pending", "granted", "refused"]})
+    requested_deadline = f.Date(required=True)
+
+
+class CompletionRowOut(Out):
+    unit_id = f.Integer(required=True)
+    name = f.String(required=True)
+    total = f.Integer(required=True)
+    closed = f.Integer(required=True)
+    open = f.Integer(required=True)
+    overdue = f.Integer(required=True)
+    closed_on_time = f.Integer(required=True)
+    on_time_rate = f.Float(required=True, **_NUM)
+    review = f.String(
+        required=True, allow_none=True, metadata={"description": "高院审核结论：confirmed / returned"}
+    )
+
+
+class CompletionOut(Out):
+    unit_id = f.Integer(required=True)
+    units = f.List(f.Nested(CompletionRowOut), required=True)
+
+
+class ImportRowOut(Out):
+    row = f.Integer(required=True)
+    title = f.String(required=True)
+    unit_names = f.List(f.String(), required=True)
+    unit_ids = f.List(f.Integer(), required=True)
+    deadline = f.Dict(
+        required=True, allow_none=True, metadata={"description": "识别出的完成时限（kind、due …）"}
+    )
+    already_imported = f.Boolean(required=True)
+    errors = f.List(f.String(), required=True)
+
+
+class ImportOut(Out):
+    import_id = f.Integer(required=True)
+    status = f.String(required=True)
+    rows = f.List(f.Nested(ImportRowOut), required=True)
+
+
+class ImportCommitOut(Out):
+    import_id = f.Integer(required=True)
+    project_id = f.Integer(required=True)
+    created = f.Integer(required=True)
+    excluded = f.List(f.Integer(), required=True)
+    already = f.Integer(required=True, metadata={"description": "此前已导入而跳过的行数"})
+
+
+class VisitCreatedOut(CreatedOut):
+    status = f.String(required=True, metadata={"enum": list(VISIT_STATUSES)})
+
+
+class FindingOut(Out):
+    id = f.Integer(required=True)
+    unit_id = f.Integer(required=True)
+    description = f.String(required=True)
+    rectification_id = f.Integer(required=True, allow_none=True)
+    status = f.String(required=True, allow_none=True)
+    deadline = f.Date(required=True, allow_none=True)
+    overdue = f.Boolean(required=True)
+
+
+class VisitOut(Out):
+    id = f.Integer(required=True)
+    kind = f.String(required=True)
+    kind_id = f.Integer(required=True)
+    title = f.String(required=True)
+    organizer_unit_id = f.Integer(required=True)
+    status = f.String(required=True, metadata={"enum": list(VISIT_STATUSES)})
+    planned_start = f.Date(required=True)
+    planned_end = f.Date(required=True)
+    actual_start = f.Date(required=True, allow_none=True)
+    actual_end = f.Date(required=True, allow_none=True)
+    leader_ids = f.List(f.Integer(), required=True)
+    target_unit_ids = f.List(f.Integer(), required=True)
+    team = f.String(required=True, allow_none=True)
+    topics = f.String(required=True, allow_none=True)
+    summary = f.String(required=True, allow_none=True)
+    suggestions = f.String(required=True, allow_none=True)
+    solved_on_spot = f.String(required=True, allow_none=True)
+    version = f.Integer(required=True)
+    findings = f.List(f.Nested(FindingOut), required=True)
+
+
+class FindingCreatedOut(Out):
+    id = f.Integer(required=True)
+    rectification_id = f.Integer(required=True, metadata={"description": "整改事项（承办事项）id"})
+
+
+class CoverageRowOut(Out):
+    unit_id = f.Integer(required=True)
+    name = f.String(required=True)
+    level = f.String(required=True)
+    visits = f.Integer(required=True)
+    last_visit = f.Date(required=True, allow_none=True)
+    leaders = f.List(f.String(), required=True)
+    paired = f.List(f.String(), required=True)
+
+
+class CoverageOut(Out):
+    unit_id = f.Integer(required=True)
+    months = f.Integer(required=True)
+    units = f.List(f.Nested(CoverageRowOut), required=True)
+    unvisited = f.List(f.Integer(), required=True)
+
+
+class TemplateOut(Out):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    version = f.Integer(required=True, metadata={"description": "模板（标准）的版本号"})
+    family = f.String(required=True)
+    status = f.String(required=True, metadata={"enum": ["draft", "published"]})
+    description = f.String(required=True, allow_none=True)
+
+
+class AppliedOut(Out):
+    ids = f.List(f.Integer(), required=True)
+
+
+class ChecklistItemOut(Out):
+    id = f.Integer(required=True)
+    unit_id = f.Integer(required=True)
+    template_id = f.Integer(required=True)
+    family = f.String(required=True)
+    due = f.Date(required=True, allow_none=True)
+    compliance = f.Float(required=True)
+
+
+class ChecklistListOut(Out):
+    items = f.List(f.Nested(ChecklistItemOut), required=True)
+
+
+class EntryOut(Out):
+    id = f.Integer(required=True)
+    code = f.String(required=True)
+    title = f.String(required=True)
+    section = f.String(required=True)
+    status = f.String(required=True, metadata={"enum": ["missing", "claimed", "verified", "rejected"]})
+    weight = f.Float(required=True)
+    evidence_required = f.Boolean(required=True)
+    evidence = f.Integer(required=True, metadata={"description": "佐证材料件数"})
+    due = f.Date(required=True, allow_none=True)
+    comment = f.String(required=True, allow_none=True)
+    version = f.Integer(required=True, metadata={"description": "检查项的乐观锁版本：修改时原样带回"})
+
+
+class ChecklistOut(Out):
+    id = f.Integer(required=True)
+    unit_id = f.Integer(required=True)
+    template_id = f.Integer(required=True)
+    family = f.String(required=True)
+    version = f.Integer(required=True, metadata={"description": "所用模板（标准）的版本号"})
+    due = f.Date(required=True, allow_none=True)
+    is_current = f.Boolean(required=True)
+    compliance = f.Float(required=True, metadata={"description": "达标率 0 到 1（已核验权重 ÷ 总权重）"})
+    entries = f.List(f.Nested(EntryOut), required=True)
+
+
+class EntrySavedOut(EntryOut):
+    checklist_id = f.Integer(required=True)
+    compliance = f.Float(required=True)
+
+
+class NotificationOut(Out):
+    id = f.Integer(required=True)
+    kind = f.String(required=True)
+    subject_type = f.String(required=True)
+    subject_id = f.Integer(required=True)
+    message = f.String(required=True)
+    created_at = f.DateTime(required=True)
+    read_at = f.DateTime(required=True, allow_none=True)
+
+
+class NotificationPageOut(Out):
+    items = f.List(f.Nested(NotificationOut), required=True)
+    unread = f.Integer(required=True)
+    page = f.Integer(required=True)
+    per_page = f.Integer(required=True)
+
+
+class NotificationReadOut(Out):
+    id = f.Integer(required=True)
+    read_at = f.DateTime(required=True, allow_none=True)
+
+
+class _DashboardCounts(Out):
+    """The figures a roll-up node and the totals share."""
+
+    total = f.Integer(required=True)
+    closed = f.Integer(required=True)
+    on_time = f.Integer(required=True)
+    overdue = f.Integer(required=True)
+    on_time_rate = f.Float(required=True, **_NUM)
+    red = f.Integer(required=True)
+    yellow = f.Integer(required=True)
+    green = f.Integer(required=True)
+    rectifications_open = f.Integer(required=True)
+    checklist_compliance = f.Float(required=True, **_NUM)
+    visits = f.Integer(required=True)
+
+
+class DashboardTotalsSchema(_DashboardCounts):
+    component = True
+
+    grey = f.Integer(required=True)
+    rectifications = f.Integer(required=True)
+    rectification_closure_rate = f.Float(required=True, **_NUM)
+    checklists = f.Integer(required=True)
+
+
+class DashboardChildSchema(_DashboardCounts):
+    component = True
+
+    unit_id = f.Integer(required=True)
+    name = f.String(required=True)
+    level = f.String(required=True)
+
+
+class DashboardFiltersOut(Out):
+    project = f.Integer(required=True, allow_none=True)
+    category = f.Integer(required=True, allow_none=True)
+    from_ = f.Date(required=True, allow_none=True, data_key="from")
+    to = f.Date(required=True, allow_none=True)
+    visits_from = f.Date(required=True)
+    visits_to = f.Date(required=True)
+
+
+class DashboardOut(Out):
+    unit_id = f.Integer(required=True)
+    name = f.String(required=True)
+    as_of = f.Date(required=True)
+    filters = f.Nested(DashboardFiltersOut, required=True)
+    totals = f.Nested(DashboardTotalsSchema, required=True)
+    children = f.List(f.Nested(DashboardChildSchema), required=True)
+
+
+class RankRowSchema(Out):
+    component = True
+
+    rank = f.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "名次（成绩相同名次相同）；本月没有可比事项为 null"},
+    )
+    unit_id = f.Integer(required=True)
+    unit = f.String(required=True)
+    total = f.Integer(required=True)
+    closed = f.Integer(required=True)
+    on_time = f.Integer(required=True)
+    overdue = f.Integer(required=True)
+    on_time_rate = f.Float(required=True, **_NUM)
+    rectifications = f.Integer(required=True)
+    rectifications_closed = f.Integer(required=True)
+    rectification_closure_rate = f.Float(required=True, **_NUM)
+    checklist_compliance = f.Float(required=True, **_NUM)
+    previous_rank = f.Integer(required=True, allow_none=True)
+    change = f.Integer(required=True, allow_none=True, metadata={"description": "较上月名次变化，正数为上升"})
+
+
+class RedListOut(Out):
+    assignment_id = f.Integer(required=True)
+    title = f.String(required=True)
+    unit = f.String(required=True)
+    deadline = f.String(required=True, metadata={"format": "date"})  # rankings.red_list writes it as text
+    days = f.Integer(required=True)
+
+
+class RankingsOut(Out):
+    level = f.String(required=True)
+    period = f.String(required=True)
+    by = f.String(required=True)
+    as_of = f.Date(required=True)
+    unit_id = f.Integer(required=True)
+    rankings = f.List(f.Nested(RankRowSchema), required=True)
+    red_list = f.List(f.Nested(RedListOut), required=True)
