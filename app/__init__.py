@@ -92,6 +92,8 @@ def _import_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.api import init_app as init_api
+    from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.checklists import bp as checklists_bp
     from app.dashboard import bp as dashboard_bp
@@ -99,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.org import bp as org_bp
     from app.reminders import bp as reminders_bp
+    from app.security.views import bp as security_bp
     from app.tasks import bp as tasks_bp
     from app.visits import bp as visits_bp
 
@@ -110,10 +113,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklists_bp)
     app.register_blueprint(reminders_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(security_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)
-    app.register_blueprint(api_bp)
+    init_api(app)  # flask-smorest: the blueprint, and its OpenAPI document from the schemas
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -144,6 +149,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject() -> dict:
         return {
             "can": lambda action, obj=None: authz.can(current_user, action, obj),
+            "may_open": lambda endpoint: authz.may_open(current_user, endpoint),
             "LEVELS": LEVELS,
             "ROLES": ROLES,
             "TRIBUNAL_KINDS": TRIBUNAL_KINDS,
@@ -167,9 +173,14 @@ def register_hooks(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
+        from app.auth.sessions import timeout_message
+
+        timed_out = timeout_message()  # the server ended an idle or too old session
         if request.path.startswith("/api/"):
-            return jsonify({"error": "请先登录，或在 Authorization 头中提供有效的 Bearer 令牌。"}), 401
-        flash("请先登录。", "warning")
+            return jsonify(
+                {"error": timed_out or "请先登录，或在 Authorization 头中提供有效的 Bearer 令牌。"}
+            ), 401
+        flash(timed_out or "请先登录。", "warning")
         return redirect(
             url_for("auth.login", next=request.full_path if request.query_string else request.path)
         )
@@ -187,25 +198,18 @@ def register_hooks(app: Flask) -> None:
             csrf.protect()
 
     @app.before_request
-    def force_password_change():
-        """After an admin reset, nothing but changing the password (or leaving)."""
-        if (
-            current_user.is_authenticated
-            and current_user.must_change_password
-            and request.endpoint
-            not in ("auth.change_password", "auth.logout", "static", "bootstrap.static", "main.healthz")
-        ):
-            if request.path.startswith("/api/"):
-                return jsonify({"error": "管理员已重置您的密码，请先在网页上设置新密码。"}), 403
-            flash("管理员已重置您的密码，请先设置新密码。", "warning")
-            return redirect(url_for("auth.change_password"))
-        return None
+    def account_setup_first():
+        """A reset or expired password, then a required second factor: nothing else first."""
+        from app.auth.guards import own_job_only, setup_first
+
+        return setup_first() or own_job_only()
 
     @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+    def session_bookkeeping(response):
+        """Last-seen times and timed-out sessions, written after the request's own work."""
+        from app.auth.sessions import write_deferred
+
+        write_deferred()
         return response
 
 

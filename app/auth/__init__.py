@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-from app.auth import views  # noqa: E402,F401
+from app.auth import account, views  # noqa: E402,F401

@@ -1,87 +1,105 @@
-"""Logging in: password check, throttling of repeated failures, the journal."""
+"""Logging in: the password (behind the throttle), the second factor, the audit trail.
+
+Every refusal shows the same generic message whatever its cause (no username
+probing); the cause goes to the audit log for the 审计员.
+"""
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from app.auth.models import LoginAttempt
+from app.audit.services import event
+from app.auth import mfa, sessions, throttle
+from app.auth.throttle import LoginThrottled
 from app.errors import ServiceError
 from app.extensions import db
 from app.journal import record
 from app.org.models import User
 from app.org.services import verify_password
+from app.timeutil import utcnow
 
 GENERIC_FAILURE = "用户名或密码错误。"
+BAD_SECOND_FACTOR = "动态验证码或恢复码不正确。"
+SECOND_FACTOR_NEEDED = "该账号已启用双因素认证，请同时提供动态验证码（otp 字段，6 位数字）或一个恢复码。"
+
+__all__ = ["LoginThrottled", "authenticate", "check_password", "complete_login", "load_session_user"]
 
 
-class LoginLocked(ServiceError):
-    status = 429
+class LoginRefused(ServiceError):
+    status = 401
 
 
-def _failures_since(column, value: str, since: datetime) -> tuple[int, datetime | None]:
-    """Failures for this key since `since`, not counting those before its last success."""
-    last_ok = db.session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            column == value, LoginAttempt.success.is_(True), LoginAttempt.at >= since
-        )
+def _refuse(username: str, ip: str, reason: str, *, user: User | None = None, now: datetime) -> None:
+    throttle.record(username, ip, False, now=now)
+    event(
+        "auth.login_failed",
+        result="failure",
+        user=user,
+        username=throttle.key(username) or "-",
+        detail={"reason": reason},
+        now=now,
     )
-    start = max(since, last_ok) if last_ok else since
-    after = LoginAttempt.at > start if last_ok else LoginAttempt.at >= start
-    count, newest = db.session.execute(
-        select(func.count(), func.max(LoginAttempt.at)).where(
-            column == value, LoginAttempt.success.is_(False), after
-        )
-    ).one()
-    return count, newest
+    raise LoginRefused(GENERIC_FAILURE)
 
 
-def check_lock(username: str, ip: str, now: datetime) -> None:
-    """Raise LoginLocked while the account or the address is locked out."""
-    cfg = current_app.config
-    window = timedelta(hours=cfg["LOGIN_WINDOW_HOURS"])
-    lock = timedelta(minutes=cfg["LOGIN_LOCK_MAX_MINUTES"])
-    for column, value, limit, what in (
-        (LoginAttempt.username, username.lower(), cfg["LOGIN_MAX_FAILURES"], "该账号"),
-        (LoginAttempt.ip, ip, cfg["LOGIN_MAX_FAILURES_PER_IP"], "本机地址"),
-    ):
-        count, newest = _failures_since(column, value, now - window)
-        if count >= limit and newest is not None and now < newest + lock:
-            minutes = max(1, math.ceil((newest + lock - now).total_seconds() / 60))
-            raise LoginLocked(
-                f"{what}连续登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试。"
-                "如忘记密码，请联系本单位管理员重置。"
-            )
-
-
-def authenticate(username: str, password: str, ip: str, *, now: datetime) -> User:
-    """Check the password (after the lock); record the attempt; return the user."""
+def check_password(username: str, password: str, ip: str, *, now: datetime) -> User:
+    """The first factor: throttle, then the password, then the account's state."""
     username = (username or "").strip()
-    check_lock(username, ip, now)
-    user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    ok = verify_password(user, password)
-    db.session.add(LoginAttempt(username=username.lower()[:50], ip=ip[:45], at=now, success=ok))
-    if not ok:
-        db.session.flush()
-        raise ServiceError(GENERIC_FAILURE)
+    throttle.check(username, ip, now=now)
+    user = db.session.scalar(select(User).where(func.lower(User.username) == throttle.key(username)))
+    if not verify_password(user, password):
+        _refuse(username, ip, "unknown user" if user is None else "wrong password", user=user, now=now)
     if not user.is_active or not user.unit.is_active:
-        db.session.flush()
-        raise ServiceError("该账号已停用，请联系本单位管理员。")
+        _refuse(username, ip, "inactive", user=user, now=now)
+    return user
+
+
+def check_second_factor(user: User, code: str | None, ip: str, *, now: datetime) -> str:
+    """A TOTP code or an unused recovery code (behind the same throttle as the
+    password); returns 'totp' or 'recovery'."""
+    throttle.check(user.username, ip, now=now)
+    kind = mfa.verify(user, code, now=now)
+    if kind is None:
+        throttle.record(user.username, ip, False, now=now)
+        event(
+            "auth.login_failed", result="failure", user=user, detail={"reason": "bad second factor"}, now=now
+        )
+        raise LoginRefused(BAD_SECOND_FACTOR)
+    return kind
+
+
+def complete_login(user: User, ip: str, *, channel: str, second_factor: str | None, now: datetime) -> None:
+    """Record a successful login (attempt row, last login, journal, audit)."""
+    throttle.record(user.username, ip, True, now=now)
     user.last_login_at = now
     db.session.flush()
     record(user, "auth.login", user, None, {"ip": ip}, unit_id=user.unit_id, now=now)
+    event("auth.login", user=user, detail={"channel": channel, "second_factor": second_factor}, now=now)
+
+
+def authenticate(username: str, password: str, ip: str, *, now: datetime, otp: str | None = None) -> User:
+    """Password and — for a user with a second factor — `otp` (a TOTP code or a
+    recovery code), in one call: the API's token endpoint. Raises LoginThrottled
+    (429) or LoginRefused (401)."""
+    user = check_password(username, password, ip, now=now)
+    used = None
+    if user.mfa_enabled_at is not None:
+        if not (otp or "").strip():
+            event(
+                "auth.login_failed",
+                result="failure",
+                user=user,
+                detail={"reason": "second factor missing"},
+                now=now,
+            )
+            raise LoginRefused(SECOND_FACTOR_NEEDED)
+        used = check_second_factor(user, otp, ip, now=now)
+    complete_login(user, ip, channel="api", second_factor=used, now=now)
     return user
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's loader: 'id:token' must match the user's current session token."""
-    user_id, _, token = (session_id or "").partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_token != token:
-        return None
-    return user
+    """Flask-Login's loader: the user of a live server-side session (app.auth.sessions)."""
+    return sessions.load(session_id, now=utcnow())

@@ -89,6 +89,7 @@ def parse(key: str, raw: Any) -> str:
 
 def save(actor: Any, values: dict[str, Any], *, now: datetime) -> dict[str, tuple[Any, Any]]:
     """Store changed settings; journal and return {key: (before, after)}."""
+    from app.audit.services import event
     from app.journal import record
 
     changes: dict[str, tuple[Any, Any]] = {}
@@ -110,12 +111,8 @@ def save(actor: Any, values: dict[str, Any], *, now: datetime) -> dict[str, tupl
             changes[key] = (before, after)
     db.session.flush()
     if changes:
-        record(
-            actor,
-            "security.settings",
-            actor,
-            {k: list(v[0]) if isinstance(v[0], tuple) else v[0] for k, v in changes.items()},
-            {k: list(v[1]) if isinstance(v[1], tuple) else v[1] for k, v in changes.items()},
-            now=now,
-        )
+        before = {k: list(v[0]) if isinstance(v[0], tuple) else v[0] for k, v in changes.items()}
+        after = {k: list(v[1]) if isinstance(v[1], tuple) else v[1] for k, v in changes.items()}
+        record(actor, "security.settings", actor, before, after, now=now)
+        event("security.settings", user=actor, detail={"before": before, "after": after}, now=now)
     return changes
