@@ -17,6 +17,7 @@ from flask import abort, g, has_request_context
 from sqlalchemy import Select, and_, exists, false, or_, select
 
 from app.attachments import Attachment
+from app.audit.models import AuditEntry
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.dashboard.models import DisplayToken
 from app.extensions import db
@@ -105,11 +106,34 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     Pairing: lambda u: Pairing.unit_id.in_(scope_unit_ids(u)),
     Circular: lambda u: Circular.unit_id.in_(scope_unit_ids(u)),
     DisplayToken: lambda u: DisplayToken.unit_id.in_(scope_unit_ids(u)),
+    AuditEntry: lambda u: _audit_clause(u),
     # The receiving side and the assigning side both see an assignment.
     Assignment: lambda u: or_(
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
     ),
 }
+
+
+def _is_root_user(user: Any) -> bool:
+    unit = db.session.get(Unit, user.unit_id)
+    return unit is not None and unit.parent_id is None
+
+
+def _audit_clause(user: Any):
+    """Audit rows exist for the 审计员 alone: those of the people of his subtree; rows
+    with no unit (a failed login under an unknown name) belong to the top of the tree."""
+    if not _role(user, "auditor"):
+        return false()
+    clause = AuditEntry.unit_id.in_(scope_unit_ids(user))
+    return or_(clause, AuditEntry.unit_id.is_(None)) if _is_root_user(user) else clause
+
+
+def _sees_audit_row(user: Any, row: AuditEntry) -> bool:
+    if not _role(user, "auditor"):
+        return False
+    if row.unit_id is None:
+        return _is_root_user(user)
+    return row.unit_id in visible_unit_ids(user)
 
 
 def _sees_task(user: Any, task: Task) -> bool:
@@ -152,6 +176,7 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     ChecklistTemplate: lambda u, o: True,
     Checklist: lambda u, o: o.unit_id in visible_unit_ids(u),
     ChecklistEntry: lambda u, o: sees(u, db.session.get(Checklist, o.checklist_id)),
+    AuditEntry: _sees_audit_row,
 }
 
 # Owners of attachments, by the owner_type an attachment records.
@@ -194,8 +219,80 @@ def _admin_below_own(user: Any, obj: Any) -> bool:
     return _role(user, "admin") and sees(user, obj) and obj.id != user.unit_id
 
 
-def _admin_other_user(user: Any, obj: Any) -> bool:
-    return _role(user, "admin") and sees(user, obj) and obj.id != user.id
+# The accounts of the other two administrators are not the 系统管理员's to change or
+# switch off (else he could silence the 审计员): the 安全管理员 withdraws the role first.
+GUARDED_ROLES = ("secadmin", "auditor")
+
+
+# 三员分立: an account that holds only the 安全管理员's or the 审计员's role does that job
+# and nothing else — no items, visits, rankings or dashboards, on the pages or the API.
+# The endpoints it may open (anything else is a 403 before the view runs):
+SECURITY_ENDPOINTS = frozenset(
+    {
+        # every account: log in and out, its own password, second factor, tokens, notifications
+        "auth.login",
+        "auth.second_factor",
+        "auth.logout",
+        "auth.change_password",
+        "auth.mfa_page",
+        "auth.mfa_enrol",
+        "auth.mfa_disable",
+        "auth.tokens_page",
+        "auth.token_revoke",
+        "reminders.notification_list",
+        "reminders.notification_read",
+        "reminders.notification_read_all",
+        "reminders.notification_preferences",
+        "main.index",
+        "main.healthz",
+        "static",
+        "bootstrap.static",
+        "api.token",
+        "api.openapi",
+        # the 安全管理员: accounts (to grant roles, reset passwords), locks, tokens, settings
+        "org.users",
+        "org.user_detail",
+        "org.user_roles",
+        "org.user_reset_password",
+        "security.settings_page",
+        "security.locks",
+        "security.unlock",
+        "security.token_list",
+        "security.token_revoke",
+        "security.mfa_list",
+        "security.mfa_reset",
+        # the 审计员: the audit log
+        "audit.log",
+        "audit.entry",
+        "audit.export",
+        "audit.verify",
+    }
+)
+
+
+def security_only(user: Any) -> bool:
+    """An account whose roles are all the 安全管理员's or the 审计员's."""
+    roles = getattr(user, "roles", None) or set()
+    return bool(roles) and roles <= set(GUARDED_ROLES)
+
+
+def may_open(user: Any, endpoint: str | None) -> bool:
+    """Whether the user may open this endpoint at all (before any per-object check)."""
+    return not security_only(user) or endpoint in SECURITY_ENDPOINTS
+
+
+def _sysadmin_of(user: Any, obj: Any) -> bool:
+    """The 系统管理员 keeps this account's basic data."""
+    return _role(user, "admin") and sees(user, obj) and not obj.has_role(*GUARDED_ROLES)
+
+
+def _sysadmin_other_user(user: Any, obj: Any) -> bool:
+    return _sysadmin_of(user, obj) and obj.id != user.id
+
+
+def _secadmin_other_user(user: Any, obj: Any) -> bool:
+    """The 安全管理员 acts on others' accounts, never on his own."""
+    return _role(user, "secadmin") and sees(user, obj) and obj.id != user.id
 
 
 def _receiver(user: Any, a: Assignment, *statuses: str, roles=RECEIVER_ROLES) -> bool:
@@ -284,7 +381,7 @@ def _entry_verifier(user: Any, e: ChecklistEntry) -> bool:
 
 
 RULES: dict[str, Callable[[Any, Any], bool]] = {
-    # Route-level permissions (no object).
+    # Route-level permissions (no object). "admin.access": the 系统管理员's pages.
     "admin.access": lambda u, o: _role(u, "admin"),
     "project.create": lambda u, o: _role(u, *ASSIGNER_ROLES, "admin"),
     "category.manage": lambda u, o: _role(u, "admin", "reviewer"),
@@ -297,17 +394,24 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "unit.deactivate": _admin_below_own,
     "unit.assign_to": lambda u, o: sees(u, o) and o.id != u.unit_id and o.is_active,
     # Users.
-    # 三员分立: the 系统管理员 keeps accounts' basic data; the 安全管理员 grants roles,
-    # resets passwords, lifts locks and revokes tokens; the 审计员 only reads the log.
-    # Nobody grants themselves anything.
+    # 三员分立: the 系统管理员 keeps accounts' basic data (create, name, unit, contacts,
+    # deactivate; a new account has no role); the 安全管理员 grants roles, resets
+    # passwords, lifts locks and revokes tokens; the 审计员 only reads and exports the
+    # audit log. Nobody acts on their own roles or password here, and no account holds
+    # two of the three (app/org/services.py refuses it).
+    "user.list": lambda u, o: _role(u, "admin", "secadmin"),
+    "user.create": lambda u, o: _role(u, "admin"),
     "user.view": lambda u, o: _role(u, "admin", "secadmin") and sees(u, o),
-    "user.edit": lambda u, o: _role(u, "admin") and sees(u, o),
-    "user.deactivate": _admin_other_user,
-    "user.grant_roles": lambda u, o: _role(u, "secadmin") and sees(u, o) and o.id != u.id,
-    "user.reset_password": lambda u, o: _role(u, "secadmin") and sees(u, o) and o.id != u.id,
+    "user.edit": _sysadmin_of,
+    "user.deactivate": _sysadmin_other_user,
+    "user.grant_roles": _secadmin_other_user,
+    "user.reset_password": _secadmin_other_user,
     "security.manage": lambda u, o: _role(u, "secadmin"),
-    "token.revoke": lambda u, o: o.user_id == u.id or _role(u, "secadmin"),
+    "token.revoke": lambda u, o: (
+        o.user_id == u.id or (_role(u, "secadmin") and sees(u, db.session.get(User, o.user_id)))
+    ),
     "audit.view": lambda u, o: _role(u, "auditor"),
+    "audit.entry": lambda u, o: sees(u, o),  # only the 审计员 sees a row at all
     # Projects and items.
     "project.view": lambda u, o: sees(u, o),
     "project.edit": lambda u, o: (
@@ -397,17 +501,36 @@ def can(user: Any, action: str, obj: Any = None) -> bool:
 
 
 def require(user: Any, action: str, obj: Any = None) -> None:
-    """Abort: 404 when the object is hidden from the user, 403 when not allowed."""
+    """Abort: 404 when the object is hidden from the user, 403 when not allowed.
+    Either way the denial is queued for the audit log (安全审计)."""
     if obj is not None and type(obj) in _SEES and not sees(user, obj):
+        _record_denial(user, action, obj, 404)
         abort(404)
     if not can(user, action, obj):
+        _record_denial(user, action, obj, 403)
         abort(403)
 
 
 def get_scoped_or_404(model: type, object_id: int, action: str, user: Any) -> Any:
-    """Load → check scope (404) → check action (403)."""
+    """Load → check scope (404) → check action (403). An id that does not exist is
+    a plain 404, not a denial: there was nothing to deny."""
     obj = db.session.get(model, object_id)
     if obj is None:
         abort(404)
     require(user, action, obj)
     return obj
+
+
+def _record_denial(user: Any, action: str, obj: Any, status: int) -> None:
+    """Queued in the request; written after it (app/audit/hooks.py), even on error."""
+    from app.audit.services import event
+
+    if not has_request_context():  # abort() only means something in a request
+        return
+    event(
+        "access.denied",
+        result="denied",
+        user=user,
+        obj=obj,
+        detail={"action": action, "status": status},
+    )

@@ -12,6 +12,12 @@ Task objects per position (see `_task_objects`):
 - sibling: an item of inter1 assigned to base2 — hidden;
 - superior: an item of the high court assigned to inter1 — hidden.
 Projects: owned by the position's unit (a superior's project is visible below).
+
+Roles: every role of app/org/models.ROLES, the three administrators of 三员分立 among
+them — 系统管理员 (admin: units, accounts' basic data, reminder rules, standards,
+categories, displays), 安全管理员 (secadmin: role grants, password resets, locks,
+tokens, security settings) and 安全审计员 (auditor: the audit log, nothing else).
+Audit rows sit in the unit of the person they record; only the 审计员 sees any.
 """
 
 from __future__ import annotations
@@ -35,9 +41,26 @@ from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, V
 from tests import factories
 
 POSITIONS = ("own", "sub", "sibling", "superior")
-ALL_ROLES = tuple(ROLES)
+ALL_ROLES = tuple(ROLES)  # includes the 安全管理员 and the 审计员
+assert {"admin", "secadmin", "auditor"} <= set(ALL_ROLES)
 OK = "ok"
 RECEIVERS = ("tribunal_head", "coordinator", "staff", "assigner", "leader")
+
+
+# 三员分立: all an account holding only the 安全管理员's or the 审计员's role may open
+# (written out here, apart from app.authz.SECURITY_ENDPOINTS, so that a page added there
+# by mistake shows up as a failure); every other route answers them 403.
+SECURITY_ROLES = ("secadmin", "auditor")
+SECURITY_PAGES = {
+    *("auth.login", "auth.second_factor", "auth.logout", "auth.change_password"),
+    *("auth.mfa_page", "auth.mfa_enrol", "auth.mfa_disable", "auth.tokens_page", "auth.token_revoke"),
+    *("reminders.notification_list", "reminders.notification_read", "reminders.notification_read_all"),
+    *("reminders.notification_preferences", "main.index", "main.healthz", "api.token", "api.openapi"),
+    *("org.users", "org.user_detail", "org.user_roles", "org.user_reset_password"),
+    *("security.settings_page", "security.locks", "security.unlock", "security.token_list"),
+    *("security.token_revoke", "security.mfa_list", "security.mfa_reset"),
+    *("audit.log", "audit.entry", "audit.export", "audit.verify"),
+}
 
 
 @dataclass
@@ -62,7 +85,29 @@ def roles_only(*roles):
     return lambda role, pos: OK if role in roles else 403
 
 
-admin_only = roles_only("admin")
+admin_only = roles_only("admin")  # the 系统管理员's pages
+secadmin_only = roles_only("secadmin")
+auditor_only = roles_only("auditor")
+
+
+def role_in_subtree(*roles):
+    """An object in the actor's subtree that only these roles may act on."""
+
+    def expect(role, pos):
+        if pos not in ("own", "sub"):
+            return 404
+        return OK if role in roles else 403
+
+    return expect
+
+
+user_viewers = role_in_subtree("admin", "secadmin")  # an account's page: both administrators
+secadmin_in_subtree = role_in_subtree("secadmin")  # role grants, password resets
+
+
+def audit_rows(role, pos):
+    """Audit rows exist for the 审计员 alone (everyone else: 404), within his subtree."""
+    return OK if role == "auditor" and pos in ("own", "sub") else 404
 
 
 def in_subtree(role, pos):
@@ -237,7 +282,7 @@ ROUTES: dict[str, Row] = {
     "auth.change_password": Row("GET", _u("/account/password"), anyone, positional=False),
     # org
     "org.units": Row("GET", _u("/admin/units"), admin_only, positional=False),
-    "org.users": Row("GET", _u("/admin/users"), admin_only, positional=False),
+    "org.users": Row("GET", _u("/admin/users"), roles_only("admin", "secadmin"), positional=False),
     "org.import_upload": Row("GET", _u("/admin/import"), admin_only, positional=False),
     "org.import_template": Row("GET", _u("/admin/import/template/units.csv"), admin_only, positional=False),
     "org.unit_detail": Row("GET", lambda c, p: f"/units/{_unit(c, p)}", in_subtree),
@@ -256,8 +301,16 @@ ROUTES: dict[str, Row] = {
         "POST", lambda c, p: f"/admin/users/{_user(c, p)}/deactivate", admin_in_subtree
     ),
     "org.user_activate": Row("POST", lambda c, p: f"/admin/users/{_user(c, p)}/activate", admin_in_subtree),
+    "org.user_detail": Row("GET", lambda c, p: f"/admin/users/{_user(c, p)}", user_viewers),
+    # 三员分立: the 安全管理员 grants roles and resets passwords; the 系统管理员 cannot.
+    "org.user_roles": Row(
+        "POST",
+        lambda c, p: f"/admin/users/{_user(c, p)}/roles",
+        secadmin_in_subtree,
+        data=lambda c, p: {"roles": ["staff", "viewer"], "version": c.targets[p].version},
+    ),
     "org.user_reset_password": Row(
-        "GET", lambda c, p: f"/admin/users/{_user(c, p)}/reset-password", admin_in_subtree
+        "GET", lambda c, p: f"/admin/users/{_user(c, p)}/reset-password", secadmin_in_subtree
     ),
     "org.import_preview": Row("GET", lambda c, p: f"/admin/import/{_batch(c, p)}", own_batch("admin")),
     "org.import_commit": Row("POST", lambda c, p: f"/admin/import/{_batch(c, p)}/commit", own_batch("admin")),
@@ -592,7 +645,58 @@ ROUTES: dict[str, Row] = {
     ),
     "checklists.matrix": Row("GET", _u("/checklists/matrix"), anyone, positional=False),
     "checklists.matrix_export": Row("GET", _u("/checklists/matrix.xlsx"), anyone, positional=False),
+    # 安全审计: the 审计员's pages; audit rows placed by the unit of the person they record.
+    "audit.log": Row("GET", _u("/audit"), auditor_only, positional=False),
+    "audit.export": Row("GET", _u("/audit.xlsx?result=denied"), auditor_only, positional=False),
+    "audit.verify": Row("POST", _u("/audit/verify"), auditor_only, positional=False),
+    "audit.entry": Row("GET", lambda c, p: f"/audit/{c.audit_rows[p].id}", audit_rows),
+    # --- identity: tokens, MFA, security pages (helper "identity"; its _grid_token follows ROUTES)
+    "auth.second_factor": Row("GET", _u("/login/verify"), anyone, positional=False),
+    "auth.tokens_page": Row("GET", _u("/account/tokens"), anyone, positional=False),
+    # own: the actor's own token; elsewhere the position's user's: the 安全管理员 reaches its subtree.
+    "auth.token_revoke": Row(
+        "POST",
+        lambda c, p: f"/account/tokens/{_grid_token(c, p, actor_at_own=True)}/revoke",
+        lambda role, pos: OK if pos == "own" or (role == "secadmin" and pos == "sub") else 404,
+    ),
+    "auth.mfa_page": Row("GET", _u("/account/mfa"), anyone, positional=False),
+    "auth.mfa_enrol": Row("GET", _u("/account/mfa/enrol"), anyone, positional=False),
+    "auth.mfa_disable": Row(
+        "POST", _u("/account/mfa/disable"), anyone, positional=False, data={"code": "000000"}
+    ),
+    "security.settings_page": Row("GET", _u("/admin/security"), roles_only("secadmin"), positional=False),
+    "security.locks": Row("GET", _u("/admin/security/locks"), roles_only("secadmin"), positional=False),
+    "security.unlock": Row(
+        "POST",
+        _u("/admin/security/locks/unlock"),
+        roles_only("secadmin"),
+        positional=False,
+        data={"username": "nobody", "ip": "10.0.0.9"},
+    ),
+    "security.token_list": Row("GET", _u("/admin/security/tokens"), roles_only("secadmin"), positional=False),
+    "security.token_revoke": Row(
+        "POST",
+        lambda c, p: f"/admin/security/tokens/{_grid_token(c, p)}/revoke",
+        lambda role, pos: 403 if role != "secadmin" else (OK if pos in ("own", "sub") else 404),
+    ),
+    "security.mfa_list": Row("GET", _u("/admin/security/mfa"), roles_only("secadmin"), positional=False),
+    "security.mfa_reset": Row(
+        "POST",
+        lambda c, p: f"/admin/security/users/{_user(c, p)}/mfa-reset",
+        lambda role, pos: 403 if role != "secadmin" else (OK if pos in ("own", "sub") else 404),
+    ),
+    # --- end identity
 }
+
+
+# --- identity: made when a row above is requested (after the login, which keeps tokens)
+def _grid_token(ctx, pos, actor_at_own=False):
+    """A live API token of the position's user (of the actor at 'own' when asked)."""
+    from app.api import tokens
+
+    owner = ctx.actor if actor_at_own and pos == "own" else ctx.targets[pos]
+    return tokens.row_for(tokens.issue(owner, now=utcnow(), label=f"grid-{pos}")).id
+
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them
 
@@ -845,8 +949,17 @@ def _context(tree, role):
     _checklist_objects(ctx)
     _visit_objects(ctx, tree)
     _reminder_objects(ctx)
+    _audit_objects(ctx)
     db.session.commit()
     return ctx
+
+
+def _audit_objects(ctx):
+    """One audit row per position, recording something its unit's person did."""
+    from app.audit import services
+
+    rows = services.write([services.Event("write", user=ctx.targets[pos]) for pos in POSITIONS])
+    ctx.audit_rows = dict(zip(POSITIONS, rows, strict=True))
 
 
 def _outcome(resp) -> object:
@@ -888,6 +1001,8 @@ def test_grid(app, client, tree, login, endpoint, role):
         resp = client.open(url, method=row.method, **kwargs)
         got = _outcome(resp)
         want = row.expect(role, pos)
+        if role in SECURITY_ROLES and endpoint not in SECURITY_PAGES:
+            want = 403  # 三员分立: refused before the view, whatever the object
         if got != want:
             failures.append(f"{row.method} {url} as {role} on {pos}: got {got}, expected {want}")
         client.post("/logout")

@@ -9,6 +9,9 @@ from app.timeutil import utcnow
 
 ACCOUNTS = {
     "admin": ("admin", "辽宁省高级人民法院"),
+    "sysadmin": ("admin", "辽宁省高级人民法院"),
+    "secadmin": ("secadmin", "辽宁省高级人民法院"),
+    "auditor": ("auditor", "辽宁省高级人民法院"),
     "lnfy": ("reviewer", "辽宁省高级人民法院"),
     "bxzy": ("assigner", "本溪市中级人民法院"),
     "bxzy_ld": ("leader", "本溪市中级人民法院"),

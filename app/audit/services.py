@@ -92,6 +92,13 @@ def _user_fields(user: Any) -> dict:
     }
 
 
+def _holds_admin_role(user: Any) -> bool:
+    from app.org.models import ADMIN_ROLES
+
+    has_role = getattr(user, "has_role", None)
+    return bool(getattr(user, "is_authenticated", False) and has_role and has_role(*ADMIN_ROLES))
+
+
 def _lock_chain() -> str:
     """Serialise appends and return the hash of the last row."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -115,6 +122,9 @@ def write(events: list[Event]) -> list[AuditEntry]:
     rows = []
     for ev in events:
         fields = _user_fields(ev.user)
+        detail = ev.detail
+        if _holds_admin_role(ev.user) and not (detail or {}).get("admin"):
+            detail = {**(detail or {}), "admin": True}  # every administrator action is marked
         if ev.username and not fields["username"]:
             fields["username"] = ev.username
         row = AuditEntry(
@@ -124,7 +134,7 @@ def write(events: list[Event]) -> list[AuditEntry]:
             object_type=_clip(ev.object_type, 50),
             object_id=_clip(ev.object_id, 50),
             result=ev.result,
-            detail=ev.detail,
+            detail=detail,
             prev_hash=prev,
             hash="",
             **{k: _clip(v, 100) if k in ("username", "unit_name") else v for k, v in fields.items()},
@@ -160,18 +170,46 @@ class VerifyResult:
     rows: int
     broken_at: int | None  # id of the first row whose link does not hold
     reason: str | None
+    head: str | None = None  # the last row's hash: kept outside the database, it pins the whole chain
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+    def as_detail(self) -> dict:
+        return {"rows": self.rows, "broken_at": self.broken_at, "reason": self.reason, "head": self.head}
 
 
-def verify() -> VerifyResult:
-    """Walk the chain in id order; report the first broken link, if any."""
+def purge_anchors() -> set[str]:
+    """Hashes a purge left as the new start of the chain (the first kept row's prev_hash)."""
     anchors = set()
     for detail in db.session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "audit.purge")):
         if isinstance(detail, dict) and detail.get("anchor"):
             anchors.add(detail["anchor"])
+    return anchors
+
+
+def verify() -> VerifyResult:
+    """Walk the chain in id order; report the first broken link, if any.
+
+    A row edited in the database no longer matches its own hash; a row deleted,
+    inserted or moved leaves the next row's prev_hash pointing at something else.
+    To hide an edit one would have to recompute every later hash — which changes the
+    head, so a head noted outside the database (the 等保 report, a printed check)
+    gives it away."""
+    anchors = purge_anchors()
+    stmt = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=2000)
+    rows = db.session.scalars(stmt)
+    try:
+        return _walk(rows, anchors)
+    finally:
+        rows.close()  # a break found early leaves a server-side cursor open
+
+
+def _walk(rows: Any, anchors: set[str]) -> VerifyResult:
     prev: str | None = None
     count = 0
-    stmt = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=2000)
-    for row in db.session.scalars(stmt):
+    for row in rows:
         count += 1
         expected_prev = prev if prev is not None else row.prev_hash
         if prev is None and row.prev_hash != GENESIS and row.prev_hash not in anchors:
@@ -182,10 +220,10 @@ def verify() -> VerifyResult:
             return VerifyResult(count, row.id, "记录内容与其哈希不符（记录被修改）")
         prev = row.hash
         db.session.expunge(row)
-    return VerifyResult(count, None, None)
+    return VerifyResult(count, None, None, head=prev)
 
 
-def purge(before: datetime, *, today_utc: datetime, actor: Any = None) -> int:
+def purge(before: datetime, *, today_utc: datetime, actor: Any = None, note: dict | None = None) -> int:
     """Delete rows older than `before` — never younger than RETENTION_DAYS — and
     record the purge itself, with the hash the remaining chain now starts from."""
     from datetime import timedelta
@@ -208,7 +246,7 @@ def purge(before: datetime, *, today_utc: datetime, actor: Any = None) -> int:
             Event(
                 action="audit.purge",
                 user=actor,
-                detail={"before": before.isoformat(), "deleted": deleted, "anchor": first},
+                detail={"before": before.isoformat(), "deleted": deleted, "anchor": first, **(note or {})},
                 username=None if actor else "system",
             )
         ]

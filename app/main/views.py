@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify, render_template
+from flask import jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from app import authz
 from app.extensions import db
 from app.main import bp
 from app.org.queries import subtree_counts, subtree_units
@@ -18,6 +19,9 @@ def index():
     and review, today's work for tribunals, the tree for admins."""
     from app.dashboard.views import home_endpoint, overview, today_page
 
+    if authz.security_only(current_user):  # 三员分立: straight to the job
+        page = "audit.log" if current_user.has_role("auditor") else "security.settings_page"
+        return redirect(url_for(page))
     endpoint = home_endpoint(current_user)
     if endpoint == "overview":
         return overview()

@@ -35,16 +35,28 @@ class MoveUnitForm(VersionedForm):
 
 
 class UserForm(VersionedForm):
+    """The 系统管理员's form: an account's basic data. No roles here (三员分立): the
+    安全管理员 grants them on the user's page (RolesForm)."""
+
     username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(min=2, max=50)])
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=50)])
     unit_id = SelectField("所属单位", coerce=int, validators=[DataRequired("请选择所属单位。")])
-    roles = MultiCheckboxField("角色", choices=dict(ROLES))
     email = StringField("邮箱", validators=[Optional(), Email("邮箱格式不正确。"), Length(max=120)])
     phone = StringField("手机", validators=[Optional(), Length(max=30)])
     password = PasswordField(
         "初始密码",
         validators=[Optional(), Length(max=128)],
-        description="至少 8 位，须包含字母和数字；用户首次登录后须修改。",
+        description="至少 8 位，含大写字母、小写字母、数字、符号中的三类，不含用户名；用户首次登录后须修改。",
+    )
+
+
+class RolesForm(VersionedForm):
+    """The 安全管理员's form: which roles an account holds."""
+
+    roles = MultiCheckboxField(
+        "角色",
+        choices=dict(ROLES),
+        description="系统管理员、安全管理员、安全审计员三者只能选其一（三员分立）；不选任何角色时该账号只能查看本单位。",
     )
 
 
@@ -52,7 +64,7 @@ class ResetPasswordForm(BaseForm):
     password = PasswordField(
         "临时密码",
         validators=[DataRequired("请填写临时密码。"), Length(max=128)],
-        description="至少 8 位，须包含字母和数字；用户登录后须立即修改。",
+        description="至少 8 位，含大写字母、小写字母、数字、符号中的三类，不含用户名；用户登录后须立即修改。",
     )
 
 

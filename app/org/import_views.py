@@ -23,8 +23,9 @@ TEMPLATE_ROWS = {
         ["示例人民法庭", "示例法庭", "示例区人民法院", "人民法庭", "人民法庭", "旅游法庭"],
     ],
     "users": [
-        ["用户名", "姓名", "所属单位", "角色", "邮箱", "手机", "初始密码"],
-        ["zhangsan", "张三", "华来人民法庭", "庭长", "zhangsan@example.cn", "", "Init@2026"],
+        # No 角色 column: roles are granted by the 安全管理员 afterwards (三员分立).
+        ["用户名", "姓名", "所属单位", "邮箱", "手机", "初始密码"],
+        ["zhangsan", "张三", "华来人民法庭", "zhangsan@example.cn", "", "Init@2026"],
     ],
 }
 
@@ -97,18 +98,11 @@ def import_template(kind: str, fmt: str):
         data = ("\ufeff" + buf.getvalue()).encode("utf-8")
         mime = "text/csv; charset=utf-8"
     else:
-        from openpyxl import Workbook
+        from app.exports.xlsx import Book, Column
 
-        wb = Workbook()
-        ws = wb.active
-        for r in rows:
-            ws.append(r)
-        for col in "ABCDEFG":
-            ws.column_dimensions[col].width = 22
-        ws.freeze_panes = "A2"
-        out = io.BytesIO()
-        wb.save(out)
-        data = out.getvalue()
+        book = Book(name)
+        book.sheet(name, [Column(h, 22) for h in rows[0]], rows[1:])
+        data = book.to_bytes()
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     from urllib.parse import quote
 

@@ -18,7 +18,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.importing import ImportBatch, ImportFormatError, read_table, row_errors, run_rows
 from app.org import services
-from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS, Unit, User
+from app.org.models import LEVELS, TRIBUNAL_KINDS, Unit, User
 
 UNIT_COLUMNS = {
     "name": ("单位全称", "单位名称", "全称", "名称"),
@@ -39,7 +39,8 @@ USER_COLUMNS = {
 }
 REQUIRED = {
     "units": ("name", "parent", "level"),
-    "users": ("username", "display_name", "unit", "roles", "password"),
+    # No 角色 column needed: a new account starts with no role (三员分立, see _user_row).
+    "users": ("username", "display_name", "unit", "password"),
 }
 LABELS = {
     "units": {k: v[0] for k, v in UNIT_COLUMNS.items()},
@@ -56,7 +57,6 @@ LEVEL_WORDS = {
     "法庭": "tribunal",
 }
 KIND_WORDS = {**{v: k for k, v in TRIBUNAL_KINDS.items()}, **{k: k for k in TRIBUNAL_KINDS}}
-ROLE_WORDS = {**{v: k for k, v in ROLES.items()}, **{k: k for k in ROLES}, "庭长": "tribunal_head"}
 
 
 def _norm(header: str) -> str:
@@ -126,16 +126,19 @@ def _unit_row(actor: User, data: dict, now: datetime) -> Any:
 
 def _user_row(actor: User, data: dict, now: datetime) -> Any:
     unit = _scoped_unit(actor, data.get("unit", ""), "所属单位")
+    # 三员分立: the 系统管理员 opens accounts; roles are the 安全管理员's to grant, one
+    # account at a time on its page. A file that asks for roles is refused row by row
+    # rather than imported without them, so nobody believes a role was given.
     words = [w for w in re.split(r"[、，,；;/\s]+", data.get("roles", "")) if w]
-    roles = []
-    for w in words:
-        if w not in ROLE_WORDS:
-            raise ServiceError(f"角色“{w}”无法识别，可用：{'、'.join(ROLES.values())}。")
-        roles.append(ROLE_WORDS[w])
+    if words:
+        raise ServiceError(
+            f"“角色”列须留空：导入的账号不带角色，由安全管理员在用户页面授予（三员分立）。"
+            f"本行填写了：{'、'.join(words)[:60]}。"
+        )
     if data.get("password_hash"):
         secret = {"password_hash": data["password_hash"]}
     else:
-        services.validate_password(data.get("password", ""))
+        services.validate_password(data.get("password", ""), data.get("username", ""))
         # The preview must not spend a slow KDF per row; the hash is made once, below.
         secret = {"password_hash": "!preview"}
     return services.create_user(
@@ -143,7 +146,6 @@ def _user_row(actor: User, data: dict, now: datetime) -> Any:
         username=data.get("username", ""),
         display_name=data.get("display_name", ""),
         unit=unit,
-        roles=roles,
         email=data.get("email"),
         phone=data.get("phone"),
         must_change_password=True,

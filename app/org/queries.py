@@ -135,7 +135,9 @@ def users_query(user: Any, *, q: str = "", unit_id: int | None = None, role: str
         stmt = stmt.where(
             User.unit_id.in_(select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id))
         )
-    if role:
+    if role == "none":  # accounts waiting for the 安全管理员 to grant a role
+        stmt = stmt.where(User.id.not_in(select(UserRole.user_id)))
+    elif role:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if status == "active":
         stmt = stmt.where(User.active.is_(True))

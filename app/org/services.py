@@ -7,16 +7,19 @@ import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, func, insert, literal, select, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import authz
+from app.audit.services import event
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
 from app.org.models import (
+    ADMIN_ROLES,
     LEVEL_RANK,
     LEVELS,
     ROLES,
@@ -250,7 +253,7 @@ def set_unit_active(
     unit: Unit,
     active: bool,
     *,
-    expected_version: int | str | None = None,
+    expected_version: int | str | None,
     now: datetime,
 ) -> Unit:
     """Deactivate (never delete) or re-activate a unit."""
@@ -281,43 +284,51 @@ def set_unit_active(
 
 # ---------------------------------------------------------------- accounts
 
-PASSWORD_MIN = 8
+
+def validate_password(password: str, username: str) -> None:
+    """The password policy (app/auth/passwords.py): ≥ 8 characters, three of upper /
+    lower / digit / symbol, not containing the username, not a common password."""
+    from app.auth.passwords import check  # app.auth imports this module
+
+    check(password, username)
 
 
-def validate_password(password: str) -> None:
-    if len(password or "") < PASSWORD_MIN:
-        raise ServiceError(f"密码至少 {PASSWORD_MIN} 位。", "password")
-    if len(password) > 128:
-        raise ServiceError("密码不能超过 128 位。", "password")
-    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        raise ServiceError("密码须同时包含字母和数字。", "password")
+def _hash_method() -> str:
+    # Werkzeug's default is scrypt, a memory-hard KDF: no extra dependency needed.
+    # (Only the test config lowers the cost, to keep the suite fast.)
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
 
 
 def hash_password(password: str) -> str:
-    # Werkzeug's default is scrypt, a memory-hard KDF: no extra dependency needed.
-    # (Only the test config lowers the cost, to keep the suite fast.)
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
-    return generate_password_hash(password, method=method)
+    return generate_password_hash(password, method=_hash_method())
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(8), method=method)
 
 
 def verify_password(user: User | None, password: str) -> bool:
     if user is None:
         # Spend the same time as a real check so timing doesn't reveal usernames.
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(_hash_method()), password or "")
         return False
     return check_password_hash(user.password_hash, password or "")
 
 
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+ONE_ADMIN_ROLE = (
+    "三员分立：系统管理员、安全管理员、安全审计员须由不同的账号担任，一个账号只能持有其中一个角色。"
+)
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
+    """Known roles, each once; never two of the three administrators (三员分立)."""
     roles = [r for r in dict.fromkeys(roles) if r]
-    unknown = [r for r in roles if r not in ROLES]
+    unknown = [str(r)[:20] for r in roles if r not in ROLES]
     if unknown:
         raise ServiceError(f"未知的角色：{'、'.join(unknown)}。", "roles")
-    if not roles:
-        raise ServiceError("请至少选择一个角色。", "roles")
+    if len(set(roles) & set(ADMIN_ROLES)) > 1:
+        raise ServiceError(ONE_ADMIN_ROLE, "roles")
     return roles
 
 
@@ -341,7 +352,7 @@ def create_user(
     username: str,
     display_name: str,
     unit: Unit,
-    roles: Iterable[str],
+    roles: Iterable[str] = (),
     password: str | None = None,
     password_hash: str | None = None,
     email: str | None = None,
@@ -349,12 +360,18 @@ def create_user(
     must_change_password: bool = False,
     now: datetime,
 ) -> User:
-    """Add an account in `unit` with roles. Give `password` (checked and hashed here)
-    or `password_hash` (an import batch hashed a checked password at preview)."""
+    """Add an account in `unit`. Give `password` (checked and hashed here) or
+    `password_hash` (an import batch hashed a checked password at preview).
+
+    三员分立: an account a person opens (the 系统管理员, by form or import) starts with
+    no role; the 安全管理员 grants roles later (`set_user_roles`). Only the system
+    itself (actor None: the demo, the command line, test set-up) creates with roles."""
     username, display_name, email, phone = _clean_user_fields(username, display_name, email, phone)
     roles = _clean_roles(roles)
+    if roles and actor is not None:
+        raise ServiceError("新账号不带角色：角色由安全管理员在用户页面授予（三员分立）。", "roles")
     if password_hash is None:
-        validate_password(password or "")
+        validate_password(password or "", username)
         password_hash = hash_password(password or "")
     if not unit.is_active:
         raise ServiceError(f"单位“{unit.name}”已停用，不能添加用户。", "unit_id")
@@ -368,6 +385,7 @@ def create_user(
         email=email,
         phone=phone,
         password_hash=password_hash,
+        password_changed_at=now,
         must_change_password=must_change_password,
         created_at=now,
         updated_at=now,
@@ -385,31 +403,65 @@ def update_user(
     *,
     display_name: str,
     unit: Unit,
-    roles: Iterable[str],
     email: str | None,
     phone: str | None,
     expected_version: int | str | None,
     now: datetime,
 ) -> User:
-    """Edit an account's name, unit, roles and contacts."""
+    """Edit an account's basic data: name, unit and contacts (the 系统管理员's part;
+    roles are `set_user_roles`, the 安全管理员's)."""
     check_version(user, expected_version)
     before = _user_snapshot(user)
     _, display_name, email, phone = _clean_user_fields(user.username, display_name, email, phone)
-    roles = _clean_roles(roles)
-    if user.id == actor.id and "admin" in user.roles and "admin" not in roles:
-        raise ServiceError("不能取消自己的管理员角色。", "roles")
     if unit.id != user.unit_id and not unit.is_active:
         raise ServiceError(f"单位“{unit.name}”已停用。", "unit_id")
     user.display_name = display_name
     user.unit_id = unit.id
     user.email = email
     user.phone = phone
+    user.updated_at = now
+    db.session.flush()
+    db.session.expire(user, ["unit"])
+    authz.forget_cached_scope()
+    record(actor, "user.update", user, before, _user_snapshot(user), unit_id=unit.id, now=now)
+    return user
+
+
+def set_user_roles(
+    actor: User,
+    user: User,
+    roles: Iterable[str],
+    *,
+    expected_version: int | str | None,
+    now: datetime,
+) -> User:
+    """The 安全管理员 grants and withdraws roles (none is a valid answer: the account
+    then only reads its unit). Never one's own roles; never two of the three
+    administrators on one account; no new role for a deactivated account."""
+    if actor is not None and user.id == actor.id:
+        raise ServiceError("不能修改自己的角色（三员分立：任何人不能给自己授权）。", "roles")
+    check_version(user, expected_version)
+    roles = _clean_roles(roles)
+    before = sorted(user.roles)
+    added = sorted(set(roles) - user.roles)
+    removed = sorted(user.roles - set(roles))
+    if not added and not removed:
+        return user
+    if added and not user.active:
+        raise ServiceError("该账号已停用，不能授予角色；请先由系统管理员启用。", "roles")
     current = {r.role: r for r in user.role_rows}
     user.role_rows = [current.get(r) or UserRole(role=r) for r in roles]
     user.updated_at = now
     db.session.flush()
-    db.session.expire(user, ["unit"])
-    record(actor, "user.update", user, before, _user_snapshot(user), unit_id=unit.id, now=now)
+    after = sorted(user.roles)
+    record(actor, "user.roles", user, {"roles": before}, {"roles": after}, unit_id=user.unit_id, now=now)
+    event(
+        "user.roles",
+        user=actor,
+        obj=user,
+        detail={"before": before, "after": after, "added": added, "removed": removed},
+        now=now,
+    )
     return user
 
 
@@ -431,22 +483,25 @@ def set_user_active(
         raise ServiceError("该用户所在单位已停用，请先启用单位或调整其单位。")
     before = _user_snapshot(user)
     user.active = active
-    user.session_token = secrets.token_hex(16)
     user.updated_at = now
     db.session.flush()
+    if not active:
+        _end_sessions(user, reason="deactivated", actor=actor, now=now)
     action = "user.activate" if active else "user.deactivate"
     record(actor, action, user, before, _user_snapshot(user), unit_id=user.unit_id, now=now)
     return user
 
 
 def reset_password(actor: User, user: User, new_password: str, *, now: datetime) -> User:
-    """Admin sets a temporary password; the user must change it at next login."""
-    validate_password(new_password)
+    """Admin sets a temporary password; the user must change it at next login. Every
+    session of the user ends and every API token is revoked."""
+    validate_password(new_password, user.username)
     user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
     user.must_change_password = True
-    user.session_token = secrets.token_hex(16)
     user.updated_at = now
     db.session.flush()
+    _end_sessions(user, reason="reset", actor=actor, now=now)
     record(
         actor,
         "user.reset_password",
@@ -456,27 +511,42 @@ def reset_password(actor: User, user: User, new_password: str, *, now: datetime)
         unit_id=user.unit_id,
         now=now,
     )
+    _audit("auth.password_changed", actor, user, {"by": "reset"}, now=now)
     return user
 
 
 def change_own_password(user: User, old: str, new: str, *, now: datetime) -> User:
-    """The user changes their own password; other sessions end."""
+    """The user changes their own password; every session (this one too — the caller
+    starts a new one) ends and every API token is revoked."""
     if not verify_password(user, old):
         raise ServiceError("原密码不正确。", "old_password")
-    validate_password(new)
+    validate_password(new, user.username)
     if old == new:
         raise ServiceError("新密码不能与原密码相同。", "new_password")
     user.password_hash = hash_password(new)
+    user.password_changed_at = now
     user.must_change_password = False
-    user.session_token = secrets.token_hex(16)
     user.updated_at = now
     db.session.flush()
+    _end_sessions(user, reason="password", actor=user, now=now)
     record(user, "user.change_password", user, None, None, unit_id=user.unit_id, now=now)
+    _audit("auth.password_changed", user, user, {"by": "self"}, now=now)
     return user
 
 
 def rotate_session(user: User, *, now: datetime) -> None:
-    """End every session of this user (logout): the old cookie stops working."""
-    user.session_token = secrets.token_hex(16)
-    db.session.flush()
+    """Logout: end every session of this user and revoke their API tokens, so an old
+    cookie or token copied anywhere stops working."""
+    _end_sessions(user, reason="logout", actor=user, now=now)
     record(user, "auth.logout", user, None, None, unit_id=user.unit_id, now=now)
+    _audit("auth.logout", user, user, None, now=now)
+
+
+def _end_sessions(user: User, *, reason: str, actor: User | None, now: datetime) -> None:
+    from app.auth.sessions import end_all  # app.auth imports this module
+
+    end_all(user, reason=reason, actor=actor, now=now)
+
+
+def _audit(action: str, actor: User | None, user: User, detail: dict | None, *, now: datetime) -> None:
+    event(action, user=actor, obj=user, detail=detail, now=now)

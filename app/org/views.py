@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from app import authz
 from app.extensions import db
 from app.org import bp, queries, services
-from app.org.forms import MoveUnitForm, ResetPasswordForm, UnitForm, UserForm
+from app.org.forms import MoveUnitForm, ResetPasswordForm, RolesForm, UnitForm, UserForm
 from app.org.models import Unit, User
 from app.timeutil import utcnow
 from app.views_util import actor, form_status, page_args, run_service
@@ -155,7 +155,7 @@ def unit_activate(unit_id: int):
 @bp.route("/admin/users")
 @login_required
 def users():
-    authz.require(current_user, "admin.access")
+    authz.require(current_user, "user.list")
     args = {k: request.args.get(k, "") for k in ("q", "role", "status")}
     unit_id = request.args.get("unit", type=int)
     page, size = page_args()
@@ -175,15 +175,30 @@ def _user_form(user: User | None, prefill: bool | None = None) -> UserForm:
     form = UserForm(obj=user, formdata=None) if (user is not None and prefill) else UserForm()
     form.unit_id.choices = queries.unit_choices(current_user)
     if user is not None and prefill:
+        form.version.data = user.version
+    return form
+
+
+def _roles_form(user: User, prefill: bool = True) -> RolesForm:
+    form = RolesForm(formdata=None) if prefill else RolesForm()
+    if prefill:
         form.roles.data = sorted(user.roles)
         form.version.data = user.version
     return form
 
 
+def _user_page(user: User, roles_form: RolesForm | None = None, status: int = 200):
+    """The account's page: basic data, roles (a form for the 安全管理员), the actions
+    each administrator may take on it."""
+    return render_template(
+        "org/user_detail.html", user=user, roles_form=roles_form or _roles_form(user)
+    ), status
+
+
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @login_required
 def user_new():
-    authz.require(current_user, "admin.access")
+    authz.require(current_user, "user.create")
     form = _user_form(None)
     if request.method == "GET" and request.args.get("unit", type=int):
         form.unit_id.data = request.args.get("unit", type=int)
@@ -196,7 +211,6 @@ def user_new():
                 username=form.username.data,
                 display_name=form.display_name.data,
                 unit=unit,
-                roles=form.roles.data,
                 password=form.password.data or "",
                 email=form.email.data,
                 phone=form.phone.data,
@@ -206,9 +220,19 @@ def user_new():
             form,
         )
         if user:
-            flash(f"已添加用户“{user.username}”，首次登录须修改密码。", "success")
-            return redirect(url_for("org.users"))
+            flash(
+                f"已添加用户“{user.username}”，首次登录须修改密码；该账号尚无角色，请安全管理员授予。",
+                "success",
+            )
+            return redirect(url_for("org.user_detail", user_id=user.id))
     return render_template("org/user_form.html", form=form, user=None), max(status, form_status(form))
+
+
+@bp.route("/admin/users/<int:user_id>")
+@login_required
+def user_detail(user_id: int):
+    user = authz.get_scoped_or_404(User, user_id, "user.view", current_user)
+    return _user_page(user)
 
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -226,18 +250,38 @@ def user_edit(user_id: int):
                 user,
                 display_name=form.display_name.data,
                 unit=unit,
-                roles=form.roles.data,
                 email=form.email.data,
                 phone=form.phone.data,
                 expected_version=form.version.data,
                 now=utcnow(),
             ),
             form,
+            versioned=user,
         )
         if ok:
             flash("已保存。", "success")
-            return redirect(url_for("org.users"))
+            return redirect(url_for("org.user_detail", user_id=user.id))
     return render_template("org/user_form.html", form=form, user=user), max(status, form_status(form))
+
+
+@bp.route("/admin/users/<int:user_id>/roles", methods=["POST"])
+@login_required
+def user_roles(user_id: int):
+    user = authz.get_scoped_or_404(User, user_id, "user.grant_roles", current_user)
+    form = _roles_form(user, prefill=False)
+    status = 400
+    if form.validate_on_submit():
+        ok, status = run_service(
+            lambda: services.set_user_roles(
+                actor(), user, form.roles.data, expected_version=form.version.data, now=utcnow()
+            ),
+            form,
+            versioned=user,
+        )
+        if ok:
+            flash(f"已保存“{user.username}”的角色。", "success")
+            return redirect(url_for("org.user_detail", user_id=user.id))
+    return _user_page(user, form, status)
 
 
 def _toggle_user(user_id: int, active: bool):
@@ -245,12 +289,13 @@ def _toggle_user(user_id: int, active: bool):
     ok, status = run_service(
         lambda: services.set_user_active(
             actor(), user, active, expected_version=request.form.get("version"), now=utcnow()
-        )
+        ),
+        versioned=user,
     )
     if not ok:
-        return render_template("org/user_form.html", form=_user_form(user, prefill=True), user=user), status
+        return _user_page(user, status=status)
     flash(f"已{'启用' if active else '停用'}用户“{user.username}”。", "success")
-    return redirect(url_for("org.users"))
+    return redirect(url_for("org.user_detail", user_id=user_id))
 
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
@@ -277,5 +322,5 @@ def user_reset_password(user_id: int):
         )
         if ok:
             flash(f"已重置“{user.username}”的密码，其登录已失效，下次登录须修改密码。", "success")
-            return redirect(url_for("org.users"))
+            return redirect(url_for("org.user_detail", user_id=user.id))
     return render_template("org/user_reset.html", form=form, user=user), max(status, form_status(form))

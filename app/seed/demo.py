@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.errors import ANY_VERSION
 from app.extensions import db
 from app.org import services
 from app.org.models import Unit, User
@@ -205,6 +206,10 @@ TREE = (
 # username, display name, unit, roles, email
 USERS = [
     ("admin", "系统管理员", "辽宁省高级人民法院", ["admin"], None),
+    # 三员分立: one account per administrator role (`admin` above stays the 系统管理员).
+    ("sysadmin", "系统管理员（三员）", "辽宁省高级人民法院", ["admin"], None),
+    ("secadmin", "安全管理员", "辽宁省高级人民法院", ["secadmin"], None),
+    ("auditor", "安全审计员", "辽宁省高级人民法院", ["auditor"], None),
     ("lnfy", "省高院强基办", "辽宁省高级人民法院", ["reviewer"], "lnfy@court.example.cn"),
     ("bxzy", "本溪中院工作专班", "本溪市中级人民法院", ["assigner"], "bxzy@court.example.cn"),
     ("bxzy_ld", "本溪中院院领导", "本溪市中级人民法院", ["leader"], None),
@@ -359,13 +364,22 @@ def load_demo_tasks(now: datetime) -> int:
             report_every="quarterly",
             now=now,
         )
-        ts.assign_task(actor, task, [_unit(u) for u in units], now=now)
+        ts.assign_task(actor, task, [_unit(u) for u in units], expected_version=ANY_VERSION, now=now)
     # One item already done at 田师付, one reported and waiting for review at 华来.
     tsf = db.session.scalar(select(Assignment).where(Assignment.unit_id == _unit("田师付人民法庭").id))
     ts.add_report(
-        _user("tsft"), tsf, text="标识标牌已按标准更换完毕。", percent=100, files=[], submit=True, now=now
+        _user("tsft"),
+        tsf,
+        text="标识标牌已按标准更换完毕。",
+        percent=100,
+        files=[],
+        submit=True,
+        expected_version=ANY_VERSION,
+        now=now,
     )
-    ts.review(_user("bxzy"), tsf, decision="approve", comment="标识规范", now=now)
+    ts.review(
+        _user("bxzy"), tsf, decision="approve", comment="标识规范", expected_version=ANY_VERSION, now=now
+    )
     head = _user("hlft")
     hl = db.session.scalar(
         select(Assignment)
@@ -374,8 +388,16 @@ def load_demo_tasks(now: datetime) -> int:
             Assignment.unit_id == _unit("华来人民法庭").id, Assignment.deadline == today + timedelta(days=3)
         )
     )
-    ts.acknowledge(head, hl, now=now)
-    ts.add_report(head, hl, text="自助设备已到位，正在安装调试。", percent=60, files=[], now=now)
+    ts.acknowledge(head, hl, expected_version=ANY_VERSION, now=now)
+    ts.add_report(
+        head,
+        hl,
+        text="自助设备已到位，正在安装调试。",
+        percent=60,
+        files=[],
+        expected_version=ANY_VERSION,
+        now=now,
+    )
     return len(items)
 
 
@@ -419,7 +441,7 @@ def load_demo_visits(now: datetime) -> int:
         topics=None,
         team=None,
         files=[],
-        expected_version=None,
+        expected_version=ANY_VERSION,
         now=now,
     )
     vs.add_finding(
@@ -487,9 +509,18 @@ def load_demo_checklists(now: datetime) -> int:
         )
     )
     for entry in entries:
-        cs.claim_entry(_user("hlft"), entry, comment="已按标准落实", files=[], now=now)
+        cs.claim_entry(
+            _user("hlft"), entry, comment="已按标准落实", files=[], expected_version=ANY_VERSION, now=now
+        )
     if entries:
-        cs.verify_entry(_user("bxzy"), entries[0], decision="verified", comment="核验属实", now=now)
+        cs.verify_entry(
+            _user("bxzy"),
+            entries[0],
+            decision="verified",
+            comment="核验属实",
+            expected_version=ANY_VERSION,
+            now=now,
+        )
     return len(checklists)
 
 
@@ -545,7 +576,7 @@ def load_demo_history(now: datetime) -> int:
             deadline=deadline,
             now=created,
         )
-        for a in ts.assign_task(reviewer, task, courts, now=created):
+        for a in ts.assign_task(reviewer, task, courts, expected_version=ANY_VERSION, now=created):
             i = courts.index(a.unit)
             pattern = (i * 3 + j * 5) % 7
             closed_on = (

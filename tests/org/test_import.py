@@ -96,11 +96,12 @@ def test_one_bad_row_saves_nothing(admin_client, db, tree):
 
 
 def test_users_from_gbk_csv(admin_client, db, tree):
+    """三员分立: imported accounts start with no role (an empty 角色 column is fine)."""
     f = _csv(
         [
             ["用户名", "姓名", "所属单位", "角色", "邮箱", "手机", "初始密码"],
-            ["zhao", "赵一", "东山人民法庭", "庭长、干警", "", "13800000000", "Init2026x"],
-            ["qian", "钱二", "甲一区法院", "基层法院联络员", "qian@court.example.cn", "", "Init2026y"],
+            ["zhao", "赵一", "东山人民法庭", "", "", "13800000000", "Init2026x"],
+            ["qian", "钱二", "甲一区法院", "", "qian@court.example.cn", "", "Init2026y"],
         ],
         encoding="gb18030",
     )
@@ -110,25 +111,52 @@ def test_users_from_gbk_csv(admin_client, db, tree):
     resp = admin_client.post(f"/admin/import/{batch.id}/commit")
     assert resp.status_code == 302
     zhao = db.session.scalars(select(User).where(User.username == "zhao")).one()
-    assert zhao.roles == {"tribunal_head", "staff"} and zhao.must_change_password
+    assert zhao.roles == set() and zhao.must_change_password
     client2 = admin_client.application.test_client()
     assert client2.post("/login", data={"username": "zhao", "password": "Init2026x"}).status_code == 302
+
+
+def test_user_import_without_a_roles_column(admin_client, db, tree):
+    """The template has no 角色 column any more; such a file imports."""
+    f = _csv([["用户名", "姓名", "所属单位", "初始密码"], ["sun", "孙三", "东山人民法庭", "Init2026x"]])
+    assert _upload(admin_client, "users", f, "users.csv").status_code == 302
+    batch = db.session.scalars(select(ImportBatch)).one()
+    assert admin_client.post(f"/admin/import/{batch.id}/commit").status_code == 302
+    assert db.session.scalars(select(User).where(User.username == "sun")).one().roles == set()
+
+
+def test_user_import_that_grants_roles_is_refused(admin_client, db, tree):
+    """The 系统管理员 cannot grant roles by import either: a filled 角色 cell is a row
+    error, and nothing of the file is saved."""
+    f = _csv(
+        [
+            ["用户名", "姓名", "所属单位", "角色", "初始密码"],
+            ["zhou", "周四", "东山人民法庭", "", "Init2026x"],
+            ["wu", "吴五", "东山人民法庭", "安全管理员", "Init2026x"],
+        ]
+    )
+    resp = _upload(admin_client, "users", f, "users.csv")
+    html = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "1 行有错误" in html and "“角色”列须留空" in html and "安全管理员" in html
+    batch = db.session.scalars(select(ImportBatch)).one()
+    assert admin_client.post(f"/admin/import/{batch.id}/commit").status_code == 400
+    assert _count(db, User) == 1  # the importing admin only
 
 
 def test_bad_user_rows(admin_client, db, tree):
     f = _csv(
         [
             ["用户名", "姓名", "所属单位", "角色", "初始密码"],
-            ["boss", "重复", "东山人民法庭", "干警", "Init2026x"],
-            ["ok_user", "好", "东山人民法庭", "法官助理", "Init2026x"],
-            ["dup", "甲", "东山人民法庭", "干警", "Init2026x"],
-            ["dup", "乙", "东山人民法庭", "干警", "Init2026x"],
-            ["weak", "弱", "东山人民法庭", "干警", "123"],
+            ["boss", "重复", "东山人民法庭", "", "Init2026x"],
+            ["ok_user", "好", "东山人民法庭", "干警", "Init2026x"],
+            ["dup", "甲", "东山人民法庭", "", "Init2026x"],
+            ["dup", "乙", "东山人民法庭", "", "Init2026x"],
+            ["weak", "弱", "东山人民法庭", "", "123"],
         ]
     )
     resp = _upload(admin_client, "users", f, "users.csv")
     html = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "已存在" in html and "角色“法官助理”无法识别" in html
+    assert "已存在" in html and "“角色”列须留空" in html  # 三员分立: no roles by import
     assert "与文件中前面的行重复" in html and "至少 8 位" in html
     assert _count(db, User) == 1
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app import authz
-from app.errors import Conflict, ServiceError
+from app.errors import ANY_VERSION, Conflict, ServiceError
 from app.journal import JournalEntry
 from app.org import services
 from app.org.models import Unit, UnitClosure
@@ -46,7 +46,7 @@ def test_subtree_is_the_unit_and_everything_below(db, tree):
 
 def test_move_keeps_every_subtree_query_right(db, tree):
     """Move base1 (with its tribunals) from inter1 to inter2."""
-    services.move_unit(None, tree.base1, tree.inter2, expected_version=None, now=utcnow())
+    services.move_unit(None, tree.base1, tree.inter2, expected_version=ANY_VERSION, now=utcnow())
     db.session.commit()
     assert tree.base1.parent_id == tree.inter2.id
     assert "东山人民法庭" in _subtree_names(db, tree.inter2)
@@ -60,7 +60,7 @@ def test_visibility_follows_a_move(db, tree):
     """A user of inter2 starts seeing base1's tribunals once base1 moves there."""
     watcher = factories.user("watcher", tree.inter2, ["viewer"])
     assert not authz.sees(watcher, tree.trib1)
-    services.move_unit(None, tree.base1, tree.inter2, expected_version=None, now=utcnow())
+    services.move_unit(None, tree.base1, tree.inter2, expected_version=ANY_VERSION, now=utcnow())
     db.session.commit()
     assert tree.trib1.id in set(db.session.scalars(authz.scope_unit_ids(watcher)))
 
@@ -68,14 +68,16 @@ def test_visibility_follows_a_move(db, tree):
 @pytest.mark.parametrize("target", ["base1", "trib1"])
 def test_cannot_move_under_itself_or_a_descendant(db, tree, target):
     with pytest.raises(ServiceError, match="下级单位之下"):
-        services.move_unit(None, tree.base1, getattr(tree, target), expected_version=None, now=utcnow())
+        services.move_unit(
+            None, tree.base1, getattr(tree, target), expected_version=ANY_VERSION, now=utcnow()
+        )
 
 
 def test_cannot_move_a_court_under_a_tribunal_level(db, tree):
     with pytest.raises(ServiceError, match="不能设在"):
-        services.move_unit(None, tree.trib3, tree.trib1, expected_version=None, now=utcnow())
+        services.move_unit(None, tree.trib3, tree.trib1, expected_version=ANY_VERSION, now=utcnow())
     with pytest.raises(ServiceError, match="不能设在"):
-        services.move_unit(None, tree.base2, tree.base1, expected_version=None, now=utcnow())
+        services.move_unit(None, tree.base2, tree.base1, expected_version=ANY_VERSION, now=utcnow())
 
 
 def test_names_and_aliases_are_unique_in_the_whole_tree(db, tree):
@@ -139,14 +141,14 @@ def test_stale_edit_is_a_conflict_not_a_lost_update(db, tree):
 
 def test_deactivate_refuses_a_unit_with_active_children_or_users(db, tree):
     with pytest.raises(ServiceError, match="下级单位"):
-        services.set_unit_active(None, tree.base1, False, now=utcnow())
+        services.set_unit_active(None, tree.base1, False, expected_version=ANY_VERSION, now=utcnow())
     factories.user("someone", tree.trib3)
     with pytest.raises(ServiceError, match="用户"):
-        services.set_unit_active(None, tree.trib3, False, now=utcnow())
+        services.set_unit_active(None, tree.trib3, False, expected_version=ANY_VERSION, now=utcnow())
 
 
 def test_deactivated_unit_is_kept_not_deleted(db, tree):
-    services.set_unit_active(None, tree.base3, False, now=utcnow())
+    services.set_unit_active(None, tree.base3, False, expected_version=ANY_VERSION, now=utcnow())
     db.session.commit()
     unit = db.session.get(Unit, tree.base3.id)
     assert unit is not None and unit.is_active is False
