@@ -1,13 +1,17 @@
-"""Text hygiene in one place: what user input may hold, and what a file may hold.
+"""Input hygiene in one place: what user input may hold, and what a file may hold.
 
 Input: NUL is refused (PostgreSQL cannot store it and no court text needs it);
-other control characters except newline and tab are dropped. Files: XLSX/DOCX
-(XML 1.0) cannot hold most control characters, so exports replace them, while the
-stored text stays as the user typed it."""
+other control characters except newline and tab are dropped. Integers fit the
+database's `integer` (PostgreSQL's 32 bits, so an id means the same on both
+databases); dates lie between DATE_MIN and DATE_MAX (the reminder arithmetic and the
+calendar never meet year 9999). Files: XLSX/DOCX (XML 1.0) cannot hold most control
+characters, so exports replace them, while the stored text stays as the user typed it;
+a cell that starts like a formula is written as text (see app/exports)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 NUL = "\x00"
 # C0 controls except \t \n \r, DEL, C1 controls.
@@ -30,3 +34,46 @@ def clean_input(value: str) -> str:
 def for_file(value: str) -> str:
     """Text an XML-based file (XLSX, DOCX) can hold: illegal characters become U+FFFD."""
     return _XML_ILLEGAL.sub("\ufffd", value)
+
+
+# ---------------------------------------------------------------- numbers and dates
+
+DB_INT_MIN, DB_INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL `integer`
+DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2099, 12, 31)
+DATE_MESSAGE = "日期须在 2000年1月1日 到 2099年12月31日 之间。"
+INT_MESSAGE = "数值超出允许的范围。"
+
+
+def db_int(value: object) -> int:
+    """int(value) when it fits the database's integer; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("not an integer")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if len(text) > 11:  # keeps int() away from Python's 4300-digit limit, too
+            raise ValueError("integer too long")
+        number = int(text)
+    if not DB_INT_MIN <= number <= DB_INT_MAX:
+        raise ValueError("integer out of range")
+    return number
+
+
+def fits_db_int(value: int | None) -> bool:
+    return value is None or DB_INT_MIN <= value <= DB_INT_MAX
+
+
+def date_in_range(value: date | None) -> bool:
+    return value is None or DATE_MIN <= value <= DATE_MAX
+
+
+# ---------------------------------------------------------------- files
+
+# A cell that starts with one of these would be read as a formula (or DDE) by Excel,
+# WPS or LibreOffice: it is written as text. (OWASP "CSV injection".)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: str) -> bool:
+    return value.startswith(FORMULA_STARTS)

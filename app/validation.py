@@ -6,6 +6,7 @@ from typing import Any
 
 from app import authz
 from app.errors import ServiceError
+from app.textclean import NUL_MESSAGE, clean_input, has_nul
 
 
 class Forbidden(ServiceError):
@@ -21,8 +22,12 @@ def allow(actor: Any, action: str, obj: Any, message: str) -> None:
 
 
 def clean_text(value: str | None, label: str, max_len: int, required: bool = True) -> str | None:
-    """Trimmed text, None when empty and optional; refuse empty-but-required or too long."""
-    text = (value or "").strip()
+    """Trimmed text without control characters (newline and tab stay), None when empty
+    and optional; refuse NUL, empty-but-required or too long — the forms' and the API's
+    rules, for whatever reaches a service (imports, jobs, the API)."""
+    if has_nul(value):
+        raise ServiceError(NUL_MESSAGE, label)
+    text = clean_input(value or "").strip()
     if not text:
         if required:
             raise ServiceError(f"请填写{label}。", label)

@@ -3,91 +3,85 @@ Chinese intact, header frozen, widths set."""
 
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-
 from app.checklists.models import ENTRY_STATUSES
+from app.exports.xlsx import Book, Column, Styled
 
 # Okabe–Ito hues (safe for colour-blind readers); the symbol carries the meaning anyway.
 SYMBOLS = {"verified": "✓", "claimed": "●", "rejected": "✗", "missing": "○"}
 FILLS = {"verified": "CCEBE1", "claimed": "D3E6F4", "rejected": "F8DCC8", "missing": "F2F2F2"}
 INKS = {"verified": "00664A", "claimed": "005A8C", "rejected": "A34700", "missing": "666666"}
-HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
-THIN = Side(style="thin", color="BFBFBF")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 
 def cell_text(status: str) -> str:
     return f"{SYMBOLS.get(status, '')} {ENTRY_STATUSES.get(status, status)}"
 
 
-def _header(ws, values: list[str], widths: list[float]) -> None:
-    ws.append(values)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.border = BOX
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-
-
-def _matrix_sheet(ws, m, rows) -> None:
-    """rows: (group, unit, checklist, entries, compliance) in wall order."""
-    ws.title = "对标对表"
-    codes = [code for code, _title, _section in m.columns]
-    _header(ws, ["单位", "所属", "版本", "达标率", *codes], [26, 22, 7, 9] + [11] * len(codes))
-    ws.row_dimensions[1].height = 30
-    for group, unit, checklist, entries, compliance in rows:
-        ws.append([unit.name, group or "", f"第{checklist.template.version}版", compliance])
-        r = ws.max_row
-        ws.cell(r, 4).number_format = "0.0%"
-        for col, code in enumerate(codes, start=5):
-            entry = entries.get(code)
-            cell = ws.cell(r, col, cell_text(entry.status) if entry else "—")
-            cell.alignment = Alignment(horizontal="center", vertical="center")
-            cell.border = BOX
-            if entry is not None:
-                cell.fill = PatternFill("solid", fgColor=FILLS[entry.status])
-                cell.font = Font(color=INKS[entry.status], bold=entry.status != "missing")
-    # The unit column stays in view as well as the header: the matrix is wide.
-    ws.freeze_panes = "B2"
-
-
-def _rollup_sheet(ws, rollup, root) -> None:
-    ws.title = "汇总"
-    _header(ws, ["单位", "清单数", "达标率（含下级）"], [34, 10, 18])
-    for row in rollup:
-        name = f"{row.unit.name}（本级）" if row.unit.id == root.id else row.unit.name
-        ws.append([name, row.checklists, row.compliance])
-        ws.cell(ws.max_row, 3).number_format = "0.0%"
-    ws.freeze_panes = "A2"
-
-
-def _legend_sheet(ws, m) -> None:
-    ws.title = "检查项"
-    _header(ws, ["编号", "分组", "检查项"], [12, 22, 70])
-    for code, title, section in m.columns:
-        ws.append([code, section, title])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-    ws.append([])
-    ws.append(
-        ["图例", "  ".join(cell_text(s) for s in SYMBOLS), "达标率 = 已核验检查项权重 ÷ 全部检查项权重"]
+def _status_cell(entry) -> Styled | str:
+    if entry is None:
+        return "—"
+    return Styled(
+        cell_text(entry.status),
+        fill=FILLS[entry.status],
+        ink=INKS[entry.status],
+        bold=entry.status != "missing",
     )
-    ws.freeze_panes = "A2"
+
+
+def _matrix_sheet(book: Book, m, rows) -> None:
+    """rows: (group, unit, checklist, entries, compliance) in wall order."""
+    codes = [code for code, _title, _section in m.columns]
+    columns = [
+        Column("单位", 26),
+        Column("所属", 22),
+        Column("版本", 7),
+        Column("达标率", 9, number_format="0.0%"),
+        *(Column(code, 11, align="center") for code in codes),
+    ]
+    book.sheet(
+        "对标对表",
+        columns,
+        (
+            [
+                unit.name,
+                group or "",
+                f"第{checklist.template.version}版",
+                compliance,
+                *(_status_cell(entries.get(code)) for code in codes),
+            ]
+            for group, unit, checklist, entries, compliance in rows
+        ),
+        header_height=30,
+        freeze="B2",  # the unit column stays in view as well as the header: the matrix is wide
+    )
+
+
+def _rollup_sheet(book: Book, rollup, root) -> None:
+    book.sheet(
+        "汇总",
+        [Column("单位", 34), Column("清单数", 10), Column("达标率（含下级）", 18, number_format="0.0%")],
+        (
+            [
+                f"{row.unit.name}（本级）" if row.unit.id == root.id else row.unit.name,
+                row.checklists,
+                row.compliance,
+            ]
+            for row in rollup
+        ),
+    )
+
+
+def _legend_sheet(book: Book, m) -> None:
+    legend = ["图例", "  ".join(cell_text(s) for s in SYMBOLS), "达标率 = 已核验检查项权重 ÷ 全部检查项权重"]
+    book.sheet(
+        "检查项",
+        [Column("编号", 12), Column("分组", 22), Column("检查项", 70)],
+        [*([code, section, title] for code, title, section in m.columns), [], legend],
+    )
 
 
 def matrix_xlsx(title: str, m, rows, rollup, root) -> bytes:
-    wb = Workbook()
-    _matrix_sheet(wb.active, m, rows)
-    _rollup_sheet(wb.create_sheet(), rollup, root)
-    _legend_sheet(wb.create_sheet(), m)
-    wb.properties.title = title
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    book = Book(title)
+    _matrix_sheet(book, m, rows)
+    _rollup_sheet(book, rollup, root)
+    _legend_sheet(book, m)
+    return book.to_bytes()

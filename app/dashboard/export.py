@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from openpyxl import Workbook
-
 from app.dashboard.rankings import RankRow
-from app.tasks.export import _sheet, rate_text
+from app.exports.xlsx import Book, Column
+from app.tasks.export import rate_text
 
-RANK_HEADER = [
-    "名次",
-    "较上月",
-    "单位",
-    "上级法院",
-    "当月到期事项",
-    "已办结",
-    "按期办结",
-    "逾期",
-    "按期完成率",
-    "整改事项",
-    "已销号",
-    "整改销号率",
-    "清单达标率",
+RANK_COLUMNS = [
+    Column("名次", 6),
+    Column("较上月", 8),
+    Column("单位", 26),
+    Column("上级法院", 22),
+    Column("当月到期事项", 10),
+    Column("已办结", 8),
+    Column("按期办结", 8),
+    Column("逾期", 8),
+    Column("按期完成率", 10),
+    Column("整改事项", 8),
+    Column("已销号", 8),
+    Column("整改销号率", 10),
+    Column("清单达标率", 10),
 ]
 SHEET_NAMES = {"intermediate": "中级法院排名", "base": "基层法院排名"}
-RED_HEADER = ["序号", "事项", "承办单位", "完成时限", "逾期天数"]
+RED_COLUMNS = [
+    Column("序号", 6),
+    Column("事项", 50),
+    Column("承办单位", 26),
+    Column("完成时限", 12),
+    Column("逾期天数", 10),
+]
 
 
 def change_text(change: int | None) -> str:
@@ -41,11 +45,10 @@ def change_text(change: int | None) -> str:
 
 
 def rankings_xlsx(rows: list[RankRow], red: list[dict[str, Any]], *, level: str, period: str) -> bytes:
-    wb = Workbook()
-    _sheet(
-        wb.active,
+    book = Book(f"{SHEET_NAMES[level]} {period}")
+    book.sheet(
         f"{SHEET_NAMES[level]} {period}",
-        RANK_HEADER,
+        RANK_COLUMNS,
         [
             [
                 "—" if r.rank is None else r.rank,
@@ -64,15 +67,10 @@ def rankings_xlsx(rows: list[RankRow], red: list[dict[str, Any]], *, level: str,
             ]
             for r in rows
         ],
-        [6, 8, 26, 22, 10, 8, 8, 8, 10, 8, 8, 10, 10],
     )
-    _sheet(
-        wb.create_sheet(),
+    book.sheet(
         "逾期红榜",
-        RED_HEADER,
+        RED_COLUMNS,
         [[i, r["title"], r["unit"], r["deadline"], r["days"]] for i, r in enumerate(red, 1)],
-        [6, 50, 26, 12, 10],
     )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return book.to_bytes()

@@ -4,7 +4,6 @@ reviewer edits the text and issues it; it prints as a Word file."""
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from typing import Any
 
@@ -182,40 +181,16 @@ def issue_circular(actor: Any, circular: Circular, *, expected_version: Any, now
 
 def circular_docx(circular: Circular) -> bytes:
     """The circular as a Word file: A4, title, body, ranking tables and the red list."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt
+    from app.exports.docx import HEADING_FONT, Report, lines
 
-    def run(paragraph, text: str, font: str = "仿宋", size: float = 16, bold: bool = False) -> None:
-        r = paragraph.add_run(text)
-        r.font.name, r.font.size, r.font.bold = font, Pt(size), bold
-        r._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
-
-    def table(headers: list[str], rows: list[list[str]]) -> None:
-        t = doc.add_table(rows=1, cols=len(headers))
-        t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, headers, strict=True):
-            run(cell.paragraphs[0], text, "黑体", 12)
-        for values in rows:
-            cells = t.add_row().cells
-            for cell, text in zip(cells, values, strict=True):
-                run(cell.paragraphs[0], text, size=12)
-
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-    p = doc.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run(p, circular.title, "宋体", 22, bold=True)
-    for line in circular.body.splitlines():
-        run(doc.add_paragraph(), line)
+    doc = Report(page_numbers=False)
+    doc.title(circular.title)
+    for line in lines(circular.body):
+        doc.paragraph(line)
     data = circular.data or {}
     for level, label in RANKED_LEVELS.items():
-        run(doc.add_paragraph(), f"附表：{label}按期完成情况排名", "黑体", 14)
-        table(
+        doc.paragraph(f"附表：{label}按期完成情况排名", font=HEADING_FONT, size=14)
+        doc.table(
             ["名次", "单位", "到期事项", "已办结", "按期办结", "逾期", "按期完成率"],
             [
                 [
@@ -229,15 +204,17 @@ def circular_docx(circular: Circular) -> bytes:
                 ]
                 for r in data.get("ranking", {}).get(level, [])
             ],
+            header_font=HEADING_FONT,
+            center=False,
         )
-    run(doc.add_paragraph(), "附表：逾期事项红榜", "黑体", 14)
-    table(
+    doc.paragraph("附表：逾期事项红榜", font=HEADING_FONT, size=14)
+    doc.table(
         ["序号", "事项", "承办单位", "完成时限", "逾期天数"],
         [
             [str(i), r["title"], r["unit"], r["deadline"], str(r["days"])]
             for i, r in enumerate(data.get("red_list", []), 1)
         ],
+        header_font=HEADING_FONT,
+        center=False,
     )
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    return doc.to_bytes()

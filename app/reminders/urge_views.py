@@ -11,6 +11,7 @@ from app.extensions import db
 from app.reminders import bp, urge
 from app.reminders.models import UrgeNotice
 from app.tasks.models import Assignment
+from app.textclean import db_int
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, run_service
 
@@ -21,8 +22,10 @@ def _ids(raw: list[str]) -> list[int]:
     out = []
     for part in raw:
         for piece in part.split(","):
-            if piece.strip().isdigit():
-                out.append(int(piece))
+            try:
+                out.append(db_int(piece))  # an id that fits the database, else skipped
+            except ValueError:
+                continue
     return list(dict.fromkeys(out))
 
 

@@ -1,65 +1,45 @@
-"""Completion lists as XLSX: Chinese intact, widths set, header frozen."""
+"""Completion lists as XLSX (the page's summary, then every counted item), written by
+the one XLSX writer (app.exports.xlsx)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from app.deadlines import DUE_LABELS, due_state
+from app.exports.xlsx import Book, Column
 from app.tasks.models import Assignment
 from app.tasks.queries import CompletionRow
-
-HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
-
-
-def _sheet(ws, title: str, header: list[str], rows: list[list], widths: list[int]) -> None:
-    ws.title = title
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for r in rows:
-        ws.append(r)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-    ws.freeze_panes = "A2"
 
 
 def rate_text(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
-SUMMARY_HEADER = [
-    "单位",
-    "事项总数",
-    "已办结",
-    "其中按期办结",
-    "未办结",
-    "逾期",
-    "按期办结率",
-    "审核状态",
-    "审核意见",
+SUMMARY_COLUMNS = [
+    Column("单位", 34),
+    Column("事项总数", 10),
+    Column("已办结", 10),
+    Column("其中按期办结", 14),
+    Column("未办结", 10),
+    Column("逾期", 8),
+    Column("按期办结率", 12),
+    Column("审核状态", 12),
+    Column("审核意见", 30),
 ]
-ITEM_HEADER = [
-    "单位",
-    "项目",
-    "任务名称",
-    "周期",
-    "完成时限",
-    "原定时限",
-    "状态",
-    "时限状态",
-    "进度%",
-    "办结日期",
+ITEM_COLUMNS = [
+    Column("单位", 30),
+    Column("项目", 24),
+    Column("任务名称", 40),
+    Column("周期", 14),
+    Column("完成时限", 12),
+    Column("原定时限", 12),
+    Column("状态", 10),
+    Column("时限状态", 10),
+    Column("进度%", 8),
+    Column("办结日期", 12),
 ]
+SUMMARY_HEADER = [c.header for c in SUMMARY_COLUMNS]
+ITEM_HEADER = [c.header for c in ITEM_COLUMNS]
 
 
 def summary_rows(rows: list[CompletionRow]) -> list[list]:
@@ -104,16 +84,7 @@ def item_rows(items: list[Assignment], today: date) -> list[list]:
 
 
 def completion_xlsx(title: str, rows: list[CompletionRow], items: list[Assignment], today: date) -> bytes:
-    wb = Workbook()
-    _sheet(wb.active, "完成清单", SUMMARY_HEADER, summary_rows(rows), [34, 10, 10, 14, 10, 8, 12, 12, 30])
-    _sheet(
-        wb.create_sheet(),
-        "事项明细",
-        ITEM_HEADER,
-        item_rows(items, today),
-        [30, 24, 40, 14, 12, 12, 10, 10, 8, 12],
-    )
-    wb.properties.title = title
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    book = Book(title)
+    book.sheet("完成清单", SUMMARY_COLUMNS, summary_rows(rows))
+    book.sheet("事项明细", ITEM_COLUMNS, item_rows(items, today))
+    return book.to_bytes()

@@ -270,7 +270,9 @@ def test_a_courts_own_splits_are_not_counted_twice(client, dash):
     """base1 hands a3 on to both tribunals: the totals do not change."""
     h = _token(client, dash.u.assigner)
     before = client.get(f"/api/v1/dashboard?unit={dash.t.inter1.id}", headers=h).get_json()
-    task_services.split_assignment(dash.u.base1_coord, dash.a3, [dash.t.trib1, dash.t.trib2], now=LATE)
+    task_services.split_assignment(
+        dash.u.base1_coord, dash.a3, [dash.t.trib1, dash.t.trib2], expected_version=dash.a3.version, now=LATE
+    )
     factories.db.session.commit()
     after = client.get(f"/api/v1/dashboard?unit={dash.t.inter1.id}", headers=h).get_json()
     assert after["totals"] == before["totals"] and after["children"] == before["children"]

@@ -279,7 +279,9 @@ def test_an_unknown_metric_ranks_by_rate(db, race):
 def test_a_courts_own_splits_are_not_counted_twice(db, race):
     """base1 hands C on to both its tribunals: its May figures stay the same."""
     before = _counts(ranking(race.t.high, "base", "2026-05", TODAY))
-    task_services.split_assignment(race.u.base1_coord, race.C, [race.t.trib1, race.t.trib2], now=NOW)
+    task_services.split_assignment(
+        race.u.base1_coord, race.C, [race.t.trib1, race.t.trib2], expected_version=race.C.version, now=NOW
+    )
     factories.db.session.commit()
     assert _counts(ranking(race.t.high, "base", "2026-05", TODAY)) == before
 
@@ -316,7 +318,9 @@ def test_red_list_longest_overdue_first(db, race):
 def test_red_list_shows_a_split_item_once(db, race):
     """Counted as everywhere else: an item split to tribunals is listed once, at the
     court it was assigned to."""
-    task_services.split_assignment(race.u.base1_coord, race.C, [race.t.trib1, race.t.trib2], now=NOW)
+    task_services.split_assignment(
+        race.u.base1_coord, race.C, [race.t.trib1, race.t.trib2], expected_version=race.C.version, now=NOW
+    )
     db.session.commit()
     titles = [r["title"] for r in red_list(race.u.reviewer, race.t.high, TODAY)]
     assert titles.count(race.C.task.title) == 1

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.dashboard import services as display_services
 from app.dashboard.models import DisplayToken
+from app.errors import ANY_VERSION
 from app.journal import JournalEntry
 from app.org import services as org_services
 from tests import factories
@@ -249,8 +250,9 @@ def test_revoke_with_a_stale_version_changes_nothing(db, world, login, app):
     token, raw = _display(world, world.t.base1)
     c = login(world.u.base1_admin)
     resp = c.post(f"/admin/displays/{token.id}/revoke", data={"version": str(token.version + 1)})
-    assert resp.status_code == 303
-    assert "该记录已被他人修改" in c.get("/admin/displays").get_data(as_text=True)
+    # Changed on purpose (issue #10): a stale save answers the conflict page (409), not a redirect.
+    assert resp.status_code == 409
+    assert "该记录已被他人修改" in resp.get_data(as_text=True)
     db.session.refresh(token)
     assert token.active and _journal("display.revoke") == []
     assert app.test_client().get(f"/wall/{raw}").status_code == 200
@@ -347,7 +349,9 @@ def test_unknown_token_is_404(db, world, client):
 
 def test_wall_of_a_deactivated_unit_is_410(db, world, client):
     _, raw = _display(world, world.t.trib2)
-    org_services.set_unit_active(world.u.high_admin, world.t.trib2, False, now=NOW)
+    org_services.set_unit_active(
+        world.u.high_admin, world.t.trib2, False, expected_version=ANY_VERSION, now=NOW
+    )
     db.session.commit()
     resp = client.get(f"/wall/{raw}")
     assert resp.status_code == 410

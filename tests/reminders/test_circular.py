@@ -109,8 +109,8 @@ def test_only_reviewers_and_draft_now(app, db, client, login, tree, fixture):
     assert client.get("/circulars").status_code == 403
     assert client.get(f"/circulars/{c.id}").status_code == 403
     client.post("/logout")
-    login(fixture.reviewer)
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=TZ), tick=False):
+        login(fixture.reviewer)  # in the travelled time: an older session would have expired
         resp = client.post("/circulars/draft")
     assert resp.status_code == 302
     made = db.session.scalar(select(Circular).where(Circular.period == "2026-11"))

@@ -173,6 +173,7 @@ def test_review_waiting_goes_to_assigning_units_assigners_and_coordinators(world
     ts.add_report(
         world.u.base1_coord,
         a,
+        expected_version=a.version,
         text="已完成",
         percent=100,
         files=[],
@@ -196,6 +197,7 @@ def test_review_waiting_counts_from_the_local_day_of_submission(world):
     ts.add_report(
         world.u.base1_coord,
         a,
+        expected_version=a.version,
         text="已完成",
         percent=100,
         files=[],
@@ -223,6 +225,7 @@ def test_rectification_review_waiting_goes_to_its_verifier(world):
     ts.add_report(
         world.u.base1_coord,
         a,
+        expected_version=a.version,
         text="已整改",
         percent=100,
         files=[],
@@ -264,6 +267,7 @@ def test_closed_and_submitted_items_get_no_due_or_overdue_reminders(world):
         ts.add_report(
             world.u.base1_coord,
             a,
+            expected_version=a.version,
             text="完成",
             percent=100,
             files=[],
@@ -271,7 +275,14 @@ def test_closed_and_submitted_items_get_no_due_or_overdue_reminders(world):
             now=datetime(2026, 11, 30, 2, 0),
         )
     for a in (closed, soon_closed):
-        ts.review(world.u.assigner, a, decision="approve", comment=None, now=datetime(2026, 11, 30, 3, 0))
+        ts.review(
+            world.u.assigner,
+            a,
+            expected_version=a.version,
+            decision="approve",
+            comment=None,
+            now=datetime(2026, 11, 30, 3, 0),
+        )
     _db.session.commit()
     assert closed.status == "closed" and submitted.status == "submitted"
     sweep(TUESDAY)
@@ -343,6 +354,7 @@ def _mixed_items(world):
     ts.add_report(
         world.u.base1_coord,
         sub,
+        expected_version=sub.version,
         text="完成",
         percent=100,
         files=[],

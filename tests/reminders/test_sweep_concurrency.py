@@ -50,7 +50,14 @@ def test_two_sweeps_at_once_send_nothing_twice(app, db, tree, database_url):
         make_item(w, deadline, w.t.base2)
     sub = make_item(w, date(2026, 12, 31))
     ts.add_report(
-        w.u.base1_coord, sub, text="完成", percent=100, files=[], submit=True, now=datetime(2026, 12, 1, 2, 0)
+        w.u.base1_coord,
+        sub,
+        expected_version=sub.version,
+        text="完成",
+        percent=100,
+        files=[],
+        submit=True,
+        now=datetime(2026, 12, 1, 2, 0),
     )
     db.session.commit()
     expected = sweep(TUESDAY, dry_run=True).counts  # what one sweep alone sends
