@@ -87,7 +87,9 @@ def assign(actor: User, task_, *units: Unit, now=None) -> list:
     """Assign `task_` to `units` through the service."""
     from app.tasks import services as task_services
 
-    return task_services.assign_task(actor, task_, list(units), now=now or utcnow())
+    return task_services.assign_task(
+        actor, task_, list(units), expected_version=task_.version, now=now or utcnow()
+    )
 
 
 def task_users(t: SimpleNamespace) -> SimpleNamespace:

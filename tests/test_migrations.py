@@ -4,7 +4,7 @@ exactly the models (autogenerate finds nothing to add)."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.extensions import db
+from app.extensions import BUSY_TIMEOUT_MS, db
 
 
 def test_migrations_match_models(app):
@@ -21,5 +21,5 @@ def test_sqlite_is_set_up_for_several_writers(app, backend):
         return
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS == 30_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

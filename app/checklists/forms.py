@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     DateField,
     FloatField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.forms import BaseForm
+from app.forms import BaseForm, VersionedForm
 from app.org.forms import MultiCheckboxField
 
 OUTLINE_HELP = (
@@ -113,12 +112,10 @@ class ApplyForm(BaseForm):
     reapply = BooleanField("重新应用：已应用旧版本的单位改用此版本（沿用编号相同的已核验项）")
 
 
-class ClaimForm(BaseForm):
-    version = HiddenField()
+class ClaimForm(VersionedForm):
     comment = TextAreaField("完成情况说明", validators=[Optional(), Length(max=2000)])
 
 
-class VerifyForm(BaseForm):
-    version = HiddenField()
+class VerifyForm(VersionedForm):
     decision = SelectField("核验结论", choices={"verified": "核验通过", "rejected": "驳回"})
     comment = TextAreaField("意见 / 驳回理由", validators=[Optional(), Length(max=2000)])

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app import attachments
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate, TemplateItem, TemplateSection
-from app.errors import ServiceError, check_version
+from app.errors import ServiceError, hold_version
 from app.extensions import db
 from app.journal import record
 from app.org.models import Unit, User
@@ -290,12 +290,12 @@ def claim_entry(
     *,
     comment: str | None,
     files: list,
+    expected_version: Any,
     now: datetime,
-    expected_version: Any = None,
 ) -> ChecklistEntry:
     """The unit marks an item done, with evidence where the standard requires it."""
+    hold_version(entry, expected_version, now, touch="status")
     _allow(actor, "entry.claim", entry, "您无权填报该检查项（已核验，或不是本单位的检查清单）。")
-    check_version(entry, expected_version)
     checked = attachments.check_uploads(files)
     have = db.session.scalar(
         select(func.count())
@@ -338,14 +338,14 @@ def verify_entry(
     *,
     decision: str,
     comment: str | None,
+    expected_version: Any,
     now: datetime,
-    expected_version: Any = None,
 ) -> ChecklistEntry:
     """A reviewer from above verifies (核验) or rejects (驳回, with a reason) an item."""
+    hold_version(entry, expected_version, now, touch="status")
     if decision not in ("verified", "rejected"):
         raise ServiceError("核验结论只能是核验通过或驳回。")
     _allow(actor, "entry.verify", entry, "您无权核验该检查项（须为上级单位的核验人员，且该项已填报）。")
-    check_version(entry, expected_version)
     checklist = db.session.get(Checklist, entry.checklist_id)
     before = {"status": entry.status}
     entry.status = decision

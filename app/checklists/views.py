@@ -21,7 +21,7 @@ from app.org.models import Unit
 from app.org.queries import subtree_units
 from app.tasks.helpers import arg_int, units_by_ids
 from app.timeutil import local_today, utcnow
-from app.views_util import actor, form_status, page_args, run_service
+from app.views_util import actor, form_status, page_args, refuse_stale, run_service
 
 # ---------------------------------------------------------------- templates (standards)
 
@@ -288,6 +288,7 @@ def _detail_context(c: Checklist) -> dict:
         today=local_today(),
         statuses=ENTRY_STATUSES,
         symbols=SYMBOLS,
+        loaded_at=utcnow().isoformat(),  # for the conflict page's "since"
     )
 
 
@@ -299,11 +300,14 @@ def checklist_detail(checklist_id: int):
 
 
 def _entry_act(entry_id: int, action: str, form, fn, success: str):
-    """Load → check → validate → one service → commit → back to the entry (or a 4xx page)."""
-    entry = authz.get_scoped_or_404(ChecklistEntry, entry_id, action, current_user)
+    """Load → a stale page ends on the conflict page → check → validate → one service
+    (which checks the version too) → commit → back to the entry (or a 4xx page)."""
+    entry = authz.get_scoped_or_404(ChecklistEntry, entry_id, "checklist.view", current_user)
+    refuse_stale(entry, form)
+    authz.require(current_user, action, entry)
     status = 400
     if form.validate_on_submit():
-        result, status = run_service(lambda: fn(entry))
+        result, status = run_service(lambda: fn(entry), form, versioned=entry)
         if result is not None:
             flash(success, "success")
             return redirect(
@@ -332,8 +336,8 @@ def entry_claim(entry_id: int):
             e,
             comment=form.comment.data,
             files=request.files.getlist("files"),
-            now=utcnow(),
             expected_version=form.version.data,
+            now=utcnow(),
         ),
         "已填报，等待上级核验。",
     )
@@ -352,8 +356,8 @@ def entry_verify(entry_id: int):
             e,
             decision=form.decision.data,
             comment=form.comment.data,
-            now=utcnow(),
             expected_version=form.version.data,
+            now=utcnow(),
         ),
         "已核验通过。" if form.decision.data == "verified" else "已驳回。",
     )

@@ -9,7 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import attachments, authz
+from app.conflicts import conflict_page
 from app.deadlines import LIGHTS
+from app.errors import Conflict, parse_version
 from app.extensions import db
 from app.journal import actors_of, history
 from app.org.models import User
@@ -34,7 +36,7 @@ from app.tasks.helpers import (
 from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest, ProgressReport
 from app.tasks.queries import AssignmentFilters, assignments_query, light, my_work
 from app.timeutil import local_today, utcnow
-from app.views_util import actor, page_args, run_service
+from app.views_util import actor, page_args, refuse_stale, run_service
 
 STATUS_FILTERS = {
     "open": "未办结",
@@ -124,11 +126,18 @@ def assignment_bulk():
                     a,
                     new_deadline=form.new_deadline.data,
                     reason=form.message.data or "批量延期",
+                    expected_version=request.form.get(f"version-{a.id}"),
                     now=utcnow(),
                 )
             done += 1
         return done
 
+    if form.action.data == "extend":
+        # A row changed since the list was loaded: its page says what changed (all or nothing).
+        posted = {a.id: parse_version(request.form.get(f"version-{a.id}")) for a in rows}
+        stale = next((a for a in rows if posted[a.id] not in (None, a.version)), None)
+        if stale is not None:
+            return conflict_page(Conflict(obj=stale), form, reapply=False)
     done, status = run_service(apply)
     if done is not None:
         flash(f"已{'催办' if form.action.data == 'remind' else '延期'} {done} 项。", "success")
@@ -140,6 +149,22 @@ def assignment_bulk():
 def my_work_page():
     today = local_today()
     return render_template("tasks/my_work.html", work=my_work(current_user, today), today=today, light=light)
+
+
+def _forms(a: Assignment) -> dict:
+    """The page's forms, each carrying the version the page shows (a posted one wins)."""
+    split_form = SplitForm(version=a.version)
+    split_form.unit_ids.choices = (
+        assignable_units(current_user) if authz.can(current_user, "assignment.split", a) else {}
+    )
+    return dict(
+        report_form=ReportForm(version=a.version),
+        review_form=ReviewForm(version=a.version),
+        extension_form=ExtensionForm(version=a.version),
+        decide_form=DecideExtensionForm(version=a.version),
+        step_form=StepForm(version=a.version),
+        split_form=split_form,
+    )
 
 
 def _detail_context(a: Assignment) -> dict:
@@ -165,10 +190,6 @@ def _detail_context(a: Assignment) -> dict:
         )
     )
     children = list(db.session.scalars(select(Assignment).where(Assignment.parent_id == a.id)))
-    split_form = SplitForm()
-    split_form.unit_ids.choices = (
-        assignable_units(current_user) if authz.can(current_user, "assignment.split", a) else {}
-    )
     timeline = sorted(history("Assignment", a.id) + history("Task", a.task_id), key=lambda e: (e.at, e.id))
     returns = [e for e in timeline if e.action == "review.return"]
     return dict(
@@ -181,12 +202,8 @@ def _detail_context(a: Assignment) -> dict:
         light=light,
         report_files=attachments.for_owner("ProgressReport", [r.id for r in reports]),
         step_files=attachments.for_owner("AssignmentStep", [s.id for s in steps]),
-        report_form=ReportForm(),
-        review_form=ReviewForm(),
-        extension_form=ExtensionForm(),
-        decide_form=DecideExtensionForm(),
-        step_form=StepForm(),
-        split_form=split_form,
+        **_forms(a),
+        loaded_at=utcnow().isoformat(),  # for the conflict page's "since"
         timeline=timeline,
         users=actors_of(timeline),
         return_reason=(returns[-1].after or {}).get("comment")
@@ -203,14 +220,17 @@ def assignment_detail(assignment_id: int):
 
 
 def _act(assignment_id: int, action: str, fn, form=None, success: str = "已保存。"):
-    """Load → check → validate the form → one service → commit → redirect (or 4xx page)."""
-    a = authz.get_scoped_or_404(Assignment, assignment_id, action, current_user)
+    """Load → a stale page ends on the conflict page → check → validate the form → one
+    service (which checks the version too) → commit → redirect (or 4xx page)."""
+    a = authz.get_scoped_or_404(Assignment, assignment_id, "assignment.view", current_user)
+    refuse_stale(a, form)
+    authz.require(current_user, action, a)
     if form is not None and not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
                 flash(e, "danger")
         return render_template("tasks/assignment_detail.html", **_detail_context(a)), 400
-    result, status = run_service(lambda: fn(a))
+    result, status = run_service(lambda: fn(a), form, versioned=a)
     if result is None:
         return render_template("tasks/assignment_detail.html", **_detail_context(a)), status
     flash(success, "success")
@@ -223,7 +243,9 @@ def assignment_acknowledge(assignment_id: int):
     return _act(
         assignment_id,
         "assignment.acknowledge",
-        lambda a: services.acknowledge(actor(), a, now=utcnow()),
+        lambda a: services.acknowledge(
+            actor(), a, expected_version=request.form.get("version"), now=utcnow()
+        ),
         success="已签收。",
     )
 
@@ -242,6 +264,7 @@ def assignment_report(assignment_id: int):
             percent=form.percent.data,
             files=request.files.getlist("files"),
             submit=form.submit_for_review.data,
+            expected_version=form.version.data,
             now=utcnow(),
         ),
         form,
@@ -257,7 +280,12 @@ def assignment_review(assignment_id: int):
         assignment_id,
         "assignment.review",
         lambda a: services.review(
-            actor(), a, decision=form.decision.data, comment=form.comment.data, now=utcnow()
+            actor(),
+            a,
+            decision=form.decision.data,
+            comment=form.comment.data,
+            expected_version=form.version.data,
+            now=utcnow(),
         ),
         form,
         success="已办结。" if form.decision.data == "approve" else "已退回。",
@@ -272,7 +300,12 @@ def assignment_extension(assignment_id: int):
         assignment_id,
         "assignment.request_extension",
         lambda a: services.request_extension(
-            actor(), a, new_deadline=form.new_deadline.data, reason=form.reason.data, now=utcnow()
+            actor(),
+            a,
+            new_deadline=form.new_deadline.data,
+            reason=form.reason.data,
+            expected_version=form.version.data,
+            now=utcnow(),
         ),
         form,
         success="已提交延期申请。",
@@ -288,7 +321,12 @@ def extension_decide(request_id: int):
         req.assignment_id,
         "assignment.decide_extension",
         lambda a: services.decide_extension(
-            actor(), req, grant=form.decision.data == "grant", comment=form.comment.data, now=utcnow()
+            actor(),
+            req,
+            grant=form.decision.data == "grant",
+            comment=form.comment.data,
+            expected_version=form.version.data,
+            now=utcnow(),
         ),
         form,
         success="已处理延期申请。",
@@ -314,7 +352,13 @@ def assignment_split(assignment_id: int):
     return _act(
         assignment_id,
         "assignment.split",
-        lambda a: services.split_assignment(actor(), a, units_by_ids(form.unit_ids.data or []), now=utcnow()),
+        lambda a: services.split_assignment(
+            actor(),
+            a,
+            units_by_ids(form.unit_ids.data or []),
+            expected_version=form.version.data,
+            now=utcnow(),
+        ),
         form,
         success="已分解到下级单位。",
     )
@@ -328,7 +372,13 @@ def assignment_step_add(assignment_id: int):
         assignment_id,
         "assignment.steps",
         lambda a: services.add_step(
-            actor(), a, kind=form.kind.data, title=form.title.data, due=form.due.data, now=utcnow()
+            actor(),
+            a,
+            kind=form.kind.data,
+            title=form.title.data,
+            due=form.due.data,
+            expected_version=form.version.data,
+            now=utcnow(),
         ),
         form,
     )
@@ -346,6 +396,7 @@ def step_toggle(step_id: int):
             step,
             done=request.form.get("done") == "1",
             files=request.files.getlist("files"),
+            expected_version=request.form.get("version"),
             now=utcnow(),
         ),
     )
@@ -369,5 +420,4 @@ def attachment(attachment_id: int):
         mimetype="image/jpeg" if thumb else att.content_type,
         as_attachment=not inline,
         download_name=att.original_name,
-        max_age=3600,
     )

@@ -40,11 +40,11 @@ class TaskForm(VersionedForm):
     unit_ids = MultiCheckboxField("交办给（责任单位）", coerce=int, validators=[Optional()])
 
 
-class AssignForm(BaseForm):
+class AssignForm(VersionedForm):
     unit_ids = MultiCheckboxField("责任单位", coerce=int)
 
 
-class ReportForm(BaseForm):
+class ReportForm(VersionedForm):
     text = TextAreaField("进展情况", validators=[DataRequired("请填写进展情况。"), Length(max=5000)])
     percent = IntegerField(
         "完成百分比", validators=[Optional(), NumberRange(0, 100, "完成百分比须在 0 到 100 之间。")]
@@ -53,28 +53,28 @@ class ReportForm(BaseForm):
     submit_for_review = BooleanField("已完成，提交审核")
 
 
-class ReviewForm(BaseForm):
+class ReviewForm(VersionedForm):
     decision = SelectField("审核结论", choices={"approve": "办结", "return": "退回"})
     comment = TextAreaField("意见 / 退回理由", validators=[Optional(), Length(max=2000)])
 
 
-class ExtensionForm(BaseForm):
+class ExtensionForm(VersionedForm):
     new_deadline = DateField("申请延至", validators=[InputRequired("请填写新的完成时限。")])
     reason = TextAreaField("延期理由", validators=[DataRequired("请填写延期理由。"), Length(max=2000)])
 
 
-class DecideExtensionForm(BaseForm):
+class DecideExtensionForm(VersionedForm):
     decision = SelectField("审批", choices={"grant": "同意延期", "refuse": "不同意"})
     comment = TextAreaField("审批意见", validators=[Optional(), Length(max=2000)])
 
 
-class StepForm(BaseForm):
+class StepForm(VersionedForm):
     kind = SelectField("类型", choices={"milestone": "里程碑", "check": "检查项"})
     title = StringField("内容", validators=[DataRequired("请填写内容。"), Length(max=200)])
     due = DateField("日期", validators=[Optional()])
 
 
-class SplitForm(BaseForm):
+class SplitForm(VersionedForm):
     unit_ids = MultiCheckboxField("分解给下级单位", coerce=int)
 
 
@@ -85,8 +85,10 @@ class CompletionReviewForm(BaseForm):
 
 
 class BulkForm(BaseForm):
+    """Each row posts its assignment's version as `version-<id>` (for 延期)."""
+
     action = SelectField("批量操作", choices={"remind": "催办", "extend": "延期"})
-    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    ids = SelectMultipleField("勾选的事项", coerce=int, validate_choice=False)
     message = StringField("催办说明 / 延期理由", validators=[Optional(), Length(max=500)])
     new_deadline = DateField("新的完成时限", validators=[Optional()])
 

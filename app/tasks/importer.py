@@ -96,7 +96,7 @@ def _handler(actor: User, project: Project, now: datetime):
             source_key=row["key"],
             now=now,
         )
-        services.assign_task(actor, task, units, now=now)
+        services.assign_task(actor, task, units, expected_version=task.version, now=now)
         return task
 
     return handle

@@ -118,7 +118,7 @@ class ParsedRow:
         """Stable dedupe key: sha1 hex of the normalised title and the sorted unit names."""
         units = sorted({_norm_key(u) for u in self.unit_names})
         raw = _norm_key(self.title) + "\x1f" + "\x1e".join(units)
-        return hashlib.sha1(raw.encode("utf-8")).hexdigest()
+        return hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()  # a dedupe key
 
 
 # ---------------------------------------------------------------- headers

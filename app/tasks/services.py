@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app import attachments, authz
 from app.deadlines import next_report_due, periods
-from app.errors import ServiceError, check_version
+from app.errors import ServiceError, hold_version
 from app.extensions import db
 from app.journal import record, snapshot
 from app.notifications import notify_users
@@ -116,8 +116,8 @@ def update_project(
     expected_version: Any,
     now: datetime,
 ) -> Project:
+    hold_version(project, expected_version, now)
     _allow(actor, "project.edit", project, "您无权修改该项目。")
-    check_version(project, expected_version)
     if end < start:
         raise ServiceError("项目结束日期不能早于开始日期。")
     first = db.session.scalar(select(func.min(Task.deadline)).where(Task.project_id == project.id))
@@ -231,8 +231,8 @@ def update_task(
     now: datetime,
 ) -> Task:
     """Edit an item. A new date deadline moves the open assignments that had the old one."""
+    hold_version(task, expected_version, now)
     _allow(actor, "task.edit", task, "您无权修改该事项。")
-    check_version(task, expected_version)
     if priority not in PRIORITIES:
         raise ServiceError("请选择优先级。")
     if deadline_kind != task.deadline_kind and _assignment_count(task):
@@ -338,8 +338,12 @@ def _new_assignments(
     return created
 
 
-def assign_task(actor: User, task: Task, units: list[Unit], *, now: datetime) -> list[Assignment]:
-    """交办: one assignment per responsible unit (per period for recurring items)."""
+def assign_task(
+    actor: User, task: Task, units: list[Unit], *, expected_version: Any, now: datetime
+) -> list[Assignment]:
+    """交办: one assignment per responsible unit (per period for recurring items). The
+    item's version moves on, so two assigners working from one page cannot both pass."""
+    hold_version(task, expected_version, now)
     _allow(actor, "task.assign", task, "您无权交办该事项。")
     units = list(dict.fromkeys(units))
     if not units:
@@ -370,9 +374,10 @@ def assign_task(actor: User, task: Task, units: list[Unit], *, now: datetime) ->
 
 
 def split_assignment(
-    actor: User, parent: Assignment, units: list[Unit], *, now: datetime
+    actor: User, parent: Assignment, units: list[Unit], *, expected_version: Any, now: datetime
 ) -> list[Assignment]:
     """A base court hands its assignment on to its tribunals; its progress then rolls up."""
+    hold_version(parent, expected_version, now)
     _allow(actor, "assignment.split", parent, "您无权分解该事项。")
     units = list(dict.fromkeys(units))
     if not units:
@@ -419,8 +424,9 @@ def recompute_progress(a: Assignment, now: datetime) -> None:
         recompute_progress(db.session.get(Assignment, a.parent_id), now)
 
 
-def acknowledge(actor: User, a: Assignment, *, now: datetime) -> Assignment:
+def acknowledge(actor: User, a: Assignment, *, expected_version: Any, now: datetime) -> Assignment:
     """签收."""
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.acknowledge", a, "该事项不能签收（已签收，或不是交办给本单位的）。")
     _set_assignment(actor, a, "assignment.acknowledge", now, status="in_progress")
     a.acknowledged_at = now
@@ -437,9 +443,11 @@ def add_report(
     percent: int | None,
     files: list,
     submit: bool = False,
+    expected_version: Any,
     now: datetime,
 ) -> ProgressReport:
     """进度反馈 with evidence; `submit` sends the item for review (待审核)."""
+    hold_version(a, expected_version, now)
     action = "assignment.submit" if submit else "assignment.report"
     _allow(actor, action, a, "该事项当前不能反馈进度（已提交审核或已办结，或不是交办给本单位的）。")
     text = _text(text, "进展情况", 5000)
@@ -488,8 +496,11 @@ def add_report(
     return report
 
 
-def review(actor: User, a: Assignment, *, decision: str, comment: str | None, now: datetime) -> Assignment:
+def review(
+    actor: User, a: Assignment, *, decision: str, comment: str | None, expected_version: Any, now: datetime
+) -> Assignment:
     """审核: 办结 (approve) or 退回 (return, with a reason)."""
+    hold_version(a, expected_version, now)
     if decision not in ("approve", "return"):
         raise ServiceError("审核结论只能是办结或退回。")
     _allow(actor, "assignment.review", a, "该事项当前不能审核（未提交审核，或您不是交办单位的审核人）。")
@@ -528,9 +539,16 @@ def review(actor: User, a: Assignment, *, decision: str, comment: str | None, no
 
 
 def request_extension(
-    actor: User, a: Assignment, *, new_deadline: date | None, reason: str, now: datetime
+    actor: User,
+    a: Assignment,
+    *,
+    new_deadline: date | None,
+    reason: str,
+    expected_version: Any,
+    now: datetime,
 ) -> ExtensionRequest:
     """延期申请: only before the deadline, for a later date, one at a time."""
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.request_extension", a, "该事项不能申请延期。")
     today = _local_date(now)
     if a.deadline is None:
@@ -574,11 +592,14 @@ def decide_extension(
     *,
     grant: bool,
     comment: str | None,
+    expected_version: Any,
     now: datetime,
     new_deadline: date | None = None,
 ) -> ExtensionRequest:
-    """Grant (the new deadline is recorded, the original kept) or refuse."""
+    """Grant (the new deadline is recorded, the original kept) or refuse.
+    `expected_version` is the assignment's, as shown beside the request."""
     a = db.session.get(Assignment, req.assignment_id)
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.decide_extension", a, "您无权审批该延期申请。")
     if req.status != "pending":
         raise ServiceError("该延期申请已经处理过了。")
@@ -605,9 +626,10 @@ def decide_extension(
 
 
 def extend_directly(
-    actor: User, a: Assignment, *, new_deadline: date, reason: str, now: datetime
+    actor: User, a: Assignment, *, new_deadline: date, reason: str, expected_version: Any, now: datetime
 ) -> Assignment:
     """The assigner moves a deadline without a request (bulk 延期)."""
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.decide_extension", a, "您无权调整该事项的完成时限。")
     if a.deadline is not None and new_deadline <= a.deadline:
         raise ServiceError(f"新的完成时限须晚于当前时限 {a.deadline}。")
@@ -648,9 +670,17 @@ def remind(actor: User, a: Assignment, *, message: str | None, now: datetime) ->
 
 
 def add_step(
-    actor: User, a: Assignment, *, kind: str, title: str, due: date | None, now: datetime
+    actor: User,
+    a: Assignment,
+    *,
+    kind: str,
+    title: str,
+    due: date | None,
+    expected_version: Any,
+    now: datetime,
 ) -> AssignmentStep:
     """A dated milestone or a checklist item on an assignment."""
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.steps", a, "您无权修改该事项的里程碑和清单。")
     if kind not in ("milestone", "check"):
         raise ServiceError("请选择里程碑或检查项。")
@@ -672,10 +702,12 @@ def add_step(
 
 
 def toggle_step(
-    actor: User, step: AssignmentStep, *, done: bool, files: list, now: datetime
+    actor: User, step: AssignmentStep, *, done: bool, files: list, expected_version: Any, now: datetime
 ) -> AssignmentStep:
-    """Tick (with optional evidence) or untick a step."""
+    """Tick (with optional evidence) or untick a step. `expected_version` is the
+    assignment's: the steps are edited on its page."""
     a = db.session.get(Assignment, step.assignment_id)
+    hold_version(a, expected_version, now)
     _allow(actor, "assignment.steps", a, "您无权修改该事项的里程碑和清单。")
     checked = attachments.check_uploads(files)
     before = {"done": step.done_at is not None}

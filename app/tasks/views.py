@@ -35,6 +35,8 @@ def _project_form(project: Project | None) -> ProjectForm:
         form.owner_unit_id.data = project.owner_unit_id if project else current_user.unit_id
         if project:
             form.version.data = project.version
+    elif project is not None:  # the edit page does not offer the owner: it stays as it is
+        form.owner_unit_id.data = project.owner_unit_id
     return form
 
 
@@ -85,6 +87,7 @@ def project_edit(project_id: int):
                 now=utcnow(),
             ),
             form,
+            versioned=project,
         )
         if ok:
             flash("已保存。", "success")
@@ -153,7 +156,13 @@ def task_new(project_id: int):
         def create():
             task = services.create_task(actor(), project, now=utcnow(), **_task_kwargs(form))
             if form.unit_ids.data:
-                services.assign_task(actor(), task, units_by_ids(form.unit_ids.data), now=utcnow())
+                services.assign_task(
+                    actor(),
+                    task,
+                    units_by_ids(form.unit_ids.data),
+                    expected_version=task.version,
+                    now=utcnow(),
+                )
             return task
 
         task, status = run_service(create, form)
@@ -177,6 +186,7 @@ def task_edit(task_id: int):
                 actor(), task, expected_version=form.version.data, now=utcnow(), **_task_kwargs(form)
             ),
             form,
+            versioned=task,
         )
         if ok:
             flash("已保存。", "success")
@@ -192,7 +202,7 @@ def task_detail(task_id: int):
     task = authz.get_scoped_or_404(Task, task_id, "task.view", current_user)
     stmt = authz.scope(select(Assignment), Assignment, current_user).where(Assignment.task_id == task.id)
     assignments = list(db.session.scalars(stmt.order_by(Assignment.parent_id.is_not(None), Assignment.id)))
-    form = AssignForm()
+    form = AssignForm(version=task.version)
     form.unit_ids.choices = (
         assignable_units(current_user) if authz.can(current_user, "task.assign", task) else {}
     )
@@ -219,7 +229,11 @@ def task_assign(task_id: int):
         flash("请选择至少一个责任单位（只能交办给本单位的下级单位）。", "danger")
         return task_detail(task_id), 400
     created, status = run_service(
-        lambda: services.assign_task(actor(), task, units_by_ids(form.unit_ids.data), now=utcnow())
+        lambda: services.assign_task(
+            actor(), task, units_by_ids(form.unit_ids.data), expected_version=form.version.data, now=utcnow()
+        ),
+        form,
+        versioned=task,
     )
     if created is None:
         return task_detail(task_id), status

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app import attachments, authz
-from app.errors import ServiceError, check_version
+from app.errors import ServiceError, hold_version
 from app.extensions import db
 from app.journal import record, snapshot
 from app.org.models import Unit, UnitClosure, User
@@ -132,8 +132,8 @@ def record_visit(
 ) -> Visit:
     """记录走访情况: actual dates (a 蹲点 spans days), summary, suggestions, problems
     solved on the spot, photos and documents. Planned → done."""
+    hold_version(visit, expected_version, now)
     _allow(actor, "visit.edit", visit, "您无权记录该次走访。")
-    check_version(visit, expected_version)
     _dates(actual_start, actual_end, "实际走访")
     if actual_end > to_local(now).date():
         raise ServiceError("实际走访日期不能晚于今天；尚未进行的走访请保持“计划中”。")

@@ -22,7 +22,7 @@ from app.tasks.helpers import arg_int, parse_date, units_by_ids
 from app.tasks.models import Assignment, Task
 from app.tasks.queries import light
 from app.timeutil import local_today, utcnow
-from app.views_util import actor, form_status, page_args, run_service
+from app.views_util import actor, form_status, page_args, refuse_stale, run_service
 from app.visits import bp, docx, forms, queries, services
 from app.visits.models import VISIT_STATUSES, Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 
@@ -91,8 +91,12 @@ def visit_list():
 
 def _organizer(form: forms.VisitForm) -> Unit:
     """The organising unit picked on the form (or in ?organizer= while planning)."""
-    picked = request.form.get(form.organizer_unit_id.name) or request.args.get("organizer", "")
-    unit_id = int(picked) if picked.isdigit() else current_user.unit_id
+    # type=int: only an integer that fits the database (app.security.hardening), else the user's unit
+    unit_id = (
+        request.form.get(form.organizer_unit_id.name, type=int)
+        or request.args.get("organizer", type=int)
+        or current_user.unit_id
+    )
     return authz.get_scoped_or_404(Unit, unit_id, "visit.create", current_user)
 
 
@@ -172,7 +176,7 @@ def _act(visit: Visit, form: Any, fn, success: str, **forms_for_page: Any):
             for message in errors:
                 flash(message, "danger")
         return render_template("visits/detail.html", **_detail_context(visit, **forms_for_page)), 400
-    result, status = run_service(fn, form)
+    result, status = run_service(fn, form, versioned=visit)
     if result is None:
         return render_template("visits/detail.html", **_detail_context(visit, **forms_for_page)), status
     flash(success, "success")
@@ -182,8 +186,10 @@ def _act(visit: Visit, form: Any, fn, success: str, **forms_for_page: Any):
 @bp.route("/visits/<int:visit_id>/record", methods=["POST"])
 @login_required
 def visit_record(visit_id: int):
-    visit = authz.get_scoped_or_404(Visit, visit_id, "visit.edit", current_user)
+    visit = authz.get_scoped_or_404(Visit, visit_id, "visit.view", current_user)
     form = forms.RecordForm()
+    refuse_stale(visit, form)
+    authz.require(current_user, "visit.edit", visit)
     return _act(
         visit,
         form,

@@ -185,10 +185,14 @@ def test_claim_without_required_evidence_is_refused_and_nothing_saved(db, w):
     """A-1 needs evidence: a claim without a file is refused; with a photo it is claimed."""
     entry = _entry(w.c1, "A-1")
     with pytest.raises(ServiceError, match="佐证材料"):
-        services.claim_entry(w.u.trib1_head, entry, comment="已完成", files=[], now=NOW)
+        services.claim_entry(
+            w.u.trib1_head, entry, expected_version=entry.version, comment="已完成", files=[], now=NOW
+        )
     db.session.rollback()
     assert _entry(w.c1, "A-1").status == "missing" and _count(db, Attachment) == 0
-    services.claim_entry(w.u.trib1_head, entry, comment="已完成", files=[_png()], now=NOW)
+    services.claim_entry(
+        w.u.trib1_head, entry, expected_version=entry.version, comment="已完成", files=[_png()], now=NOW
+    )
     db.session.commit()
     assert (entry.status, entry.claimed_by_id, entry.comment) == ("claimed", w.u.trib1_head.id, "已完成")
     att = db.session.scalar(select(Attachment))
@@ -202,7 +206,14 @@ def test_claim_without_required_evidence_is_refused_and_nothing_saved(db, w):
 
 def test_claim_without_evidence_where_none_is_required(db, w):
     """A-2 needs no evidence: a comment alone claims it."""
-    entry = services.claim_entry(w.u.trib1_head, _entry(w.c1, "A-2"), comment=None, files=[], now=NOW)
+    entry = services.claim_entry(
+        w.u.trib1_head,
+        _entry(w.c1, "A-2"),
+        expected_version=_entry(w.c1, "A-2").version,
+        comment=None,
+        files=[],
+        now=NOW,
+    )
     assert entry.status == "claimed"
 
 
@@ -210,29 +221,72 @@ def test_only_the_unit_itself_claims(db, w):
     """The sibling tribunal's head and the reviewer above cannot claim trib1's entry."""
     for user in (w.u.trib2_head, w.u.assigner):
         with pytest.raises(Forbidden):
-            services.claim_entry(user, _entry(w.c1, "A-2"), comment=None, files=[], now=NOW)
+            services.claim_entry(
+                user,
+                _entry(w.c1, "A-2"),
+                expected_version=_entry(w.c1, "A-2").version,
+                comment=None,
+                files=[],
+                now=NOW,
+            )
 
 
 def test_verify_and_reject_from_above(db, w):
     """inter1's assigner verifies; base1's coordinator rejects with a reason; a reason is required."""
-    a2 = services.claim_entry(w.u.trib1_head, _entry(w.c1, "A-2"), comment=None, files=[], now=NOW)
-    services.verify_entry(w.u.assigner, a2, decision="verified", comment=None, now=NOW)
+    a2 = services.claim_entry(
+        w.u.trib1_head,
+        _entry(w.c1, "A-2"),
+        expected_version=_entry(w.c1, "A-2").version,
+        comment=None,
+        files=[],
+        now=NOW,
+    )
+    services.verify_entry(
+        w.u.assigner, a2, expected_version=a2.version, decision="verified", comment=None, now=NOW
+    )
     assert (a2.status, a2.verified_by_id) == ("verified", w.u.assigner.id)
-    b1 = services.claim_entry(w.u.trib1_head, _entry(w.c1, "B-1"), comment=None, files=[], now=NOW)
+    b1 = services.claim_entry(
+        w.u.trib1_head,
+        _entry(w.c1, "B-1"),
+        expected_version=_entry(w.c1, "B-1").version,
+        comment=None,
+        files=[],
+        now=NOW,
+    )
     with pytest.raises(ServiceError, match="驳回理由"):
-        services.verify_entry(w.u.base1_coord, b1, decision="rejected", comment="", now=NOW)
-    services.verify_entry(w.u.base1_coord, b1, decision="rejected", comment="缺少人员名册", now=NOW)
+        services.verify_entry(
+            w.u.base1_coord, b1, expected_version=b1.version, decision="rejected", comment="", now=NOW
+        )
+    services.verify_entry(
+        w.u.base1_coord, b1, expected_version=b1.version, decision="rejected", comment="缺少人员名册", now=NOW
+    )
     assert (b1.status, b1.comment) == ("rejected", "缺少人员名册")
 
 
 def test_verify_is_refused_to_the_unit_itself_and_to_siblings(db, w):
     """trib1's head (the unit itself) and base2's coordinator (beside it) cannot verify; an unclaimed item neither."""
-    entry = services.claim_entry(w.u.trib1_head, _entry(w.c1, "A-2"), comment=None, files=[], now=NOW)
+    entry = services.claim_entry(
+        w.u.trib1_head,
+        _entry(w.c1, "A-2"),
+        expected_version=_entry(w.c1, "A-2").version,
+        comment=None,
+        files=[],
+        now=NOW,
+    )
     for user in (w.u.trib1_head, w.u.base2_coord, w.u.inter2_assigner):
         with pytest.raises(Forbidden):
-            services.verify_entry(user, entry, decision="verified", comment=None, now=NOW)
+            services.verify_entry(
+                user, entry, expected_version=entry.version, decision="verified", comment=None, now=NOW
+            )
     with pytest.raises(Forbidden):
-        services.verify_entry(w.u.assigner, _entry(w.c1, "B-1"), decision="verified", comment=None, now=NOW)
+        services.verify_entry(
+            w.u.assigner,
+            _entry(w.c1, "B-1"),
+            expected_version=_entry(w.c1, "B-1").version,
+            decision="verified",
+            comment=None,
+            now=NOW,
+        )
 
 
 # ---------------------------------------------------------------- compliance, roll-up, matrix

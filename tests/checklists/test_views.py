@@ -246,14 +246,23 @@ def test_reject_needs_a_reason_and_claiming_is_for_the_unit(db, w, as_user):
     entry.status = "claimed"
     db.session.commit()
     c = as_user(w.u.assigner)
-    resp = c.post(f"/checklists/entries/{entry.id}/verify", data={"decision": "rejected", "comment": ""})
+    resp = c.post(
+        f"/checklists/entries/{entry.id}/verify",
+        data={"decision": "rejected", "comment": "", "version": entry.version},
+    )
     assert resp.status_code == 400 and "驳回理由" in resp.get_data(as_text=True)
     ok = c.post(
-        f"/checklists/entries/{entry.id}/verify", data={"decision": "rejected", "comment": "照片不清晰"}
+        f"/checklists/entries/{entry.id}/verify",
+        data={"decision": "rejected", "comment": "照片不清晰", "version": entry.version},
     )
     assert ok.status_code == 302
-    assert c.post(f"/checklists/entries/{entry.id}/claim", data={}).status_code == 403
-    assert as_user(w.u.trib2_head).post(f"/checklists/entries/{entry.id}/claim", data={}).status_code == 404
+    assert c.post(f"/checklists/entries/{entry.id}/claim", data={"version": entry.version}).status_code == 403
+    assert (
+        as_user(w.u.trib2_head)
+        .post(f"/checklists/entries/{entry.id}/claim", data={"version": entry.version})
+        .status_code
+        == 404
+    )
 
 
 def test_checklist_pages_show_compliance_and_hide_other_units(db, w, as_user):

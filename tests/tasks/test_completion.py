@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from datetime import date, datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -36,8 +37,10 @@ def _utc(y, m, d, hour=10, minute=0) -> datetime:
 
 
 def _close(u, a, receiver, when: datetime) -> None:
-    services.add_report(receiver, a, text="已完成", percent=None, files=[], submit=True, now=when)
-    services.review(u.assigner, a, decision="approve", comment=None, now=when)
+    services.add_report(
+        receiver, a, expected_version=a.version, text="已完成", percent=None, files=[], submit=True, now=when
+    )
+    services.review(u.assigner, a, expected_version=a.version, decision="approve", comment=None, now=when)
 
 
 @pytest.fixture
@@ -75,8 +78,10 @@ def comp(db, tree, frozen):
     _close(u, t1_b1, u.base1_staff, _utc(2026, 5, 20))
     _close(u, t1_b2, u.base2_coord, _utc(2026, 5, 31, 23, 0))
     _close(u, t2_b1, u.base1_staff, _utc(2026, 5, 10))
-    services.acknowledge(u.base1_staff, t3_b1, now=NOW)
-    services.split_assignment(u.base1_coord, t4_b1, [t.trib1, t.trib2], now=NOW)
+    services.acknowledge(u.base1_staff, t3_b1, expected_version=t3_b1.version, now=NOW)
+    services.split_assignment(
+        u.base1_coord, t4_b1, [t.trib1, t.trib2], expected_version=t4_b1.version, now=NOW
+    )
     # From above: the high court's item for inter1 itself; inter2's own item for base3.
     hp = factories.project(u.high_assigner, name="全省强基工程", now=NOW)
     ht = factories.task(u.high_assigner, hp, title="制定全市法庭建设规划", deadline=date(2026, 5, 1), now=NOW)
@@ -371,7 +376,10 @@ def test_print_view_has_one_section_per_unit(db, comp, login):
     """The print view has one page-break section per row, in row order, with the unit's name."""
     c = login(comp.u.assigner)
     html = c.get(f"/completion/print?unit={comp.t.inter1.id}").get_data(as_text=True)
-    assert ".unit { page-break-before: always" in html
+    # The page-break rule lives in the linked style sheet (the CSP allows no inline style).
+    assert "css/print-completion.css" in html and "<style" not in html
+    sheet = Path(c.application.static_folder, "css", "print-completion.css").read_text(encoding="utf-8")
+    assert ".unit { page-break-before: always" in sheet
     sections = html.split('<section class="unit">')[1:]
     assert len(sections) == 3
     assert [s.split("<h2>")[1].split("</h2>")[0] for s in sections] == [

@@ -21,12 +21,21 @@ from tests import factories
 NOW = datetime(2026, 3, 2, 2, 0)
 
 
+def _assignment_version(step_or_request) -> int:
+    """Steps and extension requests are edited on their assignment's page, under its version."""
+    from app.extensions import db
+
+    return db.session.get(Assignment, step_or_request.assignment_id).version
+
+
 def _count(db, model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _report(actor, a, *, submit=False, percent=None, text="已按要求推进", now=NOW):
-    return services.add_report(actor, a, text=text, percent=percent, files=[], submit=submit, now=now)
+    return services.add_report(
+        actor, a, expected_version=a.version, text=text, percent=percent, files=[], submit=submit, now=now
+    )
 
 
 @pytest.fixture
@@ -43,7 +52,9 @@ def w(db, tree):
 @pytest.fixture
 def split(db, w):
     """base1's coordinator hands base1's assignment on to trib1 and trib2."""
-    c1, c2 = services.split_assignment(w.u.base1_coord, w.a, [w.t.trib1, w.t.trib2], now=NOW)
+    c1, c2 = services.split_assignment(
+        w.u.base1_coord, w.a, [w.t.trib1, w.t.trib2], expected_version=w.a.version, now=NOW
+    )
     db.session.commit()
     w.c1, w.c2 = c1, c2
     return w
@@ -62,7 +73,7 @@ def test_full_lifecycle_pending_to_closed(db, w):
         date(2026, 6, 30),
     )
 
-    services.acknowledge(staff, a, now=NOW)
+    services.acknowledge(staff, a, expected_version=a.version, now=NOW)
     assert a.status == "in_progress"
     assert a.acknowledged_at == NOW
     assert a.responsible_user_id == staff.id
@@ -75,7 +86,12 @@ def test_full_lifecycle_pending_to_closed(db, w):
     assert a.progress == 90
 
     services.review(
-        assigner, a, decision="return", comment="佐证材料不全，请补充照片", now=t1 + timedelta(hours=1)
+        assigner,
+        a,
+        expected_version=a.version,
+        decision="return",
+        comment="佐证材料不全，请补充照片",
+        now=t1 + timedelta(hours=1),
     )
     assert a.status == "returned"
     assert a.closed_at is None and a.closed_on is None
@@ -87,7 +103,7 @@ def test_full_lifecycle_pending_to_closed(db, w):
     assert a.status == "submitted"
 
     closing = datetime(2026, 3, 10, 3, 0)
-    services.review(assigner, a, decision="approve", comment=None, now=closing)
+    services.review(assigner, a, expected_version=a.version, decision="approve", comment=None, now=closing)
     db.session.commit()
     db.session.refresh(a)
     assert a.status == "closed"
@@ -114,16 +130,23 @@ def test_full_lifecycle_pending_to_closed(db, w):
 def test_closed_on_is_the_shanghai_date(db, w):
     """Approving at 2026-06-30 17:00 UTC closes on 2026-07-01 local: one day after the deadline."""
     _report(w.u.base1_staff, w.a, submit=True)
-    services.review(w.u.assigner, w.a, decision="approve", comment="", now=datetime(2026, 6, 30, 17, 0))
+    services.review(
+        w.u.assigner,
+        w.a,
+        expected_version=w.a.version,
+        decision="approve",
+        comment="",
+        now=datetime(2026, 6, 30, 17, 0),
+    )
     assert w.a.closed_on == date(2026, 7, 1)
     assert w.a.closed_on > w.a.deadline
 
 
 def test_acknowledge_twice_is_forbidden(db, w):
     """A second 签收 is refused with a 403 error and leaves the first one as it was."""
-    services.acknowledge(w.u.base1_staff, w.a, now=NOW)
+    services.acknowledge(w.u.base1_staff, w.a, expected_version=w.a.version, now=NOW)
     with pytest.raises(Forbidden) as exc:
-        services.acknowledge(w.u.base1_coord, w.a, now=NOW + timedelta(hours=1))
+        services.acknowledge(w.u.base1_coord, w.a, expected_version=w.a.version, now=NOW + timedelta(hours=1))
     assert exc.value.status == 403
     assert w.a.acknowledged_at == NOW and w.a.responsible_user_id == w.u.base1_staff.id
 
@@ -131,9 +154,11 @@ def test_acknowledge_twice_is_forbidden(db, w):
 @pytest.mark.parametrize("decision", ["approve", "return"])
 def test_review_when_not_submitted_is_forbidden(db, w, decision):
     """An item still in progress can be neither approved nor returned."""
-    services.acknowledge(w.u.base1_staff, w.a, now=NOW)
+    services.acknowledge(w.u.base1_staff, w.a, expected_version=w.a.version, now=NOW)
     with pytest.raises(Forbidden):
-        services.review(w.u.assigner, w.a, decision=decision, comment="理由", now=NOW)
+        services.review(
+            w.u.assigner, w.a, expected_version=w.a.version, decision=decision, comment="理由", now=NOW
+        )
     assert w.a.status == "in_progress"
 
 
@@ -141,7 +166,9 @@ def test_review_when_not_submitted_is_forbidden(db, w, decision):
 def test_report_after_closed_is_forbidden(db, w, submit):
     """Once closed, neither a progress report nor a new submission is accepted."""
     _report(w.u.base1_staff, w.a, submit=True)
-    services.review(w.u.assigner, w.a, decision="approve", comment=None, now=NOW)
+    services.review(
+        w.u.assigner, w.a, expected_version=w.a.version, decision="approve", comment=None, now=NOW
+    )
     db.session.commit()
     before = _count(db, ProgressReport)
     with pytest.raises(Forbidden):
@@ -163,7 +190,9 @@ def test_return_without_a_reason_is_refused(db, w, comment):
     """退回 needs a reason; without one the item stays submitted."""
     _report(w.u.base1_staff, w.a, submit=True)
     with pytest.raises(ServiceError) as exc:
-        services.review(w.u.assigner, w.a, decision="return", comment=comment, now=NOW)
+        services.review(
+            w.u.assigner, w.a, expected_version=w.a.version, decision="return", comment=comment, now=NOW
+        )
     assert not isinstance(exc.value, Forbidden)
     assert "退回理由" in exc.value.message
     assert w.a.status == "submitted"
@@ -173,7 +202,9 @@ def test_unknown_review_decision_is_refused(db, w):
     """Only approve and return are decisions."""
     _report(w.u.base1_staff, w.a, submit=True)
     with pytest.raises(ServiceError):
-        services.review(w.u.assigner, w.a, decision="close", comment="x", now=NOW)
+        services.review(
+            w.u.assigner, w.a, expected_version=w.a.version, decision="close", comment="x", now=NOW
+        )
     assert w.a.status == "submitted"
 
 
@@ -182,7 +213,7 @@ def test_sibling_tribunal_cannot_report_on_anothers_assignment(db, split):
     with pytest.raises(Forbidden):
         _report(split.u.trib2_head, split.c1, percent=50)
     with pytest.raises(Forbidden):
-        services.acknowledge(split.u.trib2_head, split.c1, now=NOW)
+        services.acknowledge(split.u.trib2_head, split.c1, expected_version=split.c1.version, now=NOW)
     assert split.c1.status == "pending"
     _report(split.u.trib1_head, split.c1, percent=50)
     assert split.c1.status == "in_progress"
@@ -196,7 +227,9 @@ def test_wrong_people_cannot_review(db, w, who):
     """Only the assigning side's assigners/coordinators review: not staff, not the receiver, not a sibling."""
     _report(w.u.base1_staff, w.a, submit=True)
     with pytest.raises(Forbidden):
-        services.review(getattr(w.u, who), w.a, decision="approve", comment=None, now=NOW)
+        services.review(
+            getattr(w.u, who), w.a, expected_version=w.a.version, decision="approve", comment=None, now=NOW
+        )
     assert w.a.status == "submitted"
 
 
@@ -204,13 +237,13 @@ def test_viewer_in_the_receiving_unit_cannot_acknowledge(db, w):
     """A read-only user of the receiving unit cannot 签收."""
     viewer = factories.user("j1_viewer", w.t.base1, ["viewer"])
     with pytest.raises(Forbidden):
-        services.acknowledge(viewer, w.a, now=NOW)
+        services.acknowledge(viewer, w.a, expected_version=w.a.version, now=NOW)
 
 
 def test_sibling_base_court_cannot_acknowledge(db, w):
     """base2's coordinator cannot acknowledge base1's assignment."""
     with pytest.raises(Forbidden):
-        services.acknowledge(w.u.base2_coord, w.a, now=NOW)
+        services.acknowledge(w.u.base2_coord, w.a, expected_version=w.a.version, now=NOW)
     assert w.a.status == "pending"
 
 
@@ -230,34 +263,50 @@ def test_percent_out_of_range_saves_nothing(db, w):
 def test_progress_from_ticked_steps(db, w):
     """Ticking 1, then 3 of 4 checklist items gives 25 %, then 75 %; unticking one gives 50 %."""
     staff = w.u.base1_staff
-    services.acknowledge(staff, w.a, now=NOW)
+    services.acknowledge(staff, w.a, expected_version=w.a.version, now=NOW)
     steps = [
-        services.add_step(staff, w.a, kind="check", title=f"检查项{i}", due=None, now=NOW) for i in range(4)
+        services.add_step(
+            staff, w.a, expected_version=w.a.version, kind="check", title=f"检查项{i}", due=None, now=NOW
+        )
+        for i in range(4)
     ]
     assert w.a.progress == 0
-    services.toggle_step(staff, steps[0], done=True, files=[], now=NOW)
+    services.toggle_step(
+        staff, steps[0], expected_version=_assignment_version(steps[0]), done=True, files=[], now=NOW
+    )
     assert w.a.progress == 25
     for s in steps[1:3]:
-        services.toggle_step(staff, s, done=True, files=[], now=NOW)
+        services.toggle_step(staff, s, expected_version=_assignment_version(s), done=True, files=[], now=NOW)
     assert w.a.progress == 75
-    services.toggle_step(staff, steps[1], done=False, files=[], now=NOW)
+    services.toggle_step(
+        staff, steps[1], expected_version=_assignment_version(steps[1]), done=False, files=[], now=NOW
+    )
     assert w.a.progress == 50
     # A milestone without a date is refused.
     with pytest.raises(ServiceError):
-        services.add_step(staff, w.a, kind="milestone", title="验收", due=None, now=NOW)
+        services.add_step(
+            staff, w.a, expected_version=w.a.version, kind="milestone", title="验收", due=None, now=NOW
+        )
 
 
 def test_explicit_percent_overrides_steps(db, w):
     """A report's percent wins over ticked steps, and stays until another percent is given."""
     staff = w.u.base1_staff
     steps = [
-        services.add_step(staff, w.a, kind="check", title=f"检查项{i}", due=None, now=NOW) for i in range(2)
+        services.add_step(
+            staff, w.a, expected_version=w.a.version, kind="check", title=f"检查项{i}", due=None, now=NOW
+        )
+        for i in range(2)
     ]
-    services.toggle_step(staff, steps[0], done=True, files=[], now=NOW)
+    services.toggle_step(
+        staff, steps[0], expected_version=_assignment_version(steps[0]), done=True, files=[], now=NOW
+    )
     assert w.a.progress == 50
     _report(staff, w.a, percent=10)
     assert w.a.progress == 10
-    services.toggle_step(staff, steps[1], done=True, files=[], now=NOW)
+    services.toggle_step(
+        staff, steps[1], expected_version=_assignment_version(steps[1]), done=True, files=[], now=NOW
+    )
     assert w.a.progress == 10
     _report(staff, w.a, percent=None, text="继续推进")
     assert w.a.progress == 10
@@ -286,45 +335,65 @@ def test_closing_a_child_updates_the_parent_and_parent_waits_for_children(db, sp
     parent, c1, c2 = split.a, split.c1, split.c2
     _report(split.u.trib2_head, c2, percent=20)
     _report(split.u.trib1_head, c1, submit=True, percent=100)
-    services.review(split.u.base1_coord, c1, decision="approve", comment=None, now=NOW)
+    services.review(
+        split.u.base1_coord, c1, expected_version=c1.version, decision="approve", comment=None, now=NOW
+    )
     assert c1.status == "closed" and c1.progress == 100
     assert parent.progress == 60
 
     _report(split.u.base1_coord, parent, submit=True)
     db.session.commit()
     with pytest.raises(ServiceError) as exc:
-        services.review(split.u.assigner, parent, decision="approve", comment=None, now=NOW)
+        services.review(
+            split.u.assigner,
+            parent,
+            expected_version=parent.version,
+            decision="approve",
+            comment=None,
+            now=NOW,
+        )
     assert "1 个" in exc.value.message
     db.session.rollback()
     parent = db.session.get(Assignment, parent.id)
     assert parent.status == "submitted"
 
     # Returning the parent is still possible; then close trib2 and approve.
-    services.review(split.u.assigner, parent, decision="return", comment="西山法庭未办结", now=NOW)
+    services.review(
+        split.u.assigner,
+        parent,
+        expected_version=parent.version,
+        decision="return",
+        comment="西山法庭未办结",
+        now=NOW,
+    )
     c2 = db.session.get(Assignment, c2.id)
     _report(split.u.trib2_head, c2, submit=True)
-    services.review(split.u.base1_coord, c2, decision="approve", comment=None, now=NOW)
+    services.review(
+        split.u.base1_coord, c2, expected_version=c2.version, decision="approve", comment=None, now=NOW
+    )
     assert parent.progress == 100
     _report(split.u.base1_coord, parent, submit=True)
-    services.review(split.u.assigner, parent, decision="approve", comment=None, now=NOW)
+    services.review(
+        split.u.assigner, parent, expected_version=parent.version, decision="approve", comment=None, now=NOW
+    )
     assert parent.status == "closed"
 
 
 def test_split_rules(db, w):
     """Only a coordinator/assigner of the receiving unit splits, only to its own subordinates, once per unit."""
     with pytest.raises(Forbidden):
-        services.split_assignment(w.u.base1_staff, w.a, [w.t.trib1], now=NOW)
+        services.split_assignment(w.u.base1_staff, w.a, [w.t.trib1], expected_version=w.a.version, now=NOW)
     with pytest.raises(Forbidden):
-        services.split_assignment(w.u.base2_coord, w.a, [w.t.trib3], now=NOW)
+        services.split_assignment(w.u.base2_coord, w.a, [w.t.trib3], expected_version=w.a.version, now=NOW)
     with pytest.raises(ServiceError):
-        services.split_assignment(w.u.base1_coord, w.a, [w.t.trib3], now=NOW)
+        services.split_assignment(w.u.base1_coord, w.a, [w.t.trib3], expected_version=w.a.version, now=NOW)
     with pytest.raises(ServiceError):
-        services.split_assignment(w.u.base1_coord, w.a, [], now=NOW)
+        services.split_assignment(w.u.base1_coord, w.a, [], expected_version=w.a.version, now=NOW)
     db.session.rollback()
     a = db.session.get(Assignment, w.a.id)
-    services.split_assignment(w.u.base1_coord, a, [w.t.trib1], now=NOW)
+    services.split_assignment(w.u.base1_coord, a, [w.t.trib1], expected_version=a.version, now=NOW)
     with pytest.raises(ServiceError):
-        services.split_assignment(w.u.base1_coord, a, [w.t.trib1], now=NOW)
+        services.split_assignment(w.u.base1_coord, a, [w.t.trib1], expected_version=a.version, now=NOW)
     assert (
         db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.parent_id == a.id))
         == 1
@@ -337,7 +406,12 @@ def test_split_rules(db, w):
 def test_extension_request_and_grant_keep_the_original_deadline(db, w):
     """A request before the deadline for a later date; the grant moves the deadline and keeps the original."""
     req = services.request_extension(
-        w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="需省院审批", now=NOW
+        w.u.base1_staff,
+        w.a,
+        expected_version=w.a.version,
+        new_deadline=date(2026, 7, 31),
+        reason="需省院审批",
+        now=NOW,
     )
     assert (req.status, req.current_deadline, req.requested_deadline) == (
         "pending",
@@ -345,12 +419,21 @@ def test_extension_request_and_grant_keep_the_original_deadline(db, w):
         date(2026, 7, 31),
     )
     assert w.a.deadline == date(2026, 6, 30)
-    services.decide_extension(w.u.assigner, req, grant=True, comment=None, now=NOW)
+    services.decide_extension(
+        w.u.assigner, req, expected_version=_assignment_version(req), grant=True, comment=None, now=NOW
+    )
     assert req.status == "granted" and req.decided_by_id == w.u.assigner.id
     assert w.a.deadline == date(2026, 7, 31)
     assert w.a.original_deadline == date(2026, 6, 30)
     with pytest.raises(ServiceError):
-        services.decide_extension(w.u.assigner, req, grant=False, comment="重复处理", now=NOW)
+        services.decide_extension(
+            w.u.assigner,
+            req,
+            expected_version=_assignment_version(req),
+            grant=False,
+            comment="重复处理",
+            now=NOW,
+        )
 
 
 @pytest.mark.parametrize(
@@ -365,13 +448,23 @@ def test_extension_only_until_the_deadline_day(db, w, now, allowed):
     """Asking on the deadline day (Shanghai time) is fine; the day after is refused."""
     if allowed:
         req = services.request_extension(
-            w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="理由", now=now
+            w.u.base1_staff,
+            w.a,
+            expected_version=w.a.version,
+            new_deadline=date(2026, 7, 31),
+            reason="理由",
+            now=now,
         )
         assert req.id is not None
     else:
         with pytest.raises(ServiceError) as exc:
             services.request_extension(
-                w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="理由", now=now
+                w.u.base1_staff,
+                w.a,
+                expected_version=w.a.version,
+                new_deadline=date(2026, 7, 31),
+                reason="理由",
+                now=now,
             )
         assert "超过完成时限" in exc.value.message
         assert _count(db, ExtensionRequest) == 0
@@ -381,7 +474,9 @@ def test_extension_only_until_the_deadline_day(db, w, now, allowed):
 def test_extension_new_date_must_be_later(db, w, new):
     """The same date, an earlier one or none is refused."""
     with pytest.raises(ServiceError) as exc:
-        services.request_extension(w.u.base1_staff, w.a, new_deadline=new, reason="理由", now=NOW)
+        services.request_extension(
+            w.u.base1_staff, w.a, expected_version=w.a.version, new_deadline=new, reason="理由", now=NOW
+        )
     assert exc.value.field == "new_deadline"
     assert _count(db, ExtensionRequest) == 0
 
@@ -389,18 +484,40 @@ def test_extension_new_date_must_be_later(db, w, new):
 def test_one_pending_extension_at_a_time(db, w):
     """A second request while one is pending is refused; after a refusal a new one is allowed."""
     req = services.request_extension(
-        w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="理由一", now=NOW
+        w.u.base1_staff,
+        w.a,
+        expected_version=w.a.version,
+        new_deadline=date(2026, 7, 31),
+        reason="理由一",
+        now=NOW,
     )
     with pytest.raises(ServiceError) as exc:
         services.request_extension(
-            w.u.base1_coord, w.a, new_deadline=date(2026, 8, 31), reason="理由二", now=NOW
+            w.u.base1_coord,
+            w.a,
+            expected_version=w.a.version,
+            new_deadline=date(2026, 8, 31),
+            reason="理由二",
+            now=NOW,
         )
     assert "等待审批" in exc.value.message
-    services.decide_extension(w.u.assigner, req, grant=False, comment="时间充足，不予延期", now=NOW)
+    services.decide_extension(
+        w.u.assigner,
+        req,
+        expected_version=_assignment_version(req),
+        grant=False,
+        comment="时间充足，不予延期",
+        now=NOW,
+    )
     assert req.status == "refused" and req.comment == "时间充足，不予延期"
     assert w.a.deadline == date(2026, 6, 30)
     again = services.request_extension(
-        w.u.base1_coord, w.a, new_deadline=date(2026, 8, 31), reason="理由二", now=NOW
+        w.u.base1_coord,
+        w.a,
+        expected_version=w.a.version,
+        new_deadline=date(2026, 8, 31),
+        reason="理由二",
+        now=NOW,
     )
     assert again.status == "pending"
 
@@ -409,11 +526,23 @@ def test_one_pending_extension_at_a_time(db, w):
 def test_refusing_an_extension_requires_a_comment(db, w, comment):
     """不同意 without 审批意见 is refused (and rolled back by the caller, the request stays pending)."""
     req = services.request_extension(
-        w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="理由", now=NOW
+        w.u.base1_staff,
+        w.a,
+        expected_version=w.a.version,
+        new_deadline=date(2026, 7, 31),
+        reason="理由",
+        now=NOW,
     )
     db.session.commit()
     with pytest.raises(ServiceError) as exc:
-        services.decide_extension(w.u.assigner, req, grant=False, comment=comment, now=NOW)
+        services.decide_extension(
+            w.u.assigner,
+            req,
+            expected_version=_assignment_version(req),
+            grant=False,
+            comment=comment,
+            now=NOW,
+        )
     assert "审批意见" in exc.value.message
     db.session.rollback()
     assert db.session.get(ExtensionRequest, req.id).status == "pending"
@@ -422,13 +551,27 @@ def test_refusing_an_extension_requires_a_comment(db, w, comment):
 def test_extension_sides(db, w):
     """The assigning side cannot ask for an extension; the receiving side cannot decide one."""
     with pytest.raises(Forbidden):
-        services.request_extension(w.u.assigner, w.a, new_deadline=date(2026, 7, 31), reason="理由", now=NOW)
+        services.request_extension(
+            w.u.assigner,
+            w.a,
+            expected_version=w.a.version,
+            new_deadline=date(2026, 7, 31),
+            reason="理由",
+            now=NOW,
+        )
     req = services.request_extension(
-        w.u.base1_staff, w.a, new_deadline=date(2026, 7, 31), reason="理由", now=NOW
+        w.u.base1_staff,
+        w.a,
+        expected_version=w.a.version,
+        new_deadline=date(2026, 7, 31),
+        reason="理由",
+        now=NOW,
     )
     for who in (w.u.base1_coord, w.u.base2_coord, w.u.inter1_staff):
         with pytest.raises(Forbidden):
-            services.decide_extension(who, req, grant=True, comment=None, now=NOW)
+            services.decide_extension(
+                who, req, expected_version=_assignment_version(req), grant=True, comment=None, now=NOW
+            )
     assert req.status == "pending" and w.a.deadline == date(2026, 6, 30)
 
 
@@ -467,7 +610,9 @@ def test_monthly_item_assigned_mid_project_starts_at_the_current_month(db, tree)
         date(2026, 5, 31),
         date(2026, 6, 30),
     ]
-    (child,) = services.split_assignment(u.base1_coord, created[1], [tree.trib1], now=NOW)
+    (child,) = services.split_assignment(
+        u.base1_coord, created[1], [tree.trib1], expected_version=created[1].version, now=NOW
+    )
     assert (child.period_label, child.deadline) == ("2026年4月", date(2026, 4, 30))
 
 
@@ -553,7 +698,9 @@ def _edit_kwargs(task, **over):
 def test_task_deadline_change_moves_open_assignments_only(db, w):
     """A new item deadline moves open assignments still on the old one; closed and extended ones keep theirs."""
     _report(w.u.base2_coord, w.a2, submit=True)
-    services.review(w.u.assigner, w.a2, decision="approve", comment=None, now=NOW)
+    services.review(
+        w.u.assigner, w.a2, expected_version=w.a2.version, decision="approve", comment=None, now=NOW
+    )
     services.update_task(w.u.assigner, w.task, **_edit_kwargs(w.task, deadline=date(2026, 9, 30)))
     assert w.a.deadline == date(2026, 9, 30)
     assert w.a2.deadline == date(2026, 6, 30)
@@ -566,6 +713,8 @@ def test_stale_task_edit_is_a_conflict(db, w):
     db.session.commit()
     with pytest.raises(Conflict) as exc:
         services.update_task(
-            w.u.assigner, w.task, **_edit_kwargs(w.task, title="另一个名称", expected_version=stale)
+            w.u.assigner,
+            w.task,
+            **_edit_kwargs(w.task, title="另一个名称", expected_version=stale),
         )
     assert exc.value.status == 409

@@ -93,7 +93,9 @@ def march2():
 def test_percent_130_is_400_and_nothing_saved(db, w, as_user, percent):
     """A report with 130 % (or -1) is refused with 400; no report, status unchanged."""
     c = as_user(w.u.base1_staff)
-    resp = c.post(f"/assignments/{w.a.id}/report", data={"text": "进展", "percent": percent})
+    resp = c.post(
+        f"/assignments/{w.a.id}/report", data={"version": w.a.version, "text": "进展", "percent": percent}
+    )
     assert resp.status_code == 400
     assert "完成百分比须在 0 到 100 之间" in resp.get_data(as_text=True)
     assert _count(db, ProgressReport) == 0
@@ -103,10 +105,15 @@ def test_percent_130_is_400_and_nothing_saved(db, w, as_user, percent):
 def test_malformed_numbers_and_dates_get_chinese_messages(db, w, as_user, march2):
     """A percent of "七十" or a date "2026-13-45" is refused (400, nothing saved) with a Chinese message."""
     c = as_user(w.u.base1_staff)
-    resp = c.post(f"/assignments/{w.a.id}/report", data={"text": "进展", "percent": "七十"})
+    resp = c.post(
+        f"/assignments/{w.a.id}/report", data={"version": w.a.version, "text": "进展", "percent": "七十"}
+    )
     assert resp.status_code == 400
     assert _count(db, ProgressReport) == 0
-    resp2 = c.post(f"/assignments/{w.a.id}/extension", data={"new_deadline": "2026-13-45", "reason": "理由"})
+    resp2 = c.post(
+        f"/assignments/{w.a.id}/extension",
+        data={"version": w.a.version, "new_deadline": "2026-13-45", "reason": "理由"},
+    )
     assert resp2.status_code == 400
     assert _count(db, ExtensionRequest) == 0
     html = resp.get_data(as_text=True) + resp2.get_data(as_text=True)
@@ -120,7 +127,12 @@ def test_disguised_upload_is_400_and_nothing_saved(db, w, as_user, app):
     exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
     resp = c.post(
         f"/assignments/{w.a.id}/report",
-        data={"text": "见照片", "percent": "50", "files": [(io.BytesIO(exe), "photo.jpg")]},
+        data={
+            "version": w.a.version,
+            "text": "见照片",
+            "percent": "50",
+            "files": [(io.BytesIO(exe), "photo.jpg")],
+        },
         content_type="multipart/form-data",
     )
     assert resp.status_code == 400
@@ -139,6 +151,7 @@ def test_one_bad_file_among_good_ones_saves_none(db, w, as_user, app):
     resp = c.post(
         f"/assignments/{w.a.id}/report",
         data={
+            "version": w.a.version,
             "text": "见附件",
             "files": [(io.BytesIO(_png()), "ok.png"), (io.BytesIO(b"MZ" + b"\0" * 64), "x.pdf")],
         },
@@ -161,7 +174,7 @@ def test_empty_file_or_too_many_files_is_400(db, w, as_user, files, message):
     )
     resp = c.post(
         f"/assignments/{w.a.id}/report",
-        data={"text": "见附件", "files": uploads},
+        data={"version": w.a.version, "text": "见附件", "files": uploads},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 400
@@ -176,6 +189,7 @@ def test_file_over_10_mb_is_400(db, w, as_user):
     # Encoded in memory: the test client would otherwise spool the body to a temp file it never closes.
     boundary, body = encode_multipart(
         {
+            "version": str(w.a.version),
             "text": "见照片",
             "files": FileStorage(io.BytesIO(big), filename="big.jpg", content_type="image/jpeg"),
         }
@@ -217,7 +231,9 @@ def test_assigning_outside_the_subtree_is_refused(db, w, as_user, unit):
     c = as_user(w.u.assigner)
     target = getattr(w.t, unit)
     before = _count(db, Assignment)
-    resp = c.post(f"/tasks/{w.task.id}/assign", data={"unit_ids": [str(target.id)]})
+    resp = c.post(
+        f"/tasks/{w.task.id}/assign", data={"version": w.task.version, "unit_ids": [str(target.id)]}
+    )
     assert resp.status_code in (400, 404)
     assert _count(db, Assignment) == before
     assert _count(db, Assignment, Assignment.unit_id == target.id) == 0
@@ -231,7 +247,9 @@ def test_assigning_outside_the_subtree_is_refused(db, w, as_user, unit):
 def test_other_intermediate_court_cannot_assign_the_item(db, w, as_user):
     """inter2's assigner doesn't see inter1's item: 404, no assignment."""
     c = as_user(w.u.inter2_assigner)
-    resp = c.post(f"/tasks/{w.task.id}/assign", data={"unit_ids": [str(w.t.base3.id)]})
+    resp = c.post(
+        f"/tasks/{w.task.id}/assign", data={"version": w.task.version, "unit_ids": [str(w.t.base3.id)]}
+    )
     assert resp.status_code == 404
     assert _count(db, Assignment, Assignment.unit_id == w.t.base3.id) == 0
 
@@ -263,35 +281,58 @@ def test_lifecycle_over_http(db, w, as_user):
     """签收, submit, return, resubmit, approve through the pages; disallowed steps are 403 / 400."""
     staff, assigner = as_user(w.u.base1_staff), as_user(w.u.assigner)
     url = f"/assignments/{w.a.id}"
-    assert staff.post(url + "/acknowledge").status_code == 302
-    assert staff.post(url + "/acknowledge").status_code == 403
-    assert assigner.post(url + "/review", data={"decision": "approve"}).status_code == 403  # not submitted
+    assert staff.post(url + "/acknowledge", data={"version": w.a.version}).status_code == 302
+    assert staff.post(url + "/acknowledge", data={"version": w.a.version}).status_code == 403
+    assert (
+        assigner.post(url + "/review", data={"version": w.a.version, "decision": "approve"}).status_code
+        == 403
+    )  # not submitted
     assert (
         staff.post(
-            url + "/report", data={"text": "已完成", "percent": "100", "submit_for_review": "y"}
+            url + "/report",
+            data={"version": w.a.version, "text": "已完成", "percent": "100", "submit_for_review": "y"},
         ).status_code
         == 302
     )
-    assert as_user(w.u.inter1_staff).post(url + "/review", data={"decision": "approve"}).status_code == 403
-    assert staff.post(url + "/review", data={"decision": "approve"}).status_code == 403  # the receiver
-    resp = assigner.post(url + "/review", data={"decision": "return", "comment": ""})
+    assert (
+        as_user(w.u.inter1_staff)
+        .post(url + "/review", data={"version": w.a.version, "decision": "approve"})
+        .status_code
+        == 403
+    )
+    assert (
+        staff.post(url + "/review", data={"version": w.a.version, "decision": "approve"}).status_code == 403
+    )  # the receiver
+    resp = assigner.post(url + "/review", data={"version": w.a.version, "decision": "return", "comment": ""})
     assert resp.status_code == 400
     assert db.session.get(Assignment, w.a.id).status == "submitted"
     assert (
-        assigner.post(url + "/review", data={"decision": "return", "comment": "补充照片"}).status_code == 302
+        assigner.post(
+            url + "/review", data={"version": w.a.version, "decision": "return", "comment": "补充照片"}
+        ).status_code
+        == 302
     )
-    assert staff.post(url + "/report", data={"text": "已补充", "submit_for_review": "y"}).status_code == 302
-    assert assigner.post(url + "/review", data={"decision": "approve"}).status_code == 302
+    assert (
+        staff.post(
+            url + "/report", data={"version": w.a.version, "text": "已补充", "submit_for_review": "y"}
+        ).status_code
+        == 302
+    )
+    assert (
+        assigner.post(url + "/review", data={"version": w.a.version, "decision": "approve"}).status_code
+        == 302
+    )
     a = db.session.get(Assignment, w.a.id)
     assert (a.status, a.progress) == ("closed", 100)
-    assert staff.post(url + "/report", data={"text": "补充"}).status_code == 403
+    assert staff.post(url + "/report", data={"version": w.a.version, "text": "补充"}).status_code == 403
 
 
 def test_split_over_http_and_sibling_tribunal_is_404(db, w, as_user):
     """base1's coordinator splits to trib1/trib2; trib2's head gets 404 on trib1's child, trib1's head can report."""
     coord = as_user(w.u.base1_coord)
     resp = coord.post(
-        f"/assignments/{w.a.id}/split", data={"unit_ids": [str(w.t.trib1.id), str(w.t.trib2.id)]}
+        f"/assignments/{w.a.id}/split",
+        data={"version": w.a.version, "unit_ids": [str(w.t.trib1.id), str(w.t.trib2.id)]},
     )
     assert resp.status_code == 302
     c1 = db.session.scalars(
@@ -300,18 +341,25 @@ def test_split_over_http_and_sibling_tribunal_is_404(db, w, as_user):
     trib2 = as_user(w.u.trib2_head)
     assert trib2.get(f"/assignments/{c1.id}").status_code == 404
     assert (
-        trib2.post(f"/assignments/{c1.id}/report", data={"text": "越权", "percent": "50"}).status_code == 404
+        trib2.post(
+            f"/assignments/{c1.id}/report", data={"version": c1.version, "text": "越权", "percent": "50"}
+        ).status_code
+        == 404
     )
-    assert trib2.post(f"/assignments/{c1.id}/acknowledge").status_code == 404
+    assert trib2.post(f"/assignments/{c1.id}/acknowledge", data={"version": c1.version}).status_code == 404
     assert _count(db, ProgressReport) == 0
     trib1 = as_user(w.u.trib1_head)
     assert (
-        trib1.post(f"/assignments/{c1.id}/report", data={"text": "已开展", "percent": "50"}).status_code
+        trib1.post(
+            f"/assignments/{c1.id}/report", data={"version": c1.version, "text": "已开展", "percent": "50"}
+        ).status_code
         == 302
     )
     assert db.session.get(Assignment, w.a.id).progress == 25
     # A split to a unit outside base1 is refused.
-    resp = coord.post(f"/assignments/{w.a.id}/split", data={"unit_ids": [str(w.t.trib3.id)]})
+    resp = coord.post(
+        f"/assignments/{w.a.id}/split", data={"version": w.a.version, "unit_ids": [str(w.t.trib3.id)]}
+    )
     assert resp.status_code == 400
     assert _count(db, Assignment, Assignment.unit_id == w.t.trib3.id) == 0
 
@@ -320,19 +368,46 @@ def test_extension_over_http(db, w, as_user, march2):
     """Request (400 for an earlier date), refuse without a comment (400, still pending), then grant."""
     staff, assigner = as_user(w.u.base1_staff), as_user(w.u.assigner)
     url = f"/assignments/{w.a.id}/extension"
-    assert staff.post(url, data={"new_deadline": "2026-06-01", "reason": "理由"}).status_code == 400
+    assert (
+        staff.post(
+            url, data={"version": w.a.version, "new_deadline": "2026-06-01", "reason": "理由"}
+        ).status_code
+        == 400
+    )
     assert _count(db, ExtensionRequest) == 0
-    assert staff.post(url, data={"new_deadline": "2026-07-31", "reason": "需省院审批"}).status_code == 302
-    assert staff.post(url, data={"new_deadline": "2026-08-31", "reason": "再申请"}).status_code == 400
+    assert (
+        staff.post(
+            url, data={"version": w.a.version, "new_deadline": "2026-07-31", "reason": "需省院审批"}
+        ).status_code
+        == 302
+    )
+    assert (
+        staff.post(
+            url, data={"version": w.a.version, "new_deadline": "2026-08-31", "reason": "再申请"}
+        ).status_code
+        == 400
+    )
     req = db.session.scalars(select(ExtensionRequest)).one()
     assert (
-        assigner.post(f"/extensions/{req.id}/decide", data={"decision": "refuse", "comment": ""}).status_code
+        assigner.post(
+            f"/extensions/{req.id}/decide", data={"version": w.a.version, "decision": "refuse", "comment": ""}
+        ).status_code
         == 400
     )
     db.session.expire_all()
     assert db.session.get(ExtensionRequest, req.id).status == "pending"
-    assert staff.post(f"/extensions/{req.id}/decide", data={"decision": "grant"}).status_code == 403
-    assert assigner.post(f"/extensions/{req.id}/decide", data={"decision": "grant"}).status_code == 302
+    assert (
+        staff.post(
+            f"/extensions/{req.id}/decide", data={"version": w.a.version, "decision": "grant"}
+        ).status_code
+        == 403
+    )
+    assert (
+        assigner.post(
+            f"/extensions/{req.id}/decide", data={"version": w.a.version, "decision": "grant"}
+        ).status_code
+        == 302
+    )
     a = db.session.get(Assignment, w.a.id)
     assert (a.deadline, a.original_deadline) == (date(2026, 7, 31), date(2026, 6, 30))
     assert "原 2026-06-30" in staff.get(f"/assignments/{w.a.id}").get_data(as_text=True)
@@ -347,7 +422,7 @@ def test_image_upload_gets_a_thumbnail_and_is_served_to_both_sides_only(db, w, a
     png = _png()
     resp = staff.post(
         f"/assignments/{w.a.id}/report",
-        data={"text": "现场照片", "files": [(io.BytesIO(png), "现场.png")]},
+        data={"version": w.a.version, "text": "现场照片", "files": [(io.BytesIO(png), "现场.png")]},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302
@@ -380,13 +455,15 @@ def test_image_upload_gets_a_thumbnail_and_is_served_to_both_sides_only(db, w, a
 
 def test_split_child_attachment_hidden_from_sibling_tribunal(db, w, as_user):
     """trib1's evidence on its split item: trib1, base1 and inter1 fetch it; trib2 gets 404."""
-    services.split_assignment(w.u.base1_coord, w.a, [w.t.trib1, w.t.trib2], now=NOW)
+    services.split_assignment(
+        w.u.base1_coord, w.a, [w.t.trib1, w.t.trib2], expected_version=w.a.version, now=NOW
+    )
     db.session.commit()
     c1 = db.session.scalars(select(Assignment).where(Assignment.unit_id == w.t.trib1.id)).one()
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     resp = as_user(w.u.trib1_head).post(
         f"/assignments/{c1.id}/report",
-        data={"text": "整改报告", "files": [(io.BytesIO(pdf), "整改报告.pdf")]},
+        data={"version": c1.version, "text": "整改报告", "files": [(io.BytesIO(pdf), "整改报告.pdf")]},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302
@@ -402,11 +479,19 @@ def test_split_child_attachment_hidden_from_sibling_tribunal(db, w, as_user):
 
 def test_step_evidence_follows_the_assignment(db, w, as_user):
     """A photo attached when ticking a checklist item: base1 and inter1 fetch it, base2 gets 404; progress 100 %."""
-    step = services.add_step(w.u.base1_staff, w.a, kind="check", title="配齐法庭庭长", due=None, now=NOW)
+    step = services.add_step(
+        w.u.base1_staff,
+        w.a,
+        expected_version=w.a.version,
+        kind="check",
+        title="配齐法庭庭长",
+        due=None,
+        now=NOW,
+    )
     db.session.commit()
     resp = as_user(w.u.base1_staff).post(
         f"/steps/{step.id}/toggle",
-        data={"done": "1", "files": [(io.BytesIO(_png((40, 30))), "任命文件.png")]},
+        data={"version": w.a.version, "done": "1", "files": [(io.BytesIO(_png((40, 30))), "任命文件.png")]},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302
@@ -418,7 +503,12 @@ def test_step_evidence_follows_the_assignment(db, w, as_user):
         assert got.status_code == 200, who.username
         got.close()
     assert as_user(w.u.base2_coord).get(f"/attachments/{att.id}").status_code == 404
-    assert as_user(w.u.base2_coord).post(f"/steps/{step.id}/toggle", data={"done": "0"}).status_code == 404
+    assert (
+        as_user(w.u.base2_coord)
+        .post(f"/steps/{step.id}/toggle", data={"version": w.a.version, "done": "0"})
+        .status_code
+        == 404
+    )
 
 
 # ---------------------------------------------------------------- lists
@@ -448,8 +538,19 @@ def listed(db, tree):
     r.later_b1, r.later_t1 = factories.assign(u.assigner, later, tree.base1, tree.trib1, now=NOW)
     (r.done_b1,) = factories.assign(u.assigner, done, tree.base1, now=NOW)
     (r.mediate_t3,) = factories.assign(u.assigner, mediate, tree.trib3, now=NOW)
-    services.add_report(u.base1_staff, r.done_b1, text="完成", percent=None, files=[], submit=True, now=NOW)
-    services.review(u.assigner, r.done_b1, decision="approve", comment=None, now=NOW)
+    services.add_report(
+        u.base1_staff,
+        r.done_b1,
+        expected_version=r.done_b1.version,
+        text="完成",
+        percent=None,
+        files=[],
+        submit=True,
+        now=NOW,
+    )
+    services.review(
+        u.assigner, r.done_b1, expected_version=r.done_b1.version, decision="approve", comment=None, now=NOW
+    )
     # inter2's own project and row, with a deadline that is also overdue.
     p3 = factories.project(u.inter2_assigner, name="乙市专项", now=NOW)
     other = factories.task(
@@ -568,6 +669,7 @@ def _grow(db, tree, u, n: int, start: int) -> None:
             services.add_report(
                 u.base1_staff if a.unit_id == tree.base1.id else u.trib1_head,
                 a,
+                expected_version=a.version,
                 text="完成",
                 percent=None,
                 files=[],
@@ -576,7 +678,14 @@ def _grow(db, tree, u, n: int, start: int) -> None:
             )
         elif i % 3 == 1:
             receiver = u.base1_staff if a.unit_id == tree.base1.id else u.trib1_head
-            services.request_extension(receiver, a, new_deadline=date(2026, 8, 31), reason="延期", now=NOW)
+            services.request_extension(
+                receiver,
+                a,
+                expected_version=a.version,
+                new_deadline=date(2026, 8, 31),
+                reason="延期",
+                now=NOW,
+            )
     db.session.commit()
 
 
@@ -626,14 +735,34 @@ def test_review_queue_not_hidden_by_own_submitted_items(db, w):
     Regression: my_work used to LIMIT 50 the visible submitted rows before filtering them by the policy."""
     from app.tasks.queries import my_work
 
-    (child,) = services.split_assignment(w.u.base1_coord, w.a, [w.t.trib1], now=NOW)
-    services.add_report(w.u.trib1_head, child, text="完成", percent=None, files=[], submit=True, now=NOW)
+    (child,) = services.split_assignment(
+        w.u.base1_coord, w.a, [w.t.trib1], expected_version=w.a.version, now=NOW
+    )
+    services.add_report(
+        w.u.trib1_head,
+        child,
+        expected_version=child.version,
+        text="完成",
+        percent=None,
+        files=[],
+        submit=True,
+        now=NOW,
+    )
     db.session.commit()
     assert [a.id for a in my_work(w.u.base1_coord, date(2026, 3, 2)).to_review] == [child.id]
     for i in range(50):
         t = factories.task(w.u.assigner, w.p, title=f"基层事项{i}", deadline=date(2026, 4, 1), now=NOW)
         (a,) = factories.assign(w.u.assigner, t, w.t.base1, now=NOW)
-        services.add_report(w.u.base1_staff, a, text="完成", percent=None, files=[], submit=True, now=NOW)
+        services.add_report(
+            w.u.base1_staff,
+            a,
+            expected_version=a.version,
+            text="完成",
+            percent=None,
+            files=[],
+            submit=True,
+            now=NOW,
+        )
     db.session.commit()
     work = my_work(w.u.base1_coord, date(2026, 3, 2))
     assert [a.id for a in work.to_review] == [child.id]

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from app.errors import ServiceError
+from app.errors import ANY_VERSION, ServiceError
 from app.org import services as org
 from app.visits import services
 from tests import factories
@@ -29,7 +29,7 @@ def test_a_visit_that_has_not_ended_cannot_be_recorded(db, tree):
             topics=None,
             team=None,
             files=[],
-            expected_version=None,
+            expected_version=visit.version,
             now=NOW,
         )
     db.session.rollback()
@@ -38,7 +38,7 @@ def test_a_visit_that_has_not_ended_cannot_be_recorded(db, tree):
 
 def test_no_visit_to_a_deactivated_unit(db, tree):
     u = factories.visit_users(tree)
-    org.set_unit_active(None, tree.trib3, False, now=NOW)
+    org.set_unit_active(None, tree.trib3, False, expected_version=ANY_VERSION, now=NOW)
     with pytest.raises(ServiceError, match="已停用"):
         factories.visit(u.leader, tree.inter1, [u.leader], [tree.trib3], now=NOW)
 

@@ -46,7 +46,7 @@ def _record(actor, visit, **over):
         topics=None,
         team=None,
         files=[],
-        expected_version=None,
+        expected_version=visit.version,
         now=NOW,
     )
     kw.update(over)
@@ -214,7 +214,16 @@ def rect(db, v):
         v.u.leader, v.visit, unit=v.t.trib1, description="卷宗归档不及时", deadline=date(2026, 4, 30), now=NOW
     )
     a = services.rectification_of(f)
-    task_services.add_report(v.u.head, a, text="已完成归档整改", percent=100, files=[], submit=True, now=NOW)
+    task_services.add_report(
+        v.u.head,
+        a,
+        expected_version=a.version,
+        text="已完成归档整改",
+        percent=100,
+        files=[],
+        submit=True,
+        now=NOW,
+    )
     db.session.commit()
     v.a = a
     return v
@@ -224,7 +233,14 @@ def rect(db, v):
 def test_closing_by_someone_not_the_verifier_or_above_is_refused(db, rect, who):
     """Another leader of the same court, its 专班, the tribunal itself: refused, nothing changes."""
     with pytest.raises(Forbidden):
-        task_services.review(getattr(rect.u, who), rect.a, decision="approve", comment=None, now=NOW)
+        task_services.review(
+            getattr(rect.u, who),
+            rect.a,
+            expected_version=rect.a.version,
+            decision="approve",
+            comment=None,
+            now=NOW,
+        )
     db.session.rollback()
     assert db.session.get(Assignment, rect.a.id).status == "submitted"
 
@@ -232,14 +248,28 @@ def test_closing_by_someone_not_the_verifier_or_above_is_refused(db, rect, who):
 @pytest.mark.parametrize("who", ["leader", "high_leader"])
 def test_the_verifier_or_a_leader_of_a_superior_unit_closes_it(db, rect, who):
     """销号 by the visiting leader, or by a leader of the high court above."""
-    task_services.review(getattr(rect.u, who), rect.a, decision="approve", comment="已核实", now=NOW)
+    task_services.review(
+        getattr(rect.u, who),
+        rect.a,
+        expected_version=rect.a.version,
+        decision="approve",
+        comment="已核实",
+        now=NOW,
+    )
     db.session.commit()
     assert db.session.get(Assignment, rect.a.id).status == "closed"
 
 
 def test_the_verifier_may_send_it_back(db, rect):
     """退回 with a reason: the unit must work on it again."""
-    task_services.review(rect.u.leader, rect.a, decision="return", comment="请补充照片", now=NOW)
+    task_services.review(
+        rect.u.leader,
+        rect.a,
+        expected_version=rect.a.version,
+        decision="return",
+        comment="请补充照片",
+        now=NOW,
+    )
     db.session.commit()
     assert db.session.get(Assignment, rect.a.id).status == "returned"
 

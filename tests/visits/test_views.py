@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -305,7 +306,7 @@ def test_docx_opens_and_holds_the_facts_and_findings(w, as_user, db):
         topics=None,
         team="王某",
         files=[],
-        expected_version=None,
+        expected_version=w.visit.version,
         now=NOW,
     )
     services.add_finding(
@@ -335,10 +336,12 @@ def test_print_view_is_a4_with_the_findings(w, as_user, db):
         w.u.leader, w.visit, unit=w.t.trib1, description="卷宗归档不及时", deadline=date(2026, 4, 30), now=NOW
     )
     db.session.commit()
-    html = as_user(w.u.leader).get(f"/visits/{w.visit.id}/print").get_data(as_text=True)
-    assert (
-        "size: A4" in html and "卷宗归档不及时" in html and "2026年4月30日" in html and "甲市中院院长" in html
-    )
+    c = as_user(w.u.leader)
+    html = c.get(f"/visits/{w.visit.id}/print").get_data(as_text=True)
+    # A4 is set in the page's linked style sheet (the CSP allows no inline style).
+    sheet = Path(c.application.static_folder, "css", "print-visit.css").read_text(encoding="utf-8")
+    assert "css/print-visit.css" in html and "size: A4" in sheet
+    assert "卷宗归档不及时" in html and "2026年4月30日" in html and "甲市中院院长" in html
 
 
 # ---------------------------------------------------------------- coverage and pairings
@@ -357,7 +360,7 @@ def test_coverage_lists_the_unvisited_units(w, as_user, db):
         topics=None,
         team=None,
         files=[],
-        expected_version=None,
+        expected_version=w.visit.version,
         now=NOW,
     )
     db.session.commit()
@@ -429,7 +432,7 @@ def _grow(db, w, n: int, prefix: str) -> None:
             topics=None,
             team=None,
             files=[],
-            expected_version=None,
+            expected_version=visit.version,
             now=NOW,
         )
         services.add_finding(
