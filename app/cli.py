@@ -11,11 +11,15 @@ from app.timeutil import utcnow
 
 
 def register(app: Flask) -> None:
+    from app.audit.cli import register as register_audit
     from app.jobs import register as register_jobs
     from app.reminders.cli import register as register_reminders
+    from app.security.cli import register as register_security
 
     register_reminders(app)
     register_jobs(app)
+    register_audit(app)  # flask audit verify | purge
+    register_security(app)  # flask security report
 
     @app.cli.group()
     def seed() -> None:
