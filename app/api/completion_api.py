@@ -10,9 +10,9 @@ from app.api import bp
 from app.api.inputs import CompletionQuery
 from app.api.outputs import CompletionOut
 from app.org.models import Unit
-from app.tasks.export import completion_xlsx
+from app.tasks.export import EXPORT_MAX_ITEMS, completion_xlsx
 from app.tasks.models import Project
-from app.tasks.queries import completion_items, completion_rows
+from app.tasks.queries import completion_items_query, completion_rows, stream
 from app.timeutil import local_today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,7 +66,9 @@ def completion_list(args: dict):
 @bp.errors(400, 401, 403, 404)
 def completion_list_xlsx(args: dict):
     root, project_id, d_from, d_to, rows = _completion(args)
-    items = completion_items(
-        current_user, root, local_today(), project_id=project_id, date_from=d_from, date_to=d_to, limit=20000
+    items = stream(
+        completion_items_query(
+            current_user, root, local_today(), project_id=project_id, date_from=d_from, date_to=d_to
+        ).limit(EXPORT_MAX_ITEMS)
     )
     return Response(completion_xlsx(f"{root.name}完成清单", rows, items, local_today()), mimetype=XLSX)

@@ -11,11 +11,11 @@ from flask_login import current_user, login_required
 from app import authz
 from app.org.models import Unit
 from app.tasks import bp, services
-from app.tasks.export import completion_xlsx, rate_text
+from app.tasks.export import EXPORT_MAX_ITEMS, completion_xlsx, rate_text
 from app.tasks.forms import CompletionReviewForm
 from app.tasks.helpers import arg_int, parse_date, visible_projects
 from app.tasks.models import Project
-from app.tasks.queries import completion_items, completion_rows
+from app.tasks.queries import completion_items, completion_items_query, completion_rows, stream
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, run_service
 
@@ -64,14 +64,15 @@ def completion():
 def completion_export():
     root, project, date_from, date_to = _params()
     rows = _rows(root, project, date_from, date_to)
-    items = completion_items(
-        current_user,
-        root,
-        local_today(),
-        project_id=project.id if project else None,
-        date_from=date_from,
-        date_to=date_to,
-        limit=20000,
+    items = stream(
+        completion_items_query(
+            current_user,
+            root,
+            local_today(),
+            project_id=project.id if project else None,
+            date_from=date_from,
+            date_to=date_to,
+        ).limit(EXPORT_MAX_ITEMS)
     )
     title = f"{root.name}完成清单"
     data = completion_xlsx(title, rows, items, local_today())

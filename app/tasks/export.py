@@ -3,6 +3,7 @@ the one XLSX writer (app.exports.xlsx)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from app.deadlines import DUE_LABELS, due_state
@@ -65,8 +66,8 @@ def summary_rows(rows: list[CompletionRow]) -> list[list]:
     return out
 
 
-def item_rows(items: list[Assignment], today: date) -> list[list]:
-    return [
+def item_rows(items: Iterable[Assignment], today: date) -> Iterator[list]:
+    return (
         [
             a.unit.name,
             a.task.context_label,
@@ -80,11 +81,33 @@ def item_rows(items: list[Assignment], today: date) -> list[list]:
             a.closed_on.isoformat() if a.closed_on else "",
         ]
         for a in items
-    ]
+    )
 
 
-def completion_xlsx(title: str, rows: list[CompletionRow], items: list[Assignment], today: date) -> bytes:
-    book = Book(title)
+# A web request must finish inside gunicorn's worker timeout: the detail sheet of one
+# download stops here, and says so in its last row (never silently).
+EXPORT_MAX_ITEMS = 20_000
+
+
+def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> Iterator[list]:
+    """The item rows, then — if the sheet holds fewer than the summary counts — a last
+    row saying how many are missing and how to get them."""
+    written = 0
+    for row in item_rows(items, today):
+        written += 1
+        yield row
+    if written < total:
+        yield [
+            f"注：明细仅列出前 {written:,} 项，汇总共 {total:,} 项，其余 {total - written:,} 项未列出；"
+            "请按单位、项目或期限筛选后分别导出。"
+        ]
+
+
+def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Assignment], today: date) -> bytes:
+    """The summary sheet, then the items behind it (at most EXPORT_MAX_ITEMS, with a note
+    when there are more), written in streaming mode from a query fetched in batches."""
+    book = Book(title, write_only=True)
     book.sheet("完成清单", SUMMARY_COLUMNS, summary_rows(rows))
-    book.sheet("事项明细", ITEM_COLUMNS, item_rows(items, today))
+    total = sum(r.total for r in rows)
+    book.sheet("事项明细", ITEM_COLUMNS, _listed_with_note(items, today, total))
     return book.to_bytes()

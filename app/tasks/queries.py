@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -332,6 +333,24 @@ def latest_reviews(
     return {r.unit_id: r for r in db.session.scalars(stmt)}
 
 
+def completion_items_query(
+    user: Any,
+    unit: Unit,
+    today: date,
+    *,
+    project_id: int | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> Select:
+    """The items behind one unit's row (its whole subtree): every one of them, in the
+    order of the list — the export streams them all, the print view takes the first."""
+    f = AssignmentFilters(
+        project_id=project_id, unit_id=unit.id, deadline_from=date_from, deadline_to=date_to, sort="unit"
+    )
+    # The same items the counts are made of: splits inside a court are not listed again.
+    return assignments_query(user, f, today).where(Assignment.parent_id.is_(None))
+
+
 def completion_items(
     user: Any,
     unit: Unit,
@@ -342,13 +361,17 @@ def completion_items(
     date_to: date | None,
     limit: int = 500,
 ) -> list[Assignment]:
-    """The items behind one unit's row (its whole subtree), for the print view and export."""
-    f = AssignmentFilters(
-        project_id=project_id, unit_id=unit.id, deadline_from=date_from, deadline_to=date_to, sort="unit"
+    """The first `limit` items behind one unit's row, for the print view."""
+    stmt = completion_items_query(
+        user, unit, today, project_id=project_id, date_from=date_from, date_to=date_to
     )
-    # The same items the counts are made of: splits inside a court are not listed again.
-    stmt = assignments_query(user, f, today).where(Assignment.parent_id.is_(None))
     return list(db.session.scalars(stmt.limit(limit)))
+
+
+def stream(stmt: Select, batch: int = 2000) -> Iterator[Any]:
+    """Every row of `stmt`, fetched `batch` at a time (an export of any length keeps one
+    batch in memory, never the whole result)."""
+    return iter(db.session.scalars(stmt.execution_options(yield_per=batch)))
 
 
 def soon(today: date) -> date:

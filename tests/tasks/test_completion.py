@@ -400,3 +400,39 @@ def test_print_and_export_list_the_counted_items_only(db, comp, login):
     assert [s.count('<td class="num">') // 2 for s in sections] == [1, 5, 3]
     detail = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))["事项明细"]
     assert detail.max_row - 1 == 1 + 5 + 3
+
+
+def test_export_lists_every_item_fetched_in_batches(db, comp, login, monkeypatch):
+    """The detail sheet holds every item the summary counts, fetched in batches (here
+    of 2, so the 9 items take five fetches)."""
+    from app.tasks import queries
+
+    real = queries.stream
+    batches = []
+
+    def small_batches(stmt, batch=2000):
+        batches.append(2)
+        return real(stmt, batch=2)
+
+    monkeypatch.setattr("app.tasks.completion_views.stream", small_batches)
+    c = login(comp.u.reviewer)
+    wb = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))
+    summary = [list(r) for r in wb["完成清单"].iter_rows(values_only=True)][1:]
+    details = [list(r) for r in wb["事项明细"].iter_rows(values_only=True)][1:]
+    assert batches == [2]
+    assert len(details) == sum(row[1] for row in summary) == 9
+    assert not any(str(row[0]).startswith("注") for row in details)
+
+
+def test_export_past_its_cap_says_so_in_its_last_row(db, comp, login, monkeypatch):
+    """It used to stop at 20,000 rows with no word: past the cap the sheet's last row
+    says how many items are left out and how to export them."""
+    monkeypatch.setattr("app.tasks.completion_views.EXPORT_MAX_ITEMS", 5)
+    c = login(comp.u.reviewer)
+    wb = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))
+    details = [list(r) for r in wb["事项明细"].iter_rows(values_only=True)][1:]
+    assert len(details) == 6
+    assert (
+        details[-1][0]
+        == "注：明细仅列出前 5 项，汇总共 9 项，其余 4 项未列出；请按单位、项目或期限筛选后分别导出。"
+    )
