@@ -67,6 +67,8 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "qiangji@localhost")
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
     SWEEP_TIME = os.environ.get("SWEEP_TIME", "08:30")  # Asia/Shanghai, HH:MM
+    # X-SQL-Count / X-SQL-Time-Ms on every response, for `python -m bench run` only.
+    SQL_PROFILE_HEADERS = os.environ.get("SQL_PROFILE_HEADERS") == "1"
 
 
 class DevelopmentConfig(Config):
@@ -82,6 +84,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: production keeps scrypt
     SERVER_NAME = None
+    STRICT_READS = True  # a write in a GET's read transaction fails the test (app/extensions.py)
 
 
 class ProductionConfig(Config):

@@ -22,6 +22,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         raise RuntimeError("生产环境必须通过环境变量 SECRET_KEY 设置一个随机密钥，拒绝以默认密钥启动。")
     register_proxy(app)
     register_extensions(app)
+    register_sqlprofile(app)  # first registered: its after_request hook runs last
     register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -40,6 +41,12 @@ def register_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def register_sqlprofile(app: Flask) -> None:
+    from app.sqlprofile import register
+
+    register(app)
 
 
 def register_converters(app: Flask) -> None:

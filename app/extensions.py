@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -48,9 +53,92 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     cur.close()
 
 
+# ---------------------------------------------------------------- reads never take the write lock
+#
+# SQLite has one writer. A transaction that starts with BEGIN IMMEDIATE holds the write
+# lock until it ends, so when every transaction did that, a 14 s import preview froze
+# every reader and gave some a "database is locked". Now only a transaction that is
+# meant to write takes it: requests other than GET/HEAD/OPTIONS, the few GET views that
+# write (marked with `writes_on_get`), the bookkeeping written after a request
+# (`begin_writes`), and everything outside a request (CLI, scheduler) unless it says
+# `reading()`. A read runs under a plain deferred BEGIN on a WAL snapshot and never
+# waits for, nor blocks, a writer. (A deferred transaction that later writes fails under
+# concurrency — measured: 716 of 800 — so writes must declare themselves; with
+# STRICT_READS on (tests) an undeclared write in a read transaction is an error.)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_intent: ContextVar[bool | None] = ContextVar("qj_write_intent", default=None)
+
+
+class UndeclaredWrite(RuntimeError):
+    """A write inside a read (deferred) transaction: mark the view `writes_on_get`."""
+
+
+def writes_on_get(view: Callable) -> Callable:
+    """Mark a GET view that writes (it takes the write lock from its first statement)."""
+    view.qj_writes = True  # type: ignore[attr-defined]
+    return view
+
+
+def write_intended() -> bool:
+    """Whether the transaction about to begin will write."""
+    intent = _intent.get()
+    if intent is not None:
+        return intent
+    if has_request_context():
+        if g.get("qj_write"):
+            return True
+        if request.method not in SAFE_METHODS:
+            return True
+        if request.endpoint is None:  # no view (a test's request context): assume it writes
+            return True
+        view = current_app.view_functions.get(request.endpoint)
+        return bool(getattr(view, "qj_writes", False))
+    return True
+
+
+def begin_writes() -> None:
+    """From the next transaction on, this request writes (call after a rollback/commit)."""
+    if has_request_context():
+        g.qj_write = True
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Long reads outside a request (an export job): deferred BEGIN, no write lock."""
+    token = _intent.set(False)
+    try:
+        yield
+    finally:
+        _intent.reset(token)
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn) -> None:
-    """Take the write lock at BEGIN: a deferred BEGIN that later writes fails with
-    'database is locked' under concurrency (measured: 716 of 800), IMMEDIATE waits."""
-    if conn.dialect.name == "sqlite":
+def _sqlite_begin(conn) -> None:
+    """BEGIN IMMEDIATE for a transaction that will write (it waits for the lock instead of
+    failing later), a plain BEGIN for one that only reads."""
+    if conn.dialect.name != "sqlite":
+        return
+    if write_intended():
+        conn.info["qj_read_only"] = False
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.info["qj_read_only"] = True
+        conn.exec_driver_sql("BEGIN")
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_undeclared_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    if not conn.info.get("qj_read_only") or conn.dialect.name != "sqlite":
+        return
+    if statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+        if has_app_context() and current_app.config.get("STRICT_READS"):
+            raise UndeclaredWrite(
+                f"写操作出现在只读事务中（{request.method if has_request_context() else '-'} "
+                f"{request.endpoint if has_request_context() else '-'}）：{statement[:80]}"
+            )
+        # Production: let SQLite try to upgrade the transaction; it usually can.
+        conn.info["qj_read_only"] = False

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, text
 from app.audit.chain import GENESIS, link_hash
 from app.audit.models import AuditEntry
 from app.errors import ServiceError
-from app.extensions import db
+from app.extensions import begin_writes, db
 from app.timeutil import utcnow
 
 # Any fixed number: the PostgreSQL advisory lock that serialises appends to the chain.
@@ -157,6 +157,7 @@ def flush_request_events() -> None:
         return
     g.audit_events = []
     db.session.rollback()
+    begin_writes()
     try:
         write(events)
         db.session.commit()

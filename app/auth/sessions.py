@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from app.audit.services import event
 from app.auth.models import UserSession
-from app.extensions import db
+from app.extensions import begin_writes, db
 from app.org.models import User
 from app.security import settings
 
@@ -187,6 +187,7 @@ def write_deferred() -> None:
     if not statements:
         return
     db.session.rollback()
+    begin_writes()
     try:
         for statement in statements:
             db.session.execute(statement)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.dashboard.models import DisplayToken
 from app.errors import ServiceError, check_version
@@ -65,8 +65,12 @@ def find_display(raw: str) -> DisplayToken | None:
 
 def touch(token: DisplayToken, now: datetime) -> bool:
     """Note that the screen is alive — at most every ten minutes, not journaled (it
-    is telemetry, not an edit). Returns whether anything was written."""
+    is telemetry, not an edit, so it does not bump the version an administrator's edit
+    checks). Written after the page, in its own short transaction: the wall's reads never
+    take the write lock. Returns whether anything was queued."""
+    from app.auth.sessions import defer
+
     if token.last_seen_at is not None and now - token.last_seen_at < SEEN_EVERY:
         return False
-    token.last_seen_at = now
+    defer(update(DisplayToken).where(DisplayToken.id == token.id).values(last_seen_at=now))
     return True

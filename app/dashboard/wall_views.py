@@ -59,8 +59,7 @@ def wall(token: str):
     viewer = authz.DisplayViewer(display.id, unit.id)
     node = queries.tree(viewer, unit, queries.Filters(), today)
     race_root, level, highlight = _ranking_scope(unit)
-    if services.touch(display, utcnow()):
-        db.session.commit()
+    services.touch(display, utcnow())  # written after the page (app/auth/sessions.py defer)
     return render_template(
         "dashboard/wall.html",
         display=display,

@@ -9,7 +9,7 @@ from wtforms import RadioField
 
 from app import authz
 from app.checklists.models import ChecklistEntry
-from app.extensions import db
+from app.extensions import db, writes_on_get
 from app.forms import BaseForm
 from app.notifications import Notification
 from app.org.models import Unit
@@ -100,6 +100,7 @@ def notification_read_all():
 
 @bp.route("/notifications/<int:notification_id>/open")
 @login_required
+@writes_on_get  # marks the notice read: a write, so it takes the write lock from the start
 def notification_open(notification_id: int):
     """Mark read, then go to the item (the item page applies its own access check)."""
     n = _mine_or_404(notification_id)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import authz
-from app.extensions import db
+from app.extensions import db, writes_on_get
 from app.reminders import bp, urge
 from app.reminders.models import UrgeNotice
 from app.tasks.models import Assignment
@@ -74,6 +74,7 @@ def urge_list():
 
 @bp.route("/urge/<int:notice_id>")
 @login_required
+@writes_on_get  # marks the notice read: a write, so it takes the write lock from the start
 def urge_detail(notice_id: int):
     notice = authz.get_scoped_or_404(UrgeNotice, notice_id, "urge.view", current_user)
     run_service(lambda: urge.mark_read(actor(), notice, utcnow()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app import authz
 from app.extensions import db
@@ -16,7 +17,7 @@ from app.tasks.helpers import assignable_units, categories, units_by_ids
 from app.tasks.models import Assignment, Category, Project, Task
 from app.tasks.queries import light
 from app.timeutil import local_today, utcnow
-from app.views_util import actor, form_status, run_service
+from app.views_util import actor, form_status, page_args, run_service
 
 
 @bp.route("/projects")
@@ -100,19 +101,38 @@ def project_edit(project_id: int):
 @bp.route("/projects/<int:project_id>")
 @login_required
 def project_detail(project_id: int):
+    """The project's items a page at a time (50 by default), each with the number of
+    units / periods it went to — counted for the page's items only, so the page costs
+    the same for a project of 50 items and one of 150,000."""
     project = authz.get_scoped_or_404(Project, project_id, "project.view", current_user)
+    page, size = page_args()
     stmt = (
-        authz.scope(select(Task), Task, current_user).where(Task.project_id == project.id).order_by(Task.id)
+        authz.scope(select(Task), Task, current_user)
+        .where(Task.project_id == project.id)
+        .options(selectinload(Task.category))
+        .order_by(Task.id)
     )
-    tasks = list(db.session.scalars(stmt))
-    counts = dict(
-        db.session.execute(
-            authz.scope(select(Assignment.task_id, db.func.count()), Assignment, current_user)
-            .where(Assignment.task_id.in_([t.id for t in tasks]))
-            .group_by(Assignment.task_id)
-        ).all()
+    pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
+    ids = [t.id for t in pagination.items]
+    counts = (
+        dict(
+            db.session.execute(
+                authz.scope(select(Assignment.task_id, db.func.count()), Assignment, current_user)
+                .where(Assignment.task_id.in_(ids))
+                .group_by(Assignment.task_id)
+            ).all()
+        )
+        if ids
+        else {}
     )
-    return render_template("tasks/project_detail.html", project=project, tasks=tasks, counts=counts)
+    return render_template(
+        "tasks/project_detail.html",
+        project=project,
+        tasks=pagination.items,
+        pagination=pagination,
+        first_index=(pagination.page - 1) * pagination.per_page,
+        counts=counts,
+    )
 
 
 def _task_form(task: Task | None) -> TaskForm:
