@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from app.deadlines import DUE_LABELS, due_state
-from app.exports.xlsx import Book, Column
+from app.exports.xlsx import Book, Column, Note
 from app.tasks.models import Assignment
 from app.tasks.queries import CompletionRow
 
@@ -89,18 +89,18 @@ def item_rows(items: Iterable[Assignment], today: date) -> Iterator[list]:
 EXPORT_MAX_ITEMS = 20_000
 
 
-def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> Iterator[list]:
+def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> Iterator[list | Note]:
     """The item rows, then — if the sheet holds fewer than the summary counts — a last
-    row saying how many are missing and how to get them."""
+    row (a note across all the columns) saying how many are missing and how to get them."""
     written = 0
     for row in item_rows(items, today):
         written += 1
         yield row
     if written < total:
-        yield [
+        yield Note(
             f"注：明细仅列出前 {written:,} 项，汇总共 {total:,} 项，其余 {total - written:,} 项未列出；"
             "请按单位、项目或期限筛选后分别导出。"
-        ]
+        )
 
 
 def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Assignment], today: date) -> bytes:

@@ -436,3 +436,5 @@ def test_export_past_its_cap_says_so_in_its_last_row(db, comp, login, monkeypatc
         details[-1][0]
         == "注：明细仅列出前 5 项，汇总共 9 项，其余 4 项未列出；请按单位、项目或期限筛选后分别导出。"
     )
+    # The note is one cell merged across all ten item columns, so it prints whole.
+    assert [str(r) for r in wb["事项明细"].merged_cells.ranges] == ["A7:J7"]
