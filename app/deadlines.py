@@ -8,7 +8,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from sqlalchemy import and_, not_, or_
+from sqlalchemy import and_, literal_column, not_, or_
 
 from app.sqlutil import date_value, days_between
 
@@ -33,9 +33,18 @@ def days_overdue(deadline: date | None, today: date) -> int:
     return (today - deadline).days if deadline and deadline < today else 0
 
 
+def not_closed(status_col, closed_value: str = "closed"):
+    """SQL: `status != 'closed'` with the value written into the statement, not bound:
+    only then may SQLite (and PostgreSQL's generic plans) use a partial index on open
+    items (ix_assignments_open). The value is a code constant, never user input."""
+    if not closed_value.isidentifier():
+        raise ValueError(closed_value)
+    return status_col != literal_column(f"'{closed_value}'")
+
+
 def overdue_clause(deadline_col, status_col, today: date, closed_value: str = "closed"):
     """SQL: not closed and past the deadline."""
-    return and_(status_col != closed_value, deadline_col.is_not(None), deadline_col < today)
+    return and_(not_closed(status_col, closed_value), deadline_col.is_not(None), deadline_col < today)
 
 
 def due_soon_clause(
@@ -43,7 +52,7 @@ def due_soon_clause(
 ):
     """SQL: not closed and the deadline is today or within `soon_days`."""
     return and_(
-        status_col != closed_value,
+        not_closed(status_col, closed_value),
         deadline_col.is_not(None),
         deadline_col >= today,
         deadline_col <= today + timedelta(days=soon_days),
@@ -155,7 +164,7 @@ def light_clauses(
     {"red": …, "yellow": …, "green": …, "grey": …}. `start_col` is the local date the
     item was assigned on (see app.sqlutil.local_date)."""
     today_v = date_value(today)
-    open_ = status_col != closed_value
+    open_ = not_closed(status_col, closed_value)
     red = and_(open_, deadline_col.is_not(None), deadline_col < today)
     pace = 100 * days_between(start_col, today_v) >= (progress_col + LIGHT_BEHIND) * days_between(
         start_col, deadline_col

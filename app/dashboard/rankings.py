@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from app import authz
 from app.dashboard.queries import compliance_counts
-from app.deadlines import add_months, month_end
+from app.deadlines import add_months, month_end, overdue_clause
 from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
@@ -222,10 +222,10 @@ def red_list(user: Any, root: Unit, today: date, limit: int = 20) -> list[dict[s
         select(Assignment.id, Task.title, Assignment.period_label, Unit.name, Assignment.deadline)
         .join(Task, Task.id == Assignment.task_id)
         .join(Unit, Unit.id == Assignment.unit_id)
-        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)), Assignment.status != "closed")
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)))
+        .where(overdue_clause(Assignment.deadline, Assignment.status, today))  # reads ix_assignments_open
         .where(Assignment.parent_id.is_(None))  # counted as everywhere else: a split is not listed again
-        .where(Assignment.deadline.is_not(None), Assignment.deadline < today)
-        .order_by(Assignment.deadline, Assignment.id)
+        .order_by(Assignment.deadline.is_(None), Assignment.deadline, Assignment.id)
         .limit(limit)
     )
     rows = db.session.execute(stmt if user is None else authz.scope(stmt, Assignment, user)).all()
@@ -281,11 +281,14 @@ def trend(user: Any, root: Unit, today: date, months: int = 12) -> Trend:
             func.count(case((and_(due_in, on_time_clause()), 1))),
             func.count(case((and_(due_in, or_(closed, Assignment.deadline < today)), 1))),
         ]
+    # Only the items the window can count: an item closed before it and due before it
+    # counts in none of the series (most of three years of closed items).
+    window = starts[0]
     stmt = (
         select(*columns)
         .select_from(Assignment)
-        .join(Task, Task.id == Assignment.task_id)
         .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)), Assignment.parent_id.is_(None))
+        .where(or_(~closed, Assignment.closed_on >= window, Assignment.deadline >= window))
     )
     values = db.session.execute(authz.scope(stmt, Assignment, user)).one()
     out = Trend([period_of(s) for s in starts], [], [], [])

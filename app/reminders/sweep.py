@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from app.checklists.models import Checklist, ChecklistEntry
+from app.deadlines import not_closed
 from app.extensions import db
 from app.notifications import Notification
 from app.org.models import Unit, User, UserRole
@@ -91,7 +92,7 @@ def _open_items(as_of: date, horizon: date) -> list[Item]:
             Assignment.status,
         )
         .join(Task, Task.id == Assignment.task_id)
-        .where(Assignment.status != "closed")
+        .where(not_closed(Assignment.status))  # the open items only (ix_assignments_open)
         .where((Assignment.deadline <= horizon) | (Assignment.status == "submitted"))
     ).all()
     items = [

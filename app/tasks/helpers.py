@@ -6,11 +6,11 @@ from datetime import date
 from typing import Any
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app import authz
 from app.extensions import db
-from app.org.models import Unit
+from app.org.models import Unit, UnitClosure, User
 from app.org.queries import subtree_units
 from app.tasks.models import Category, Project
 
@@ -30,6 +30,51 @@ def assignable_units(user: Any) -> dict[int, str]:
         for r in subtree_units(user, include_inactive=False)
         if r.unit.id != user.unit_id
     }
+
+
+def filter_units(user: Any, selected: int | None) -> dict[int, str]:
+    """The list's unit filter, bounded by the tree's width, not its size: the units just
+    below the user's own, the path down to the selected unit, and the selected unit's
+    own children — in tree order, indented. (All 485 units of a province in every list
+    page cost more than the list itself.) One query."""
+    below = select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == user.unit_id)
+    shown = or_(UnitClosure.depth == 1)
+    if selected:
+        path = select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == selected)
+        shown = or_(shown, Unit.id.in_(path), Unit.parent_id == selected)
+    rows = db.session.execute(
+        select(Unit.id, Unit.name, Unit.parent_id, UnitClosure.depth)
+        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
+        .where(UnitClosure.ancestor_id == user.unit_id, UnitClosure.depth >= 1)
+        .where(Unit.is_active.is_(True), Unit.id.in_(below), shown)
+        .order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
+    ).all()
+    children: dict[int | None, list] = {}
+    ids = {r.id for r in rows}
+    for r in rows:
+        children.setdefault(r.parent_id if r.parent_id in ids else None, []).append(r)
+    out: dict[int, str] = {}
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        r = stack.pop()
+        out[r.id] = "\u3000" * max(r.depth - 1, 0) + r.name
+        stack.extend(reversed(children.get(r.id, [])))
+    return out
+
+
+def filter_people(user: Any, unit_id: int | None, selected: int | None) -> list[tuple[int, str]]:
+    """The list's person filter: the people of the chosen unit (the user's own when none
+    is chosen) and the person already chosen — not every account of the subtree."""
+    where = User.unit_id == (unit_id or user.unit_id)
+    if selected:
+        where = or_(where, User.id == selected)
+    return list(
+        db.session.execute(
+            authz.scope(select(User.id, User.display_name), User, user)
+            .where(where, User.active.is_(True))
+            .order_by(User.display_name)
+        ).all()
+    )
 
 
 def categories() -> dict[int, str]:

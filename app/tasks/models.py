@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,7 +75,9 @@ class Task(db.Model):
     kind: Mapped[str] = mapped_column(String(15), default="task")
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)  # the assigning unit
-    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # rectifications: who 销号
+    verifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), index=True
+    )  # rectifications: who 销号
     title: Mapped[str] = mapped_column(String(200))
     requirements: Mapped[str | None] = mapped_column(Text)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
@@ -137,6 +140,37 @@ class Assignment(db.Model):
         Index("ix_assignments_unit_status_deadline", "unit_id", "status", "deadline"),
         Index("ix_assignments_by_unit_status", "assigned_by_unit_id", "status"),
         Index("ix_assignments_status_deadline", "status", "deadline"),
+        # The list in its default order (no deadline last), covering the scope and status
+        # filters and the count: page 1 and page 200 read this index only.
+        Index(
+            "ix_assignments_list",
+            text("(deadline IS NULL)"),
+            "deadline",
+            "id",
+            "unit_id",
+            "assigned_by_unit_id",
+            "status",
+        ),
+        # The same for open items only (overdue, due soon, 待办): a sixth of the rows.
+        Index(
+            "ix_assignments_open",
+            text("(deadline IS NULL)"),
+            "deadline",
+            "id",
+            "unit_id",
+            "assigned_by_unit_id",
+            "status",
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+        # Splits only: a full index on parent_id led SQLite to read every top-level item
+        # through it for "parent_id IS NULL" (the roll-ups); `parent_id = ?` still uses it.
+        Index(
+            "ix_assignments_parent_id",
+            "parent_id",
+            sqlite_where=text("parent_id IS NOT NULL"),
+            postgresql_where=text("parent_id IS NOT NULL"),
+        ),
         UniqueConstraint("task_id", "unit_id", "period_label", "parent_id"),
     )
 
@@ -144,7 +178,7 @@ class Assignment(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     assigned_by_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"))
     period_label: Mapped[str] = mapped_column(String(20), default="")
     status: Mapped[str] = mapped_column(String(12), default="pending")
     deadline: Mapped[date | None] = mapped_column(Date)  # effective (after extensions)

@@ -16,6 +16,7 @@ from app.deadlines import (
     LIGHTS,
     due_soon_clause,
     due_state,
+    not_closed,
     overdue_clause,
     traffic_light,
 )
@@ -24,7 +25,6 @@ from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.sqlutil import contains, local_date
 from app.tasks.models import (
-    OPEN_STATUSES,
     STATUSES,
     Assignment,
     CompletionReview,
@@ -35,7 +35,9 @@ from app.tasks.models import (
 from app.timeutil import to_local
 
 SORTS = {
-    "deadline": (Assignment.deadline.asc().nulls_last(), Assignment.id),
+    # Items without a deadline last, written so that an index can give the order
+    # (ix_assignments_list; SQLite's indexes put NULL first and know no NULLS LAST).
+    "deadline": (Assignment.deadline.is_(None), Assignment.deadline, Assignment.id),
     "-deadline": (Assignment.deadline.desc().nulls_last(), Assignment.id),
     "updated": (Assignment.updated_at.desc(), Assignment.id),
     "progress": (Assignment.progress.asc(), Assignment.id),
@@ -64,8 +66,8 @@ class AssignmentFilters:
 
 def status_clause(status: str, today: date):
     """SQL for a status filter, including the derived ones (overdue, due soon)."""
-    if status == "open":
-        return Assignment.status.in_(OPEN_STATUSES)
+    if status == "open":  # every status but closed, said so that ix_assignments_open serves it
+        return not_closed(Assignment.status)
     if status == "overdue":
         return overdue_clause(Assignment.deadline, Assignment.status, today)
     if status == "due_soon":
@@ -97,7 +99,8 @@ def light_clauses(today: date) -> dict[str, Any]:
 
 
 def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
-    """The assignment list for this user: one query, scoped and filtered in SQL."""
+    """The assignment list for this user: one query, scoped and filtered in SQL, each
+    row with its item, project and unit loaded."""
     stmt = (
         select(Assignment)
         .join(Task, Task.id == Assignment.task_id)
@@ -107,6 +110,23 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
             contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
         )
     )
+    return _filtered(stmt, user, f, today).order_by(*SORTS.get(f.sort, SORTS["deadline"]))
+
+
+def assignment_ids_query(user: Any, f: AssignmentFilters, today: date) -> Select:
+    """The same list as ids only, joined to items and units only where a filter or the
+    sort needs them: with the default sort the scan and the count read one covering
+    index (ix_assignments_list) instead of sorting whole joined rows."""
+    sort = SORTS.get(f.sort, SORTS["deadline"])
+    stmt = select(Assignment.id)
+    if f.project_id or f.category_id or f.kind or f.q.strip() or f.sort == "title":
+        stmt = stmt.join(Task, Task.id == Assignment.task_id)
+    if f.q.strip() or f.sort == "unit":
+        stmt = stmt.join(Unit, Unit.id == Assignment.unit_id)
+    return _filtered(stmt, user, f, today).order_by(*sort)
+
+
+def _filtered(stmt: Select, user: Any, f: AssignmentFilters, today: date) -> Select:
     stmt = authz.scope(stmt, Assignment, user)
     if f.project_id:
         stmt = stmt.where(Task.project_id == f.project_id)
@@ -141,7 +161,7 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
         stmt = stmt.where(Assignment.parent_id.is_(None))
     if f.assigned_by_id:
         stmt = stmt.where(Assignment.assigned_by_unit_id == f.assigned_by_id)
-    return stmt.order_by(*SORTS.get(f.sort, SORTS["deadline"]))
+    return stmt
 
 
 def light(a: Assignment, today: date) -> str:
@@ -259,35 +279,46 @@ def completion_rows(
         )
     )
     groups = [root.id] + [c.id for c in children]
-    # Each assignment counts towards the child whose subtree holds it; root's own
-    # items (depth 0 from root) count for root alone.
-    holder = case((Assignment.unit_id == root.id, root.id), else_=UnitClosure.ancestor_id)
+    # Each assignment counts towards the child whose subtree holds it; root's own items
+    # count for root alone. Counted per item's unit, then added up per child in Python:
+    # joining every item to its ancestors in the closure table cost four rows per item.
+    holder_of = {root.id: root.id}
+    for child_id, unit_id in db.session.execute(
+        select(UnitClosure.ancestor_id, UnitClosure.descendant_id).where(
+            UnitClosure.ancestor_id.in_(groups[1:])
+        )
+    ):
+        holder_of[unit_id] = child_id
     closed = Assignment.status == "closed"
     on_time = on_time_clause()
     overdue = overdue_clause(Assignment.deadline, Assignment.status, today)
     stmt = (
         select(
-            holder.label("holder"),
+            Assignment.unit_id,
             func.count(),
             func.count(case((closed, 1))),
             func.count(case((on_time, 1))),
             func.count(case((overdue, 1))),
         )
         .select_from(Assignment)
-        .join(Task, Task.id == Assignment.task_id)
-        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
-        .where(UnitClosure.ancestor_id.in_(groups))
-        .where(or_(UnitClosure.ancestor_id != root.id, Assignment.unit_id == root.id))
+        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root.id)))
         .where(Assignment.parent_id.is_(None))  # splits inside a court are not counted twice
     )
     stmt = authz.scope(stmt, Assignment, user)
     if project_id:
-        stmt = stmt.where(Task.project_id == project_id)
+        stmt = stmt.join(Task, Task.id == Assignment.task_id).where(Task.project_id == project_id)
     if date_from:
         stmt = stmt.where(Assignment.deadline >= date_from)
     if date_to:
         stmt = stmt.where(Assignment.deadline <= date_to)
-    counts = {row[0]: row[1:] for row in db.session.execute(stmt.group_by(holder)).all()}
+    counts: dict[int, list[int]] = {}
+    for unit_id, *figures in db.session.execute(stmt.group_by(Assignment.unit_id)).all():
+        holder = holder_of.get(unit_id)
+        if holder is None:
+            continue
+        sums = counts.setdefault(holder, [0, 0, 0, 0])
+        for i, value in enumerate(figures):
+            sums[i] += value
     reviews = latest_reviews(groups, project_id, date_from, date_to)
     out = []
     for unit in [root, *children]:

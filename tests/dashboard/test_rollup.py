@@ -371,3 +371,65 @@ def test_intermediate_dashboard_query_count_does_not_grow(client, db, tree, prov
         assert client.get("/dashboard").status_code == 200
     assert len(large) == len(small)
     assert len(large) <= 18, large
+
+
+def _recount(root_id: int) -> dict[int, tuple[int, int, int]]:
+    """(total, closed, overdue) per unit over its subtree, counted item by item in Python."""
+    from app.org.models import UnitClosure
+
+    below: dict[int, set[int]] = {}
+    for anc, desc in db.session.execute(select(UnitClosure.ancestor_id, UnitClosure.descendant_id)):
+        below.setdefault(anc, set()).add(desc)
+    items = db.session.scalars(select(Assignment).where(Assignment.parent_id.is_(None))).all()
+    out = {}
+    for uid in below[root_id]:
+        mine = [a for a in items if a.unit_id in below[uid]]
+        out[uid] = (
+            len(mine),
+            sum(a.status == "closed" for a in mine),
+            sum(a.status != "closed" and a.deadline is not None and a.deadline < TODAY for a in mine),
+        )
+    return out
+
+
+def _check_against_recount(tree, reviewer):
+    root = queries.tree(reviewer, tree.high, queries.Filters(), TODAY)
+    expected = _recount(tree.high.id)
+    nodes = _by_id(root)
+    assert nodes, "empty tree"
+    for uid, node in nodes.items():
+        assert (node.total, node.closed, node.overdue) == expected[uid], node.name
+    return nodes
+
+
+def test_rollup_equals_a_recount_after_each_kind_of_change(tree, province):
+    """The per-unit counts rolled up in Python equal a recount from the items after items
+    close, reopen, move deadline, a unit moves, and a unit is switched off (its items
+    still count above it, though it is no longer shown)."""
+    from app.org import services as org
+    from app.timeutil import utcnow
+
+    reviewer, admin = province.people.reviewer, factories.user("root_admin", tree.high, ["admin"])
+    _check_against_recount(tree, reviewer)
+    items = db.session.scalars(select(Assignment).where(Assignment.parent_id.is_(None))).all()
+    open_one = next(i for i in items if i.status != "closed")
+    open_one.status, open_one.closed_on = "closed", TODAY  # closes
+    db.session.commit()
+    _check_against_recount(tree, reviewer)
+    open_one.status, open_one.closed_on = "in_progress", None  # reopened
+    open_one.deadline = date(2026, 1, 1)  # and now overdue
+    db.session.commit()
+    _check_against_recount(tree, reviewer)
+    org.move_unit(admin, tree.base2, tree.inter2, expected_version=tree.base2.version, now=utcnow())
+    db.session.commit()
+    nodes = _check_against_recount(tree, reviewer)
+    assert tree.base2.id in {c.unit_id for c in nodes[tree.inter2.id].children}
+    before = nodes[tree.base2.id].total
+    assert nodes[tree.trib3.id].total  # trib3 holds an item
+    org.set_unit_active(admin, tree.trib3, False, expected_version=tree.trib3.version, now=utcnow())
+    db.session.commit()
+    nodes = _by_id(queries.tree(reviewer, tree.high, queries.Filters(), TODAY))
+    assert tree.trib3.id not in nodes  # not shown …
+    assert nodes[tree.base2.id].total == before == _recount(tree.high.id)[tree.base2.id][0]  # … still counted
+    for uid, node in nodes.items():
+        assert (node.total, node.closed, node.overdue) == _recount(tree.high.id)[uid], node.name
