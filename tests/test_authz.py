@@ -335,6 +335,7 @@ ROUTES: dict[str, Row] = {
     "tasks.assignment_list": Row("GET", _u("/assignments?status=open"), anyone, positional=False),
     "tasks.my_work_page": Row("GET", _u("/my"), anyone, positional=False),
     "tasks.assignment_bulk": Row("POST", _u("/assignments/bulk"), anyone, positional=False),
+    "tasks.assignment_export": Row("GET", _u("/assignments.xlsx?status=open"), anyone, positional=False),
     "tasks.assignment_detail": Row("GET", lambda c, p: f"/assignments/{_a(c, p)}", in_subtree),
     "tasks.assignment_acknowledge": Row(
         "POST", lambda c, p: f"/assignments/{_a(c, p)}/acknowledge", receiver
@@ -421,6 +422,10 @@ ROUTES: dict[str, Row] = {
         },
     ),
     "api.assignment_list": Row("GET", _u("/api/v1/assignments?status=open"), anyone, positional=False),
+    "api.assignment_list_xlsx": Row(
+        "GET", _u("/api/v1/assignments.xlsx?status=open"), anyone, positional=False
+    ),
+    "api.assignment_detail": Row("GET", lambda c, p: f"/api/v1/assignments/{_a(c, p)}", in_subtree),
     "api.assignment_acknowledge": Row(
         "POST", lambda c, p: f"/api/v1/assignments/{_a(c, p)}/acknowledge", receiver
     ),

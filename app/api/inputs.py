@@ -80,14 +80,34 @@ class TaskIn(Schema):
     unit_ids = IdList(what="单位", metadata={"description": "交办给的单位 id（本单位的下级）"})
 
 
-class AssignmentsQuery(Schema):
+class AssignmentFiltersQuery(Schema):
+    """The filters of the assignment list: the list and its export take exactly these."""
+
     status = Choice(ASSIGNMENT_FILTERS)
     unit = Id(metadata={"description": "单位子树"})
     project = Id()
     date_from = Day(data_key="from", metadata={"description": "完成时限起（含）"})
     date_to = Day(data_key="to", metadata={"description": "完成时限止（含）"})
+
+
+class AssignmentsQuery(AssignmentFiltersQuery):
     page = Int(minimum=1, maximum=PAGE_MAX, load_default=1)
     per_page = Int(minimum=1, maximum=500, load_default=100)
+
+
+HISTORY_PER_PAGE_MAX = 200
+
+
+class AssignmentDetailQuery(Schema):
+    history_page = Int(
+        minimum=1, maximum=PAGE_MAX, load_default=1, metadata={"description": "办理记录的页码，默认 1"}
+    )
+    history_per_page = Int(
+        minimum=1,
+        maximum=HISTORY_PER_PAGE_MAX,
+        load_default=50,
+        metadata={"description": f"办理记录每页条数，默认 50，最多 {HISTORY_PER_PAGE_MAX}"},
+    )
 
 
 class VersionIn(Schema):

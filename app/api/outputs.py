@@ -6,7 +6,8 @@ from __future__ import annotations
 from marshmallow import fields as f
 
 from app.api.core import Out
-from app.tasks.models import STATUSES
+from app.deadlines import DUE_LABELS, LIGHTS
+from app.tasks.models import DEADLINE_KINDS, PRIORITIES, RECURRENCES, STATUSES
 from app.visits.models import VISIT_STATUSES
 
 _NUM = {"allow_none": True}
@@ -69,6 +70,152 @@ class AssignmentPageOut(Out):
     total = f.Integer(required=True)
     page = f.Integer(required=True)
     per_page = f.Integer(required=True)
+
+
+class RefOut(Out):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+
+
+class PersonOut(Out):
+    id = f.Integer(required=True)
+    display_name = f.String(required=True)
+
+
+class TaskDetailOut(Out):
+    id = f.Integer(required=True)
+    kind = f.String(
+        required=True, metadata={"enum": ["task", "rectification"], "description": "清单事项或整改事项"}
+    )
+    project_id = f.Integer(required=True, allow_none=True)
+    project = f.String(required=True, metadata={"description": "所属项目名称（整改事项为“督导整改”）"})
+    title = f.String(required=True)
+    requirements = f.String(required=True, allow_none=True, metadata={"description": "工作要求"})
+    category_id = f.Integer(required=True, allow_none=True)
+    category = f.String(required=True, allow_none=True)
+    lead_leader = f.String(required=True, allow_none=True, metadata={"description": "牵头领导"})
+    priority = f.String(required=True, metadata={"enum": list(PRIORITIES)})
+    deadline_kind = f.String(required=True, metadata={"enum": list(DEADLINE_KINDS)})
+    deadline = f.Date(required=True, allow_none=True)
+    deadline_label = f.String(
+        required=True, metadata={"description": "完成时限的写法，如“长期坚持（每月报送）”"}
+    )
+    recurrence = f.String(required=True, allow_none=True, metadata={"enum": [*RECURRENCES, None]})
+    report_every = f.String(required=True, allow_none=True, metadata={"enum": [*RECURRENCES, None]})
+    notes = f.String(required=True, allow_none=True)
+    owner_unit = f.Nested(RefOut, required=True, metadata={"description": "交办事项的单位"})
+
+
+class SplitOut(AssignmentSchema):
+    """An assignment beside the one asked for (its parent or a split of it)."""
+
+    component = False
+
+    unit_name = f.String(required=True)
+
+
+class StepOut(Out):
+    id = f.Integer(required=True)
+    kind = f.String(required=True, metadata={"enum": ["milestone", "check"]})
+    title = f.String(required=True)
+    due = f.Date(required=True, allow_none=True)
+    done = f.Boolean(required=True)
+    done_at = f.DateTime(required=True, allow_none=True)
+
+
+class ExtensionRequestOut(Out):
+    id = f.Integer(required=True)
+    status = f.String(required=True, metadata={"enum": ["pending", "granted", "refused"]})
+    current_deadline = f.Date(required=True, allow_none=True)
+    requested_deadline = f.Date(required=True)
+    reason = f.String(required=True)
+    comment = f.String(required=True, allow_none=True)
+    created_at = f.DateTime(required=True)
+    decided_at = f.DateTime(required=True, allow_none=True)
+
+
+class AttachmentOut(Out):
+    id = f.Integer(required=True)
+    name = f.String(required=True)
+    content_type = f.String(required=True)
+    size = f.Integer(required=True)
+    url = f.String(required=True, metadata={"description": "下载地址（同一登录或令牌）"})
+
+
+class HistoryEntryOut(Out):
+    kind = f.String(
+        required=True,
+        metadata={"enum": ["journal", "report"], "description": "journal：办理记录；report：进度反馈"},
+    )
+    id = f.Integer(required=True, metadata={"description": "办理记录或进度反馈的 id"})
+    at = f.DateTime(required=True)
+    actor_id = f.Integer(required=True, allow_none=True, metadata={"description": "操作人；系统操作为 null"})
+    actor = f.String(required=True, allow_none=True)
+    action = f.String(required=True, metadata={"description": "操作代码，如 assignment.acknowledge"})
+    action_label = f.String(required=True, metadata={"description": "操作名称，如“签收”"})
+    object_type = f.String(
+        required=True,
+        metadata={"description": "记录的对象：Assignment、Task（本事项的清单事项）或 ProgressReport"},
+    )
+    before = f.Dict(required=True, allow_none=True, metadata={"description": "修改前（仅 journal）"})
+    after = f.Dict(required=True, allow_none=True, metadata={"description": "修改后或操作内容（仅 journal）"})
+    text = f.String(required=True, allow_none=True, metadata={"description": "反馈内容（仅 report）"})
+    percent = f.Integer(
+        required=True, allow_none=True, metadata={"description": "填报的完成百分比（仅 report）"}
+    )
+    submitted = f.Boolean(
+        required=True, allow_none=True, metadata={"description": "同时提交审核（仅 report）"}
+    )
+    attachments = f.List(
+        f.Nested(AttachmentOut), required=True, metadata={"description": "佐证材料（仅 report）"}
+    )
+
+
+class HistoryOut(Out):
+    items = f.List(f.Nested(HistoryEntryOut), required=True, metadata={"description": "新的在前"})
+    total = f.Integer(required=True)
+    page = f.Integer(required=True)
+    per_page = f.Integer(required=True)
+    next = f.String(
+        required=True, allow_none=True, metadata={"description": "下一页的地址；已是最后一页时为 null"}
+    )
+
+
+class AssignmentDetailOut(AssignmentSchema):
+    component = False
+
+    status_label = f.String(required=True)
+    due_state = f.String(
+        required=True,
+        metadata={"enum": list(DUE_LABELS), "description": "时限状态（由完成时限和今天推出）"},
+    )
+    light = f.String(required=True, metadata={"enum": list(LIGHTS), "description": "红黄绿灯"})
+    progress_basis = f.String(
+        required=True,
+        metadata={
+            "enum": ["children", "report", "steps", "none"],
+            "description": "进度的来源：下级单位平均、最近反馈的百分比、里程碑/检查项比例，或尚无",
+        },
+    )
+    unit = f.Nested(RefOut, required=True, metadata={"description": "责任单位"})
+    assigned_by_unit = f.Nested(RefOut, required=True, metadata={"description": "交办单位"})
+    responsible_user = f.Nested(PersonOut, required=True, allow_none=True, metadata={"description": "责任人"})
+    created_at = f.DateTime(required=True)
+    updated_at = f.DateTime(required=True)
+    acknowledged_at = f.DateTime(required=True, allow_none=True)
+    submitted_at = f.DateTime(required=True, allow_none=True)
+    closed_at = f.DateTime(required=True, allow_none=True)
+    closed_on = f.Date(required=True, allow_none=True)
+    last_report_at = f.DateTime(required=True, allow_none=True)
+    task = f.Nested(TaskDetailOut, required=True)
+    parent_id = f.Integer(required=True, allow_none=True, metadata={"description": "由哪一事项分解而来"})
+    parent = f.Nested(
+        SplitOut, required=True, allow_none=True, metadata={"description": "上级事项（您可查看时）"}
+    )
+    children = f.List(f.Nested(SplitOut), required=True, metadata={"description": "分解到下级单位的事项"})
+    steps = f.List(f.Nested(StepOut), required=True, metadata={"description": "里程碑与检查项"})
+    extensions = f.List(f.Nested(ExtensionRequestOut), required=True, metadata={"description": "延期申请"})
+    history = f.Nested(HistoryOut, required=True, metadata={"description": "办理记录与进度反馈，分页"})
 
 
 class ReportOut(Out):

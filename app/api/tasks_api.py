@@ -3,16 +3,18 @@ the task import: completion_api, imports_api). The same services and policy as t
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
+from flask import abort, g
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app import authz
 from app.api import bp
+from app.api.assignment_out import assignment_out, detail_out
 from app.api.core import ApiError, loads, me, run, scoped, version_for
 from app.api.inputs import (
+    AssignmentDetailQuery,
+    AssignmentFiltersQuery,
     AssignmentsQuery,
     EmptyQuery,
     ExtensionIn,
@@ -24,6 +26,7 @@ from app.api.inputs import (
     VersionIn,
 )
 from app.api.outputs import (
+    AssignmentDetailOut,
     AssignmentPageOut,
     AssignmentSchema,
     CreatedOut,
@@ -35,10 +38,10 @@ from app.api.outputs import (
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.org.queries import _load_names
-from app.tasks import services
-from app.tasks.models import Assignment, Project
+from app.tasks import detail, list_export, services
+from app.tasks.models import Assignment, Project, Task
 from app.tasks.parsing import DeadlineError, parse_deadline
-from app.tasks.queries import AssignmentFilters, assignments_query, light
+from app.tasks.queries import AssignmentFilters, assignment_ids_query, assignments_query
 from app.timeutil import local_today, utcnow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -148,23 +151,18 @@ def task_create(args: dict):
 # ---------------------------------------------------------------- assignments
 
 
-def assignment_out(a: Assignment, today: date | None = None) -> dict[str, Any]:
-    """An assignment as AssignmentSchema dumps it (the lights derived for `today`)."""
-    state = light(a, today or local_today())
-    return {
-        "id": a.id,
-        "task_id": a.task_id,
-        "title": a.task.title,
-        "unit_id": a.unit_id,
-        "status": a.status,
-        "deadline": a.deadline,
-        "original_deadline": a.original_deadline,
-        "period": a.period_label or None,
-        "progress": a.progress,
-        "overdue": state == "overdue",
-        "due_soon": state == "due_soon",
-        "version": a.version,
-    }
+def _list_filters(args: dict) -> AssignmentFilters:
+    """The list's filters, as the list and its export take them; a unit outside the
+    caller's scope is 404 (as a hidden object is everywhere)."""
+    if args.get("unit"):
+        authz.get_scoped_or_404(Unit, args["unit"], "unit.view", current_user)
+    return AssignmentFilters(
+        project_id=args.get("project"),
+        unit_id=args.get("unit"),
+        status=args.get("status", ""),
+        deadline_from=args.get("date_from"),
+        deadline_to=args.get("date_to"),
+    )
 
 
 @bp.route("/assignments")
@@ -174,20 +172,25 @@ def assignment_out(a: Assignment, today: date | None = None) -> dict[str, Any]:
 @bp.response(200, AssignmentPageOut)
 @bp.errors(400, 401, 403, 404)
 def assignment_list(args: dict):
-    if args.get("unit"):
-        authz.get_scoped_or_404(Unit, args["unit"], "unit.view", current_user)
+    f = _list_filters(args)
     page, per_page = args["page"], args["per_page"]
-    f = AssignmentFilters(
-        project_id=args.get("project"),
-        unit_id=args.get("unit"),
-        status=args.get("status", ""),
-        deadline_from=args.get("date_from"),
-        deadline_to=args.get("date_to"),
-    )
     today = local_today()
-    stmt = assignments_query(current_user, f, today)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
+    # The page's ids from the narrow, index-ordered query, then those rows; the total
+    # stays exact for API clients (counted on the narrow query: an index-only scan).
+    ids_stmt = assignment_ids_query(current_user, f, today)
+    total = db.session.scalar(select(func.count()).select_from(ids_stmt.order_by(None).subquery()))
+    ids = list(db.session.scalars(ids_stmt.limit(per_page).offset((page - 1) * per_page)))
+    loaded = (
+        {
+            a.id: a
+            for a in db.session.scalars(
+                assignments_query(current_user, f, today).where(Assignment.id.in_(ids)).order_by(None)
+            ).unique()
+        }
+        if ids
+        else {}
+    )
+    rows = [loaded[i] for i in ids if i in loaded]
     return {
         "items": [assignment_out(a, today) for a in rows],
         "total": total,
@@ -196,7 +199,76 @@ def assignment_list(args: dict):
     }
 
 
+@bp.route("/assignments.xlsx")
+@login_required
+@bp.doc(
+    summary="承办事项列表导出 Excel（筛选条件与列表相同，列出全部符合条件的事项，不限行数）",
+    description="与 GET /assignments 使用同一组筛选参数（不含分页参数），按列表顺序逐批读取、流式写入。",
+)
+@bp.arguments(AssignmentFiltersQuery, location="query")
+@bp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX, description="XLSX 文件")
+@bp.errors(400, 401, 403, 404)
+def assignment_list_xlsx(args: dict):
+    f = _list_filters(args)
+    today = local_today()
+    root = db.session.get(Unit, f.unit_id) if f.unit_id else current_user.unit
+    title = f"{root.name}承办事项"
+    file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
+    # On the export's own audit row (app/audit/hooks.py writes it for any attachment).
+    g.audit_detail = {"rows": count, "filters": {k: str(v) for k, v in args.items()}}
+    return list_export.download(file, list_export.file_name(title, today))
+
+
 _assignment = scoped(Assignment, "assignment.view")
+
+
+# What the item's page names beside it: its task (project, category, owner), units,
+# responsible person and parent — many-to-one each, so joined in one query.
+_ITEM = (
+    joinedload(Assignment.task).joinedload(Task.project),
+    joinedload(Assignment.task).joinedload(Task.category),
+    joinedload(Assignment.task).joinedload(Task.owner_unit),
+    joinedload(Assignment.unit),
+    joinedload(Assignment.assigned_by_unit),
+    joinedload(Assignment.responsible_user).lazyload("*"),  # a name, not the roles
+    joinedload(Assignment.parent).joinedload(Assignment.unit),
+)
+
+
+def _assignment_in_full(assignment_id: int) -> Assignment:
+    """The assignment with all it names, through the policy: hidden → 404 (as
+    `authz.get_scoped_or_404`, which reads the bare row)."""
+    a = db.session.scalars(select(Assignment).where(Assignment.id == assignment_id).options(*_ITEM)).first()
+    if a is None:
+        abort(404)
+    authz.require(current_user, "assignment.view", a)
+    return a
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@login_required
+@loads(_assignment_in_full, "a")
+@bp.doc(
+    summary="单个承办事项：事项内容、进度、时限状态、分解情况，以及分页的办理记录（新的在前）",
+    description="办理记录合并本事项及其清单事项的操作记录和进度反馈，按时间倒序分页；"
+    "用 history_page / history_per_page 翻页，或沿 history.next 取下一页。范围外的事项返回 404。",
+)
+@bp.arguments(AssignmentDetailQuery, location="query")
+@bp.response(200, AssignmentDetailOut)
+@bp.errors(400, 401, 403, 404)
+def assignment_detail(args: dict, a: Assignment):
+    today = local_today()
+    children, steps = detail.splits(a, current_user), detail.steps(a)
+    parent = a.parent if a.parent is not None and authz.sees(current_user, a.parent) else None
+    return detail_out(
+        a,
+        parent=parent,
+        children=children,
+        steps=steps,
+        extensions=detail.extension_requests(a),
+        history=detail.history_page(a, args["history_page"], args["history_per_page"]),
+        today=today,
+    )
 
 
 @bp.route("/assignments/<int:assignment_id>/acknowledge", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,8 +14,9 @@ from app.deadlines import LIGHTS
 from app.errors import Conflict, parse_version
 from app.extensions import db
 from app.journal import actors_of, history
-from app.org.models import User
-from app.tasks import bp, services
+from app.org.models import Unit
+from app.sqlutil import paginate_by_id
+from app.tasks import bp, list_export, services
 from app.tasks.forms import (
     BulkForm,
     DecideExtensionForm,
@@ -29,12 +30,20 @@ from app.tasks.helpers import (
     arg_int,
     assignable_units,
     categories,
+    filter_people,
+    filter_units,
     parse_date,
     units_by_ids,
     visible_projects,
 )
 from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest, ProgressReport
-from app.tasks.queries import AssignmentFilters, assignments_query, light, my_work
+from app.tasks.queries import (
+    AssignmentFilters,
+    assignment_ids_query,
+    assignments_query,
+    light,
+    my_work,
+)
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, page_args, refuse_stale, run_service
 
@@ -74,13 +83,14 @@ def assignment_list():
     f = filters_from_args()
     today = local_today()
     page, size = page_args()
-    pagination = db.paginate(
-        assignments_query(current_user, f, today), page=page, per_page=size, error_out=False
+    pagination = paginate_by_id(
+        assignments_query(current_user, f, today),
+        assignment_ids_query(current_user, f, today),
+        Assignment,
+        page=page,
+        per_page=size,
     )
     bulk = BulkForm()
-    people = db.session.execute(
-        authz.scope(select(User.id, User.display_name), User, current_user).order_by(User.display_name)
-    ).all()
     return render_template(
         "tasks/assignment_list.html",
         pagination=pagination,
@@ -93,9 +103,24 @@ def assignment_list():
         status_filters=STATUS_FILTERS,
         kind_filters=KIND_FILTERS,
         lights=LIGHTS,
-        units=assignable_units(current_user),
-        people=people,
+        units=filter_units(current_user, f.unit_id),
+        people=filter_people(current_user, f.unit_id, f.responsible_id),
     )
+
+
+@bp.route("/assignments.xlsx")
+@login_required
+def assignment_export():
+    """The list as filtered on the page, every row (no cap), in the list's order."""
+    f = filters_from_args()
+    today = local_today()
+    unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
+    root = unit if unit is not None and authz.sees(current_user, unit) else current_user.unit
+    title = f"{root.name}承办事项"
+    file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
+    filters = {k: v for k, v in request.args.items() if k not in ("page", "size")}
+    g.audit_detail = {"rows": count, "filters": filters}  # on the export's own audit row
+    return list_export.download(file, list_export.file_name(title, today))
 
 
 @bp.route("/assignments/bulk", methods=["POST"])

@@ -328,6 +328,8 @@ OPERATIONS = {
     ("post", "/projects"),
     ("post", "/tasks"),
     ("get", "/assignments"),
+    ("get", "/assignments/{id}"),  # new in issue 11
+    ("get", "/assignments.xlsx"),  # new in issue 11
     ("post", "/assignments/{id}/acknowledge"),
     ("post", "/assignments/{id}/progress"),
     ("post", "/assignments/{id}/review"),

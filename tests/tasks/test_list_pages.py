@@ -63,3 +63,30 @@ def test_deep_page_costs_the_same_statements(client, db, tree, login, many, coun
         client.get("/assignments?size=10&page=4")
     assert len(first) == len(deep) <= 15
     assert db.session.scalar(select(Assignment.id).limit(1))
+
+
+def test_a_long_list_is_counted_only_some_pages_ahead(client, tree, login, many, monkeypatch):
+    from app.sqlutil import IdFirstPagination
+
+    monkeypatch.setattr(IdFirstPagination, "COUNT_AHEAD", 1)
+    login(many.reviewer)
+    html = client.get("/assignments?size=10").get_data(as_text=True)
+    assert "共 20 条以上" in html and "下一页" in html  # 38 rows, counted to 2 pages
+    last = client.get("/assignments?size=10&page=4").get_data(as_text=True)
+    assert "共 38 条" in last and len(_page_ids(last)) == 8  # near the end the count is exact
+
+
+def test_unit_and_person_filters_are_bounded_by_the_tree_width(client, tree, login, many):
+    login(many.reviewer)
+    html = client.get("/assignments").get_data(as_text=True)
+    options = re.findall(r'<option value="(\d+)"[^>]*>[\u3000]*([^<]+)</option>', html)
+    names = {name for _, name in options}
+    assert {tree.inter1.name, tree.inter2.name} <= names
+    assert tree.base1.name not in names and tree.trib1.name not in names  # two levels down: not listed
+    assert many.trib1_head.display_name not in names  # people of other units: not listed
+    html = client.get(f"/assignments?unit={tree.base1.id}").get_data(as_text=True)
+    names = {name for _, name in re.findall(r'<option value="(\d+)"[^>]*>[\u3000]*([^<]+)</option>', html)}
+    # the path down to the chosen unit, and its children
+    assert {tree.inter1.name, tree.base1.name, tree.trib1.name, tree.trib2.name} <= names
+    assert tree.trib3.name not in names
+    assert many.base1_coord.display_name in names  # the chosen unit's people
