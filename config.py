@@ -67,6 +67,13 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "qiangji@localhost")
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
     SWEEP_TIME = os.environ.get("SWEEP_TIME", "08:30")  # Asia/Shanghai, HH:MM
+    # Background jobs (run by the scheduler process): an import sheet longer than
+    # IMPORT_INLINE_ROWS, a completion export of more than EXPORT_INLINE_ITEMS items and
+    # every month-end circular go to a job with a progress page; results kept JOB_RESULT_DAYS.
+    IMPORT_INLINE_ROWS = int(os.environ.get("IMPORT_INLINE_ROWS", "200"))
+    EXPORT_INLINE_ITEMS = int(os.environ.get("EXPORT_INLINE_ITEMS", "5000"))
+    JOB_RESULT_DAYS = int(os.environ.get("JOB_RESULT_DAYS", "7"))
+    BACKGROUND_WORKERS = int(os.environ.get("BACKGROUND_WORKERS", "2"))
     # X-SQL-Count / X-SQL-Time-Ms on every response, for `python -m bench run` only.
     SQL_PROFILE_HEADERS = os.environ.get("SQL_PROFILE_HEADERS") == "1"
 

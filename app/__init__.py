@@ -85,6 +85,7 @@ def _import_models() -> None:
     import app.attachments  # noqa: F401
     import app.audit.models  # noqa: F401
     import app.auth.models  # noqa: F401
+    import app.background.models  # noqa: F401
     import app.checklists.models  # noqa: F401
     import app.dashboard.models  # noqa: F401
     import app.importing  # noqa: F401
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import init_app as init_api
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.background import bp as jobs_bp
     from app.checklists import bp as checklists_bp
     from app.dashboard import bp as dashboard_bp
     from app.extensions import csrf
@@ -122,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
+    app.register_blueprint(jobs_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, exists, false, or_, select
 
 from app.attachments import Attachment
 from app.audit.models import AuditEntry
+from app.background.models import BackgroundJob
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate
 from app.dashboard.models import DisplayToken
 from app.extensions import db
@@ -107,6 +108,8 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     Circular: lambda u: Circular.unit_id.in_(scope_unit_ids(u)),
     DisplayToken: lambda u: DisplayToken.unit_id.in_(scope_unit_ids(u)),
     AuditEntry: lambda u: _audit_clause(u),
+    # A background job (an import, an export, a circular) is its owner's alone.
+    BackgroundJob: lambda u: BackgroundJob.owner_id == u.id,
     # The receiving side and the assigning side both see an assignment.
     Assignment: lambda u: or_(
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
@@ -177,6 +180,7 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     Checklist: lambda u, o: o.unit_id in visible_unit_ids(u),
     ChecklistEntry: lambda u, o: sees(u, db.session.get(Checklist, o.checklist_id)),
     AuditEntry: _sees_audit_row,
+    BackgroundJob: lambda u, o: o.owner_id == u.id,
 }
 
 # Owners of attachments, by the owner_type an attachment records.
@@ -470,6 +474,11 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "completion.view": lambda u, o: sees(u, o),
     "completion.review": lambda u, o: _role(u, "reviewer") and sees(u, o) and o.id != u.unit_id,
     "import.view": lambda u, o: sees(u, o),
+    # Background jobs: every user lists his own; only the owner sees, cancels or
+    # downloads one (anyone else, colleague or not: 404).
+    "job.list": lambda u, o: True,
+    "job.view": lambda u, o: sees(u, o),
+    "job.cancel": lambda u, o: sees(u, o),
 }
 
 

@@ -574,6 +574,13 @@ ROUTES: dict[str, Row] = {
         "GET", lambda c, p: f"/circulars/{c.circulars[p].id}.docx", circular_manager
     ),
     "reminders.circular_draft": Row("POST", _u("/circulars/draft"), roles_only("reviewer"), positional=False),
+    # background jobs: each its owner's alone (the actor owns the 'own' one; a job of
+    # anyone else — the sub, sibling or superior court's person — is hidden)
+    "jobs.job_list": Row("GET", _u("/jobs"), anyone, positional=False),
+    "jobs.job_detail": Row("GET", lambda c, p: f"/jobs/{c.jobs[p].id}", own_only),
+    "jobs.job_status": Row("GET", lambda c, p: f"/jobs/{c.jobs[p].id}.json", own_only),
+    "jobs.job_cancel": Row("POST", lambda c, p: f"/jobs/{c.jobs[p].id}/cancel", own_only),
+    "jobs.job_download": Row("GET", lambda c, p: f"/jobs/{c.jobs[p].id}/download", own_only),
     # dashboards, rankings, trends, the wall display and its tokens
     "dashboard.overview": Row("GET", lambda c, p: f"/dashboard?unit={_unit(c, p)}", in_subtree),
     "dashboard.today_page": Row("GET", _u("/today"), anyone, positional=False),
@@ -955,8 +962,40 @@ def _context(tree, role):
     _visit_objects(ctx, tree)
     _reminder_objects(ctx)
     _audit_objects(ctx)
+    _job_objects(ctx)
     db.session.commit()
     return ctx
+
+
+def _job_objects(ctx):
+    """A finished export job per position, with its file: the actor's own at 'own', the
+    position's person's elsewhere."""
+    from app.background.models import BackgroundJob
+    from app.background.services import jobs_dir
+
+    now = utcnow()
+    ctx.jobs = {}
+    for pos in POSITIONS:
+        owner = ctx.actor if pos == "own" else ctx.targets[pos]
+        job = BackgroundJob(
+            kind="tasks.completion_xlsx",
+            owner_id=owner.id,
+            unit_id=owner.unit_id,
+            params={},
+            state="done",
+            done=1,
+            total=1,
+            created_at=now,
+            finished_at=now,
+            result_filename="完成清单.xlsx",
+        )
+        db.session.add(job)
+        db.session.flush()
+        job.result_path = f"{job.id}/result.xlsx"
+        (jobs_dir() / str(job.id)).mkdir(parents=True, exist_ok=True)
+        (jobs_dir() / job.result_path).write_bytes(b"PK\x03\x04")
+        ctx.jobs[pos] = job
+    db.session.flush()
 
 
 def _audit_objects(ctx):

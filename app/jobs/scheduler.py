@@ -4,12 +4,20 @@ APScheduler's job store lives in this process's memory only (a job store cannot 
 shared between processes); what must not happen twice is guarded in the database
 (unique notification keys, deliveries marked sent, one circular per unit and month).
 Each job opens an app context, calls one service with `now`, commits and records a
-SweepRun; an exception is logged and recorded and never stops the scheduler."""
+SweepRun; an exception is logged and recorded and never stops the scheduler.
+
+One scheduler per installation, however many hosts serve the web: `flask scheduler`
+takes a lock row in the database at start (app.background.lock) and renews it every
+20 s; a second one refuses to start (exit code 1) while the first is alive. The same
+process runs the users' background jobs (imports, large exports, circulars): a poller
+claims queued jobs every 2 s and runs them on worker threads (app.background.runner)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -251,17 +259,146 @@ def catch_up(app: Flask, now: datetime) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- the process's own jobs
+
+JOB_POLL_SECONDS = 2
+CLEANUP_AT = time(2, 30)  # the nightly clean-up of old job results (Asia/Shanghai)
+
+
+def cleanup_job(app: Flask) -> bool:
+    """Nightly: delete job results older than JOB_RESULT_DAYS and uploads nobody needs,
+    then refresh the query planner's statistics (SQLite has none unless something runs
+    ANALYZE: without them a province's project page took 24 s instead of 0.4 s)."""
+    from app.background.services import purge_results
+    from app.maintenance import refresh_statistics
+
+    def nightly(now: datetime) -> tuple[dict, list[str]]:
+        counts = purge_results(now=now)
+        refresh_statistics()
+        return counts, []
+
+    return _run(app, "jobs_cleanup", nightly, always_record=False)
+
+
+def add_process_jobs(sched: BlockingScheduler, app: Flask, holder: str, dispatcher) -> None:
+    """What only the lock holder runs: the lock's heartbeat, the background-job poller
+    and the nightly clean-up of job results."""
+    from app.background import lock
+
+    tz = ZoneInfo("Asia/Shanghai")
+
+    def beat() -> None:
+        with app.app_context():
+            try:
+                held = lock.heartbeat(holder, now=utcnow())
+            except Exception:  # noqa: BLE001 — the database is busy or away: try again next time
+                db.session.rollback()
+                log.exception("scheduler heartbeat failed")
+                return
+            finally:
+                db.session.remove()
+        if not held:
+            log.error("定时任务锁已被其他进程接管（%s 不再持有），本进程停止。", holder)
+            sched.shutdown(wait=False)
+
+    quick = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+    sched.add_job(
+        beat,
+        IntervalTrigger(seconds=lock.HEARTBEAT_SECONDS, timezone=tz),
+        id="heartbeat",
+        name="定时任务锁心跳",
+        **quick,
+    )
+    sched.add_job(
+        dispatcher.poll,
+        IntervalTrigger(seconds=JOB_POLL_SECONDS, timezone=tz),
+        id="jobs",
+        name="后台任务",
+        **quick,
+    )
+    sched.add_job(
+        cleanup_job,
+        CronTrigger(hour=CLEANUP_AT.hour, minute=CLEANUP_AT.minute, timezone=tz),
+        args=[app],
+        id="jobs_cleanup",
+        name="清理过期的后台任务结果",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE,
+    )
+
+
+def take_lock(app: Flask, holder: str) -> None:
+    """Take the installation's scheduler lock, or exit 1 with the reason; then mark
+    the jobs a previous scheduler left running as failed (they never committed)."""
+    from app.background import lock
+    from app.background.services import fail_interrupted
+
+    with app.app_context():
+        try:
+            note = lock.acquire(holder, now=utcnow())
+        except lock.LockRefused as exc:
+            click.echo(exc.message, err=True)
+            sys.exit(1)
+        finally:
+            db.session.remove()
+        if note:
+            click.echo(note)
+        failed = fail_interrupted(now=utcnow())
+        db.session.remove()
+    if failed:
+        click.echo(f"上次运行中断的 {failed} 个后台任务已标记为失败（未保存任何结果）。")
+
+
+def _release(app: Flask, holder: str) -> None:
+    from app.background import lock
+
+    with app.app_context():
+        try:
+            lock.release(holder)
+        except Exception:  # noqa: BLE001 — the next start takes over after the heartbeat ages
+            log.exception("could not release the scheduler lock")
+        finally:
+            db.session.remove()
+
+
+class _QuietRoutine(logging.Filter):
+    """APScheduler logs every run of every job: for the poller (every 2 s) and the
+    heartbeat that is noise in the journal, not news."""
+
+    ROUTINE = frozenset({"jobs", "heartbeat"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (args and getattr(args[0], "id", None) in self.ROUTINE)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("scheduler")
     def scheduler() -> None:
-        """Run the scheduler (sweep, e-mail, weekly, month-end) in this process."""
+        """Run the scheduler (sweep, e-mail, weekly, month-end, background jobs) in this process."""
+        from app.background.runner import Dispatcher
+        from app.background.services import this_process
+
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        if catch_up(app, utcnow()):
-            click.echo("已补跑今日提醒扫描。")
-        sched = build_scheduler(app)
-        click.echo(
-            "强基通定时任务已启动（Asia/Shanghai）："
-            + "；".join(f"{j.name} {j.trigger}" for j in sched.get_jobs())
-        )
-        with contextlib.suppress(KeyboardInterrupt, SystemExit):  # Ctrl-C / SIGTERM: a clean exit
-            sched.start()
+        for name in ("apscheduler.executors.default", "apscheduler.scheduler"):
+            logging.getLogger(name).addFilter(_QuietRoutine())
+        holder = this_process()
+        take_lock(app, holder)  # exits 1 when another scheduler is running
+        # systemd stops us with SIGTERM: unwind (and give the lock back) as for Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        dispatcher = Dispatcher(app, workers=int(app.config.get("BACKGROUND_WORKERS", 2)))
+        try:
+            if catch_up(app, utcnow()):
+                click.echo("已补跑今日提醒扫描。")
+            sched = build_scheduler(app)
+            add_process_jobs(sched, app, holder, dispatcher)
+            click.echo(
+                f"强基通定时任务已启动（{holder}，Asia/Shanghai）："
+                + "；".join(f"{j.name} {j.trigger}" for j in sched.get_jobs())
+            )
+            with contextlib.suppress(KeyboardInterrupt, SystemExit):  # Ctrl-C / SIGTERM: a clean exit
+                sched.start()
+        finally:
+            dispatcher.shutdown()
+            _release(app, holder)

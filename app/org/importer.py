@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 
 from app import authz
+from app.background.batches import Progress, counting, dry_run_in_batches
 from app.errors import ServiceError
 from app.extensions import db
 from app.importing import ImportBatch, ImportFormatError, read_table, row_errors, run_rows
@@ -46,6 +47,8 @@ LABELS = {
     "units": {k: v[0] for k, v in UNIT_COLUMNS.items()},
     "users": {k: v[0] for k, v in USER_COLUMNS.items()},
 }
+
+CHECK_BATCH = 200  # accounts tried per transaction when a job checks a user list
 
 LEVEL_WORDS = {
     **{v: k for k, v in LEVELS.items()},
@@ -169,34 +172,76 @@ def _scoped_unit(actor: User, name: str, label: str) -> Unit:
 ROW_HANDLERS: dict[str, Callable[..., Any]] = {"units": _unit_row, "users": _user_row}
 
 
-def _apply(actor: User, kind: str, rows: list[dict], now: datetime, *, dry_run: bool) -> int:
+def _row_handler(actor: User, kind: str, now: datetime) -> Callable[[dict], Any]:
     handler = ROW_HANDLERS[kind]
+    return lambda row: handler(actor, row["data"], now)
+
+
+def _key(kind: str) -> Callable[[dict], str]:
     key_field = "name" if kind == "units" else "username"
-    return run_rows(
-        rows,
-        lambda row: handler(actor, row["data"], now),
-        dry_run=dry_run,
-        key=lambda row: row["data"].get(key_field, "").strip().lower(),
-    )
+    return lambda row: row["data"].get(key_field, "").strip().lower()
 
 
-def preview(actor: User, kind: str, filename: str, data: bytes, *, now: datetime) -> ImportBatch:
-    """Parse and check a file; store the checked rows as a batch waiting for commit."""
+def _apply(
+    actor: User,
+    kind: str,
+    rows: list[dict],
+    now: datetime,
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> int:
+    handler = _row_handler(actor, kind, now)
+    if progress is not None:
+        handler = counting(handler, progress, total=len(rows))
+    return run_rows(rows, handler, dry_run=dry_run, key=_key(kind))
+
+
+def preview(
+    actor: User,
+    kind: str,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportBatch:
+    """Parse and check a file; store the checked rows as a batch waiting for commit.
+    With `progress` (a background job, which owns the session): accounts are checked in
+    batches (units in one pass: a unit's parent may be a row above it), then each
+    password is hashed outside any transaction — the slow part of a large user list."""
     if kind not in ROW_HANDLERS:
         raise ServiceError("请选择导入内容：单位或用户。")
     rows = parse_rows(read_table(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"]), kind)
     if not rows:
         raise ImportFormatError("文件只有表头，没有数据行。")
-    _apply(actor, kind, rows, now, dry_run=True)
-    for row in rows:  # never keep a plain password in the database
+    actor_id, actor_unit_id = actor.id, actor.unit_id
+    steps = len(rows) * (2 if kind == "users" else 1)
+    if progress is None:
+        _apply(actor, kind, rows, now, dry_run=True)
+    elif kind == "users":
+        dry_run_in_batches(
+            rows,
+            _row_handler(actor, kind, now),
+            key=_key(kind),
+            progress=progress,
+            size=CHECK_BATCH,
+            total=steps,
+        )
+    else:
+        _apply(actor, kind, rows, now, dry_run=True, progress=lambda done, _total: progress(done, steps))
+        db.session.rollback()  # nothing was kept
+    for n, row in enumerate(rows, 1):  # never keep a plain password in the database
         password = row["data"].pop("password", None)
         if password and not row_errors(row):
             row["data"]["password_hash"] = services.hash_password(password)
+        if progress is not None and kind == "users":
+            progress(len(rows) + n, steps)
     batch = ImportBatch(
         kind=kind,
         filename=(filename or "")[:255],
-        created_by_id=actor.id,
-        unit_id=actor.unit_id,
+        created_by_id=actor_id,
+        unit_id=actor_unit_id,
         created_at=now,
         rows=rows,
     )
@@ -209,14 +254,22 @@ def bad_rows(batch: ImportBatch) -> int:
     return sum(1 for r in batch.rows if row_errors(r))
 
 
-def commit(actor: User, batch: ImportBatch, *, now: datetime) -> int:
-    """Save every row of a previewed batch, or nothing."""
+def check_commit(batch: ImportBatch) -> None:
+    """What is refused at once, before any work (even when a job will do the work)."""
+    if batch.kind not in ROW_HANDLERS:
+        raise ServiceError("该批次不是单位或用户导入。")
     if batch.status != "preview":
         raise ServiceError("该批次已经导入，不能重复导入。")
     if bad_rows(batch):
         raise ServiceError("还有出错的行，请修改文件后重新上传。出错时不会保存任何数据。")
+
+
+def commit(actor: User, batch: ImportBatch, *, now: datetime, progress: Progress | None = None) -> int:
+    """Save every row of a previewed batch, or nothing (one transaction; `progress`
+    hears how many rows are done)."""
+    check_commit(batch)
     rows = [{**r, "errors": []} for r in batch.rows]
-    bad = _apply(actor, batch.kind, rows, now, dry_run=False)
+    bad = _apply(actor, batch.kind, rows, now, dry_run=False, progress=progress)
     if bad:
         raise ServiceError(
             f"预览之后数据已有变动，有 {bad} 行不能导入，本次导入已全部取消，请重新上传文件查看错误。"

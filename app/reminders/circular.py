@@ -92,22 +92,29 @@ def _draft_body(root: Unit, period: str, data: dict, today: date) -> str:
     return "\n".join(parts)
 
 
-def make_draft(unit: Unit, period: str, now: datetime) -> Circular:
-    """The draft circular of `unit` (the high court) for `period`; the existing one if
-    there is one already (never overwrites a reviewer's edits). Flushes."""
-    existing = db.session.scalar(
-        select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
-    )
-    if existing is not None:
-        return existing
+def draft_data(unit: Unit, period: str, today: date) -> dict:
+    """The figures a draft freezes: the ranking for `period` and the red list as of
+    `today` (reads only — a background job computes them without the write lock)."""
     rankings.period_bounds(period)  # a malformed period is refused before anything is made
-    today = to_local(now).date()
-    data = {
+    return {
         "period": period,
         "as_of": today.isoformat(),
         "ranking": ranking(unit, period, today),
         "red_list": red_list(unit, today),
     }
+
+
+def make_draft(unit: Unit, period: str, now: datetime, *, data: dict | None = None) -> Circular:
+    """The draft circular of `unit` (the high court) for `period`; the existing one if
+    there is one already (never overwrites a reviewer's edits). `data`: figures from
+    `draft_data` computed beforehand. Flushes."""
+    existing = db.session.scalar(
+        select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
+    )
+    if existing is not None:
+        return existing
+    today = to_local(now).date()
+    data = data if data is not None else draft_data(unit, period, today)
     year, month = period.split("-")
     circular = Circular(
         unit_id=unit.id,

@@ -9,9 +9,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app import authz
+from app.background import services as jobs
 from app.extensions import db
 from app.org.models import Unit
 from app.reminders import bp, circular
+from app.reminders import jobs as _jobs  # noqa: F401 — declares the circular's background job
 from app.reminders.models import Circular
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, run_service
@@ -95,12 +97,24 @@ def circular_docx(circular_id: int):
 @bp.route("/circulars/draft", methods=["POST"])
 @login_required
 def circular_draft():
+    """Last month's draft: opened at once if it exists, else made by a background job
+    (its ranking reads every item of the province) whose page opens it when done."""
     authz.require(current_user, "circular.manage")
     unit = current_user.unit
-    result, _status = run_service(
-        lambda: circular.make_draft(unit, circular.previous_period(local_today()), utcnow())
+    period = circular.previous_period(local_today())
+    existing = db.session.scalar(
+        select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
     )
-    if result is None:
+    if existing is not None:
+        flash(f"{period} 月末通报稿此前已生成。", "info")
+        return redirect(url_for("reminders.circular_detail", circular_id=existing.id))
+    params = {"unit_id": unit.id, "period": period}
+    job, _status = run_service(
+        lambda: (
+            jobs.active_job(actor(), "reminders.circular", **params)
+            or jobs.enqueue(actor(), "reminders.circular", params, now=utcnow(), total=1)
+        )
+    )
+    if job is None:
         return redirect(url_for("reminders.circular_list"))
-    flash(f"已生成 {result.period} 月末通报稿。", "success")
-    return redirect(url_for("reminders.circular_detail", circular_id=result.id))
+    return redirect(url_for("jobs.job_detail", job_id=job.id))

@@ -1,17 +1,29 @@
-"""Task-list import pages: upload → preview with row errors → commit."""
+"""Task-list import pages: upload → preview with row errors → commit.
+
+A sheet of up to IMPORT_INLINE_ROWS rows is checked and committed within the request
+(well under a second); a larger one is stored and handed to a background job, and the
+page that follows is the job's, with its progress bar (app.background)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import authz
+from app.background import services as jobs
 from app.importing import ImportBatch, row_errors
 from app.tasks import bp, importer
 from app.tasks.helpers import visible_projects
+from app.tasks.jobs import commit_message
 from app.tasks.models import Project
 from app.timeutil import utcnow
 from app.views_util import actor, run_service
+
+INLINE_ROWS = 200  # default of IMPORT_INLINE_ROWS: larger sheets go to a background job
+
+
+def _inline_rows() -> int:
+    return int(current_app.config.get("IMPORT_INLINE_ROWS", INLINE_ROWS))
 
 
 @bp.route("/imports/tasks", methods=["GET", "POST"])
@@ -28,13 +40,30 @@ def task_import():
             status = 400
         else:
             project = authz.get_scoped_or_404(Project, project_id, "project.add_task", current_user)
-            batch, status = run_service(
-                lambda: importer.preview(actor(), project, upload.filename, upload.read(), now=utcnow())
-            )
-            if batch:
-                return redirect(url_for("tasks.task_import_preview", batch_id=batch.id))
+            data = upload.read()
+            rows = jobs.sheet_rows(upload.filename, data)
+            if rows > _inline_rows():
+                job, status = run_service(lambda: _queue_preview(project, upload.filename, data, rows))
+                if job:
+                    return redirect(url_for("jobs.job_detail", job_id=job.id))
+            else:
+                batch, status = run_service(
+                    lambda: importer.preview(actor(), project, upload.filename, data, now=utcnow())
+                )
+                if batch:
+                    return redirect(url_for("tasks.task_import_preview", batch_id=batch.id))
     selected = request.values.get("project_id", type=int)
     return render_template("tasks/import_upload.html", projects=projects, selected=selected), status
+
+
+def _queue_preview(project: Project, filename: str, data: bytes, rows: int):
+    """Keep the file; the scheduler's job checks it (app.tasks.jobs.import_preview)."""
+    params = {
+        "project_id": project.id,
+        "filename": (filename or "")[:255],
+        "upload": jobs.store_upload(data, filename),
+    }
+    return jobs.enqueue(actor(), "tasks.import_preview", params, now=utcnow(), total=rows)
 
 
 def _batch(batch_id: int) -> ImportBatch:
@@ -42,17 +71,21 @@ def _batch(batch_id: int) -> ImportBatch:
     return authz.get_scoped_or_404(ImportBatch, batch_id, "import.view", current_user)
 
 
-@bp.route("/imports/tasks/<int:batch_id>")
-@login_required
-def task_import_preview(batch_id: int):
-    batch = _batch(batch_id)
+def _preview_page(batch: ImportBatch):
     return render_template(
         "tasks/import_preview.html",
         batch=batch,
         row_errors=row_errors,
         bad=importer.bad_rows(batch),
         project=_project_of(batch),
+        committing=jobs.active_job(current_user, "tasks.import_commit", batch_id=batch.id),
     )
+
+
+@bp.route("/imports/tasks/<int:batch_id>")
+@login_required
+def task_import_preview(batch_id: int):
+    return _preview_page(_batch(batch_id))
 
 
 def _project_of(batch: ImportBatch) -> Project | None:
@@ -66,20 +99,30 @@ def _project_of(batch: ImportBatch) -> Project | None:
 def task_import_commit(batch_id: int):
     batch = _batch(batch_id)
     exclude = [int(x) for x in request.form.getlist("exclude_rows") if x.isdigit()]
+    if len(batch.rows) > _inline_rows():
+        job, status = run_service(lambda: _queue_commit(batch, exclude))
+        if job is None:
+            return _preview_page(batch), status
+        return redirect(url_for("jobs.job_detail", job_id=job.id))
     result, status = run_service(lambda: importer.commit(actor(), batch, exclude_rows=exclude, now=utcnow()))
     if result is None:
-        return render_template(
-            "tasks/import_preview.html",
-            batch=batch,
-            row_errors=row_errors,
-            bad=importer.bad_rows(batch),
-            project=_project_of(batch),
-        ), status
-    flash(
-        f"导入完成：新增并交办 {result['created']} 项"
-        + (f"，排除 {len(result['excluded'])} 行" if result["excluded"] else "")
-        + (f"，{result['already']} 项此前已导入、已跳过" if result["already"] else "")
-        + "。",
-        "success",
-    )
+        return _preview_page(batch), status
+    flash(commit_message(result), "success")
     return redirect(url_for("tasks.project_detail", project_id=result["project_id"]))
+
+
+def _queue_commit(batch: ImportBatch, exclude: list[int]):
+    """Refuse at once what can be refused; otherwise the job commits (or joins the job
+    already committing this batch: a second click starts nothing new)."""
+    running = jobs.active_job(actor(), "tasks.import_commit", batch_id=batch.id)
+    if running is not None:
+        return running
+    importer.check_commit(batch, exclude)
+    total = sum(1 for r in batch.rows if not r.get("skip") and r["row"] not in set(exclude))
+    return jobs.enqueue(
+        actor(),
+        "tasks.import_commit",
+        {"batch_id": batch.id, "exclude": sorted(set(exclude)), "filename": batch.filename},
+        now=utcnow(),
+        total=total,
+    )

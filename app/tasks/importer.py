@@ -2,10 +2,16 @@
 then create and assign every item (all or nothing, unless the user leaves rows out).
 
 Re-importing the same sheet adds nothing: each row's key (title + units) is kept on
-the item, and a row whose key is already in the project is skipped."""
+the item, and a row whose key is already in the project is skipped.
+
+A large sheet is checked and committed by a background job (app/tasks/jobs.py), which
+passes `progress`: the check then runs in batches, each in a transaction of its own
+that is rolled back (it only tries the rows), so other users' writes go through
+between batches; the commit stays one transaction, saved whole or not at all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -13,14 +19,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import authz
+from app.background.batches import Progress, counting, dry_run_in_batches
 from app.errors import ServiceError
 from app.extensions import db
 from app.importing import ImportBatch, ImportFormatError, read_table, row_errors, run_rows
-from app.org.models import User
+from app.org.models import Unit, User
 from app.org.services import find_unit_by_name
 from app.tasks import services
 from app.tasks.models import Project, Task
 from app.tasks.parsing import ParsedRow, parse_task_rows
+
+CHECK_BATCH = 200  # rows tried per transaction when a job checks a sheet
 
 
 def _row_dict(p: ParsedRow) -> dict:
@@ -53,27 +62,48 @@ def _row_dict(p: ParsedRow) -> dict:
     }
 
 
-def _resolve_units(actor: User, names: list[str]) -> list:
+def _unit_lookup(actor: User) -> Callable[[str], Unit | None]:
+    """find_unit_by_name plus the scope check, once per name for one run of the sheet
+    (a list names the same few courts on every row)."""
+    found: dict[str, Unit | None] = {}
+
+    def lookup(name: str) -> Unit | None:
+        if name not in found:
+            unit = find_unit_by_name(name)
+            found[name] = unit if unit is not None and authz.sees(actor, unit) else None
+        return found[name]
+
+    return lookup
+
+
+def _resolve_units(
+    actor: User, names: list[str], lookup: Callable[[str], Unit | None], assignable: dict[int, bool]
+) -> list:
     units = []
     for name in names:
-        unit = find_unit_by_name(name)
-        if unit is None or not authz.sees(actor, unit):
+        unit = lookup(name)
+        if unit is None:
             raise ServiceError(f"责任单位“{name}”不存在，或不在您的管辖范围内。")
-        if not authz.can(actor, "unit.assign_to", unit):
+        if unit.id not in assignable:
+            assignable[unit.id] = authz.can(actor, "unit.assign_to", unit)
+        if not assignable[unit.id]:
             raise ServiceError(f"“{name}”不是您的下级单位（或已停用），不能交办。")
         units.append(unit)
     return units
 
 
 def _handler(actor: User, project: Project, now: datetime):
+    lookup = _unit_lookup(actor)
+    assignable: dict[int, bool] = {}
+
     def handle(row: dict) -> Any:
         data = row["data"]
-        units = _resolve_units(actor, data["unit_names"])
+        units = _resolve_units(actor, data["unit_names"], lookup, assignable)
         row["unit_ids"] = [u.id for u in units]
         cooperators, unknown = [], []
         for name in data["cooperator_names"]:
-            unit = find_unit_by_name(name)
-            if unit is not None and authz.sees(actor, unit):
+            unit = lookup(name)
+            if unit is not None:
                 cooperators.append(unit)
             else:
                 unknown.append(name)
@@ -102,8 +132,17 @@ def _handler(actor: User, project: Project, now: datetime):
     return handle
 
 
-def preview(actor: User, project: Project, filename: str, data: bytes, *, now: datetime) -> ImportBatch:
-    """Read, check by dry-running the real services, keep the result as a batch."""
+def preview(
+    actor: User,
+    project: Project,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportBatch:
+    """Read, check by dry-running the real services, keep the result as a batch.
+    With `progress` (a background job, which owns the session), in batches."""
     if not authz.can(actor, "project.add_task", project):
         raise ServiceError("您无权向该项目导入事项。")
     table = read_table(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"])
@@ -111,16 +150,21 @@ def preview(actor: User, project: Project, filename: str, data: bytes, *, now: d
     if not parsed:
         raise ImportFormatError("文件中没有找到任务行（请检查表头是否包含“任务名称”“责任单位”“完成时限”）。")
     rows = [_row_dict(p) for p in parsed]
+    project_id = project.id
     existing = set(
         db.session.scalars(
             select(Task.source_key).where(
-                Task.project_id == project.id, Task.source_key.in_([r["key"] for r in rows])
+                Task.project_id == project_id, Task.source_key.in_([r["key"] for r in rows])
             )
         )
     )
     for r in rows:
         r["skip"] = r["key"] in existing
-    run_rows(rows, _handler(actor, project, now), dry_run=True, key=lambda r: r["key"])
+    if progress is None:
+        run_rows(rows, _handler(actor, project, now), dry_run=True, key=lambda r: r["key"])
+    else:
+        handler = _handler(actor, project, now)
+        dry_run_in_batches(rows, handler, key=lambda r: r["key"], progress=progress, size=CHECK_BATCH)
     batch = ImportBatch(
         kind="tasks",
         filename=(filename or "")[:255],
@@ -128,7 +172,7 @@ def preview(actor: User, project: Project, filename: str, data: bytes, *, now: d
         unit_id=actor.unit_id,
         created_at=now,
         rows=rows,
-        result={"project_id": project.id},
+        result={"project_id": project_id},
     )
     db.session.add(batch)
     db.session.flush()
@@ -140,13 +184,13 @@ def bad_rows(batch: ImportBatch, exclude: set[int] | None = None) -> list[int]:
     return [r["row"] for r in batch.rows if row_errors(r) and not r.get("skip") and r["row"] not in exclude]
 
 
-def commit(actor: User, batch: ImportBatch, *, exclude_rows: list[int], now: datetime) -> dict:
-    """Create and assign every previewed row except the excluded ones — or nothing."""
+def check_commit(batch: ImportBatch, exclude_rows: list[int]) -> set[int]:
+    """What can be refused before any work (at once, even when a job will do the work):
+    a batch already imported, unknown row numbers, bad rows not excluded."""
     if batch.kind != "tasks":
         raise ServiceError("该批次不是任务清单导入。")
     if batch.status != "preview":
         raise ServiceError("该批次已经导入，不能重复导入。")
-    project = db.session.get(Project, batch.result["project_id"])
     exclude = {int(x) for x in exclude_rows}
     known = {r["row"] for r in batch.rows}
     if exclude - known:
@@ -156,6 +200,21 @@ def commit(actor: User, batch: ImportBatch, *, exclude_rows: list[int], now: dat
         raise ServiceError(
             f"第 {'、'.join(map(str, still_bad))} 行有错误：请修改文件后重新上传，或明确排除这些行。"
         )
+    return exclude
+
+
+def commit(
+    actor: User,
+    batch: ImportBatch,
+    *,
+    exclude_rows: list[int],
+    now: datetime,
+    progress: Progress | None = None,
+) -> dict:
+    """Create and assign every previewed row except the excluded ones — or nothing.
+    `progress` is told every few rows (a job's page shows it; it may stop the job)."""
+    exclude = check_commit(batch, exclude_rows)
+    project = db.session.get(Project, batch.result["project_id"])
     # Another preview of the same sheet may have been committed since this one was made.
     existing = set(
         db.session.scalars(
@@ -165,7 +224,10 @@ def commit(actor: User, batch: ImportBatch, *, exclude_rows: list[int], now: dat
         )
     )
     rows = [{**r, "skip": r.get("skip") or r["row"] in exclude or r["key"] in existing} for r in batch.rows]
-    bad = run_rows(rows, _handler(actor, project, now), dry_run=False, key=lambda r: r["key"])
+    handler = _handler(actor, project, now)
+    if progress is not None:
+        handler = counting(handler, progress, total=sum(1 for r in rows if not r["skip"]))
+    bad = run_rows(rows, handler, dry_run=False, key=lambda r: r["key"])
     if bad:
         raise ServiceError("预览之后数据已有变动，本次导入已全部取消，请重新上传文件查看错误。")
     created = sum(1 for r in rows if not r["skip"])

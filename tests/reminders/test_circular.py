@@ -10,6 +10,7 @@ import time_machine
 from docx import Document
 from sqlalchemy import func, select
 
+from app.background.runner import run_pending
 from app.reminders import circular
 from app.reminders.models import Circular
 from app.timeutil import TZ
@@ -102,7 +103,8 @@ def test_pages_save_conflict_issue_and_docx(app, db, client, login, tree, fixtur
 
 
 def test_only_reviewers_and_draft_now(app, db, client, login, tree, fixture):
-    """Others get 403; a reviewer can draft last month's circular on demand."""
+    """Others get 403; a reviewer can draft last month's circular on demand: a background
+    job (run here as the scheduler would) whose page then links to the draft."""
     c = circular.make_draft(tree.high, "2026-10", NOW)
     db.session.commit()
     login(fixture.high_assigner)
@@ -112,7 +114,9 @@ def test_only_reviewers_and_draft_now(app, db, client, login, tree, fixture):
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=TZ), tick=False):
         login(fixture.reviewer)  # in the travelled time: an older session would have expired
         resp = client.post("/circulars/draft")
-    assert resp.status_code == 302
+        assert resp.status_code == 302 and "/jobs/" in resp.headers["Location"]
+        assert [state for _, state in run_pending(app)] == ["done"]
+        job = client.get(resp.headers["Location"] + ".json").get_json()
     made = db.session.scalar(select(Circular).where(Circular.period == "2026-11"))
     assert made is not None and made.status == "draft" and made.unit_id == tree.high.id
-    assert resp.headers["Location"].endswith(f"/circulars/{made.id}")
+    assert job["link_url"].endswith(f"/circulars/{made.id}")
