@@ -12,6 +12,7 @@ from app.timeutil import utcnow
 
 def register(app: Flask) -> None:
     from app.audit.cli import register as register_audit
+    from app.benchgen import register as register_bench
     from app.jobs import register as register_jobs
     from app.reminders.cli import register as register_reminders
     from app.security.cli import register as register_security
@@ -20,6 +21,7 @@ def register(app: Flask) -> None:
     register_jobs(app)
     register_audit(app)  # flask audit verify | purge
     register_security(app)  # flask security report
+    register_bench(app)  # flask bench generate
 
     @app.cli.group()
     def seed() -> None:
