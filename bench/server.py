@@ -1,0 +1,179 @@
+"""gunicorn on loopback as production runs it (gthread workers), the scheduler beside it
+when a job needs one, and their memory read from /proc."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.database import ROOT
+
+
+def _die_with_parent() -> None:
+    """In the child: die with the runner (PR_SET_PDEATHSIG), so a killed run leaves no server."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def app_env(url: str, work_dir: Path, secret: str) -> dict[str, str]:
+    """Production settings, with what a loopback benchmark needs: a secret key, cookies
+    over plain HTTP, the SQL headers, uploads in the work directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "FLASK_"))}
+    env.update(
+        APP_CONFIG="production",
+        SECRET_KEY=secret,
+        SESSION_COOKIE_SECURE="0",  # loopback HTTP: a Secure cookie would never come back
+        SQL_PROFILE_HEADERS="1",
+        DATABASE_URL=url,
+        UPLOAD_DIR=str(work_dir / "uploads"),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def new_secret() -> str:
+    return "bench-" + secrets.token_hex(16)
+
+
+class Server:
+    """`gunicorn --worker-class gthread -w W --threads T` on 127.0.0.1:port."""
+
+    def __init__(self, env: dict[str, str], port: int, work_dir: Path, *, workers: int = 1, threads: int = 5):
+        self.env, self.port, self.workers, self.threads = env, port, workers, threads
+        self.log = work_dir / f"gunicorn-{port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            "300",  # long pages are measured, not killed (a page past 30 s is flagged in the table)
+            "--graceful-timeout",
+            "10",
+            "--no-control-socket",  # its default path is shared by every gunicorn of this user
+            "wsgi:app",
+        ]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn 未能启动：\n{self.log.read_text(errors='replace')[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=5) as resp:
+                    if resp.status == 200 and len(self.worker_pids()) >= self.workers:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn 在 90 s 内没有应答（端口 {self.port}）")
+
+    def worker_pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        return children(self.proc.pid)
+
+    def stop(self) -> None:
+        """SIGTERM to the master (it stops its workers), then SIGKILL to its group if needed."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Scheduler:
+    """`flask --app wsgi scheduler`, for jobs run in the scheduler process. Its daily
+    sweep is moved to 23:59 so starting it does not run a catch-up sweep mid-benchmark."""
+
+    def __init__(self, env: dict[str, str], work_dir: Path):
+        self.env = {**env, "SWEEP_TIME": "23:59"}
+        self.log = work_dir / "scheduler.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Scheduler:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def memory_mb(pid: int) -> tuple[float | None, float | None]:
+    """(VmRSS, VmHWM) of a process in MB: its resident memory now and at its peak."""
+    rss = hwm = None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rss, hwm
