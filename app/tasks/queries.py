@@ -130,7 +130,10 @@ def _filtered(stmt: Select, user: Any, f: AssignmentFilters, today: date) -> Sel
     stmt = authz.scope(stmt, Assignment, user)
     if f.project_id:
         stmt = stmt.where(Task.project_id == f.project_id)
-    if f.unit_id:
+    # The user's own unit or one above it narrows nothing (items go down the tree, so all
+    # the user sees lies below it) — and as a filter it made SQLite count every item of
+    # the province for a tribunal head who asked for "辽宁高院": 0.86 s instead of 20 ms.
+    if f.unit_id and f.unit_id not in authz.ancestor_ids(user):
         stmt = stmt.where(
             Assignment.unit_id.in_(
                 select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == f.unit_id)

@@ -90,3 +90,15 @@ def test_unit_and_person_filters_are_bounded_by_the_tree_width(client, tree, log
     assert {tree.inter1.name, tree.base1.name, tree.trib1.name, tree.trib2.name} <= names
     assert tree.trib3.name not in names
     assert many.base1_coord.display_name in names  # the chosen unit's people
+
+
+def test_a_unit_filter_at_or_above_ones_own_unit_narrows_nothing(client, tree, login, many):
+    login(many.assigner)  # 甲市中院: its 15 items
+    everything = _page_ids(client.get("/assignments?size=200").get_data(as_text=True))
+    assert len(everything) == 15
+
+    def listed(unit) -> list[int]:
+        return _page_ids(client.get(f"/assignments?size=200&unit={unit.id}").get_data(as_text=True))
+
+    assert listed(tree.inter1) == listed(tree.high) == everything
+    assert listed(tree.base1) == [] and listed(tree.base3) == []
