@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.timeutil import utcnow
+
+
+def parse_date_option(ctx, param, value: str | None) -> date | None:
+    """A click callback for a `--date YYYY-MM-DD` option, with a Chinese message."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"无法识别的日期“{value}”，请使用 YYYY-MM-DD 格式，例如 2026-12-31。"
+        ) from None
 
 
 def register(app: Flask) -> None:

@@ -8,17 +8,7 @@ import click
 from flask import Flask
 
 from app.benchgen.shapes import SHAPES
-
-
-def _parse_date(ctx, param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"无法识别的日期“{value}”，请使用 YYYY-MM-DD 格式，例如 2026-12-06。"
-        ) from None
+from app.cli import parse_date_option
 
 
 def register(app: Flask) -> None:
@@ -32,7 +22,7 @@ def register(app: Flask) -> None:
     @click.option(
         "--as-of",
         "as_of",
-        callback=_parse_date,
+        callback=parse_date_option,
         help="The generated world's today (YYYY-MM-DD); default: today in Asia/Shanghai.",
     )
     @click.pass_context

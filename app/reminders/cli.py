@@ -7,19 +7,9 @@ from datetime import date
 import click
 from flask import Flask
 
+from app.cli import parse_date_option
 from app.extensions import db
 from app.timeutil import local_today, utcnow
-
-
-def _parse_date(ctx, param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"无法识别的日期“{value}”，请使用 YYYY-MM-DD 格式，例如 2026-11-30。"
-        ) from None
 
 
 def register(app: Flask) -> None:
@@ -28,7 +18,9 @@ def register(app: Flask) -> None:
         """Reminders: the daily sweep."""
 
     @reminders.command("run")
-    @click.option("--date", "as_of", callback=_parse_date, help="Run the sweep as of this day (YYYY-MM-DD).")
+    @click.option(
+        "--date", "as_of", callback=parse_date_option, help="Run the sweep as of this day (YYYY-MM-DD)."
+    )
     @click.option("--dry-run", is_flag=True, help="Count what would be sent; send and record nothing.")
     def run(as_of: date | None, dry_run: bool) -> None:
         """Run the reminder sweep once and print one line of counts."""

@@ -132,6 +132,18 @@ class TaskCooperator(db.Model):
     unit: Mapped[Unit] = relationship()
 
 
+# The assignment list's default order (no deadline last), then what its scope and status
+# filters read: the two list indexes below cover the list and its count.
+LIST_ORDER_COLUMNS = (
+    text("(deadline IS NULL)"),
+    "deadline",
+    "id",
+    "unit_id",
+    "assigned_by_unit_id",
+    "status",
+)
+
+
 class Assignment(db.Model):
     """An item assigned to one responsible unit (or a period of a recurring item)."""
 
@@ -142,24 +154,11 @@ class Assignment(db.Model):
         Index("ix_assignments_status_deadline", "status", "deadline"),
         # The list in its default order (no deadline last), covering the scope and status
         # filters and the count: page 1 and page 200 read this index only.
-        Index(
-            "ix_assignments_list",
-            text("(deadline IS NULL)"),
-            "deadline",
-            "id",
-            "unit_id",
-            "assigned_by_unit_id",
-            "status",
-        ),
+        Index("ix_assignments_list", *LIST_ORDER_COLUMNS),
         # The same for open items only (overdue, due soon, 待办): a sixth of the rows.
         Index(
             "ix_assignments_open",
-            text("(deadline IS NULL)"),
-            "deadline",
-            "id",
-            "unit_id",
-            "assigned_by_unit_id",
-            "status",
+            *LIST_ORDER_COLUMNS,
             sqlite_where=text("status != 'closed'"),
             postgresql_where=text("status != 'closed'"),
         ),
