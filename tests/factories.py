@@ -217,3 +217,10 @@ def set_entry(checklist, code: str, status: str, by: User | None = None):
         entry.verified_by_id = by.id
     db.session.flush()
     return entry
+
+
+def bearer(client, user: User, password: str = PASSWORD) -> dict[str, str]:
+    """An API token for `user`, as the Authorization header a client sends."""
+    resp = client.post("/api/v1/auth/token", json={"username": user.username, "password": password})
+    assert resp.status_code == 200, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}

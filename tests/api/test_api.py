@@ -25,12 +25,6 @@ def people(tree):
     return p
 
 
-def _token(client, user):
-    resp = client.post("/api/v1/auth/token", json={"username": user.username, "password": factories.PASSWORD})
-    assert resp.status_code == 200, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
-
-
 def _jpeg():
     buf = io.BytesIO()
     Image.new("RGB", (64, 48), "green").save(buf, "JPEG")
@@ -40,7 +34,7 @@ def _jpeg():
 
 @pytest.fixture
 def api(client, people):
-    return {k: _token(client, u) for k, u in people.items()}
+    return {k: factories.bearer(client, u) for k, u in people.items()}
 
 
 def _project(client, api, tree):

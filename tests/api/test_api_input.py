@@ -25,15 +25,9 @@ def people(tree):
     return p
 
 
-def _token(client, user):
-    resp = client.post("/api/v1/auth/token", json={"username": user.username, "password": factories.PASSWORD})
-    assert resp.status_code == 200, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
-
-
 @pytest.fixture
 def api(client, people):
-    return {k: _token(client, u) for k, u in people.items()}
+    return {k: factories.bearer(client, u) for k, u in people.items()}
 
 
 def _project_payload(tree, **over):
@@ -256,7 +250,7 @@ def test_read_answers_carry_the_version(client, api, assignment):
 
 
 def test_delete_token_revokes_the_token_presented(client, api, people):
-    other = _token(client, people["assigner"])  # a second token of the same user
+    other = factories.bearer(client, people["assigner"])  # a second token of the same user
     assert client.get("/api/v1/units", headers=api["assigner"]).status_code == 200
     resp = client.delete("/api/v1/auth/token", headers=api["assigner"])
     assert resp.status_code == 204 and resp.data == b""
@@ -266,7 +260,9 @@ def test_delete_token_revokes_the_token_presented(client, api, people):
     revoked = db.session.query(ApiToken).filter(ApiToken.revoked_at.is_not(None)).one()
     assert revoked.revoked_reason == "owner"
     # a new one can be had as before
-    assert client.get("/api/v1/units", headers=_token(client, people["assigner"])).status_code == 200
+    assert (
+        client.get("/api/v1/units", headers=factories.bearer(client, people["assigner"])).status_code == 200
+    )
 
 
 def test_delete_token_without_a_bearer_token_is_401_or_400(client, people, login):

@@ -35,15 +35,9 @@ def people(tree):
     return p
 
 
-def _token(client, user):
-    resp = client.post("/api/v1/auth/token", json={"username": user.username, "password": factories.PASSWORD})
-    assert resp.status_code == 200, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
-
-
 @pytest.fixture
 def api(client, people):
-    return {k: _token(client, u) for k, u in people.items()}
+    return {k: factories.bearer(client, u) for k, u in people.items()}
 
 
 def _photo() -> FileStorage:
