@@ -35,3 +35,29 @@ class DisplayToken(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class AssignmentTally(db.Model):
+    """How many top-level items (a court's own splits are not counted again) each unit
+    holds, per kind, month due, first month-end at which they count as overdue, and
+    month closed (0 = open) — kept by database triggers on `assignments` in the same
+    transaction as every insert, update and delete (migration 0008_tallies), so it is
+    exact whoever writes: the services, an import, the generator, SQL by hand.
+
+    The roll-ups (dashboard, completion list, rankings, trends) read these few rows per
+    unit and month instead of every item; only the open items due from this month on,
+    whose 红黄绿灯 change with the day, are counted live. `app.dashboard.tallies`."""
+
+    __tablename__ = "assignment_tallies"
+    # SQLite keeps the rows in key order (unit first): a subtree's rows are read in runs.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm; 0 = no deadline
+    # yyyymm of the first month at whose end the item is overdue if still open then:
+    # the month of the day after its deadline, or of its creation if later; 0 = never
+    overdue_from: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closed_month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm; 0 = open
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)  # closed on or before the deadline

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 
 from app import authz
+from app.dashboard import tallies
 from app.dashboard.queries import compliance_counts
 from app.deadlines import add_months, month_end, overdue_clause
 from app.errors import ServiceError
@@ -147,54 +148,57 @@ def _ranked_units(root_id: int, level: str):
     )
 
 
-def _month_counts(root_id: int, level: str, first: date, last: date, today: date) -> dict[int, tuple]:
-    """{court id: (total, closed, on time, overdue, rectifications, rectifications closed)}
-    for the items due in [first, last] anywhere below each court. One query."""
-    closed = Assignment.status == "closed"
-    rect = Task.kind == "rectification"
-    stmt = (
-        select(
-            UnitClosure.ancestor_id,
-            func.count(),
-            func.count(case((closed, 1))),
-            func.count(case((on_time_clause(), 1))),
-            func.count(case((and_(~closed, Assignment.deadline < today), 1))),
-            func.count(case((rect, 1))),
-            func.count(case((and_(rect, closed), 1))),
-        )
-        .select_from(Assignment)
-        .join(Task, Task.id == Assignment.task_id)
-        .join(UnitClosure, UnitClosure.descendant_id == Assignment.unit_id)
-        .join(Unit, Unit.id == UnitClosure.ancestor_id)
-        # The items of the root's subtree, grouped by their ancestor courts of `level`
-        # (filtering ancestors with IN would probe the closure per item and court).
-        .where(Assignment.unit_id.in_(authz.scope_unit_ids_of(root_id)))
-        .where(Unit.level == level, Unit.is_active.is_(True))
-        .where(Assignment.parent_id.is_(None), Assignment.deadline.between(first, last))
-        .group_by(UnitClosure.ancestor_id)
-    )
-    return {row[0]: tuple(row[1:]) for row in db.session.execute(stmt)}
+def _month_counts(
+    root_id: int, holder_of: dict[int, int], months: list[date], today: date
+) -> dict[date, dict[int, tuple]]:
+    """{month: {court id: (total, closed, on time, overdue, rectifications, rectifications
+    closed)}} for the items due in each month anywhere below each court: the tallies of
+    each unit added up to its court (`holder_of`: unit id → court id). One query, and one
+    more for this month's open items."""
+    out: dict[date, dict[int, tuple]] = {}
+    for month, units in tallies.months_counts(root_id, today, months).items():
+        courts: dict[int, list[int]] = {}
+        for uid, (total, closed, on_time, red, _y, _g, _grey, rect, rect_open) in units.items():
+            court = holder_of.get(uid)
+            if court is None:
+                continue
+            sums = courts.setdefault(court, [0] * 6)
+            for i, value in enumerate((total, closed, on_time, red, rect, rect - rect_open)):
+                sums[i] += value
+        out[month] = {court: tuple(v) for court, v in courts.items()}
+    return out
 
 
 def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rate") -> list[RankRow]:
     """The courts of `level` below `root`, ranked by `metric` for `period` (equal figures
     share a place; courts with nothing to measure come last, unranked), with last month's
-    place under the same metric. Four queries, whatever the number of courts."""
+    place under the same metric. Four queries (five when one of the months is this one),
+    whatever the number of courts and items."""
     if level not in LEVELS:
         raise ServiceError("排名层级只能是 intermediate（中级法院）或 base（基层法院）。")
     metric = metric if metric in METRICS else "rate"
     first, last = period_bounds(period)
+    # The courts, each with every unit below it (itself included): one query.
     parent = db.aliased(Unit)
-    units = db.session.execute(
-        select(Unit.id, Unit.name, parent.name)
+    holder_of: dict[int, int] = {}
+    units = []
+    for uid, name, parent_name, unit_id in db.session.execute(
+        select(Unit.id, Unit.name, parent.name, UnitClosure.descendant_id)
+        .join(UnitClosure, UnitClosure.ancestor_id == Unit.id)
         .outerjoin(parent, parent.id == Unit.parent_id)
         .where(Unit.id.in_(_ranked_units(root.id, level)))
-        .order_by(Unit.sort_order, Unit.id)
-    ).all()
+        .order_by(Unit.sort_order, Unit.id, UnitClosure.depth)
+    ):
+        if uid == unit_id:
+            units.append((uid, name, parent_name))
+        holder_of[unit_id] = uid
     compliance = {uid: rate for uid, (_n, rate) in compliance_counts(None, root.id, level).items()}
 
-    def rows_for(p_first: date, p_last: date) -> list[RankRow]:
-        counts = _month_counts(root.id, level, p_first, p_last, today)
+    prev_first = add_months(first, -1)
+    by_month = _month_counts(root.id, holder_of, [first, prev_first], today)
+
+    def rows_for(month: date) -> list[RankRow]:
+        counts = by_month[month]
         out = []
         for uid, name, parent_name in units:
             row = RankRow(uid, name, parent_name or "", compliance=compliance.get(uid))
@@ -204,9 +208,8 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
             out.append(row)
         return assign_places(out, metric)
 
-    current = rows_for(first, last)
-    prev_first = add_months(first, -1)
-    before = {r.unit_id: r for r in rows_for(prev_first, month_end(prev_first.year, prev_first.month))}
+    current = rows_for(first)
+    before = {r.unit_id: r for r in rows_for(prev_first)}
     for r in current:
         b = before.get(r.unit_id)
         # A place is compared only with a place: not when either month had nothing to rank.
@@ -257,6 +260,13 @@ def trend(user: Any, root: Unit, today: date, months: int = 12) -> Trend:
     query: conditional counts per month, over the subtree index."""
     months = max(1, min(months, 36))
     starts = [add_months(date(today.year, today.month, 1), -i) for i in range(months - 1, -1, -1)]
+    if tallies.usable(user, root.id, None, None):
+        out = Trend([period_of(s) for s in starts], [], [], [])
+        for n_closed, n_overdue, n_on_time, n_due in tallies.month_series(root.id, today, starts):
+            out.closed.append(n_closed)
+            out.overdue.append(n_overdue)
+            out.on_time_rate.append(round(n_on_time / n_due, 4) if n_due else None)
+        return out
     closed = Assignment.status == "closed"
     created = local_date(Assignment.created_at)
     columns = []

@@ -162,6 +162,17 @@ class Assignment(db.Model):
             sqlite_where=text("status != 'closed'"),
             postgresql_where=text("status != 'closed'"),
         ),
+        # The open top-level items by deadline, with what their 红黄绿灯 need: the
+        # roll-ups count those due from this month on live (app.dashboard.tallies).
+        Index(
+            "ix_assignments_open_due",
+            "deadline",
+            "unit_id",
+            "progress",
+            "created_at",
+            sqlite_where=text("status != 'closed' AND parent_id IS NULL"),
+            postgresql_where=text("status != 'closed' AND parent_id IS NULL"),
+        ),
         # Splits only: a full index on parent_id led SQLite to read every top-level item
         # through it for "parent_id IS NULL" (the roll-ups); `parent_id = ?` still uses it.
         Index(

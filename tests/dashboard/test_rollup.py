@@ -24,8 +24,12 @@ def _item(
     people, project, unit, title, *, deadline, status="in_progress", closed_on=None, progress=0, kind="task"
 ):
     task = factories.task(people.high_assigner, project, title=title, deadline=deadline or date(2026, 12, 31))
-    (a,) = factories.assign(people.high_assigner, task, unit)
-    task.kind = kind  # a rectification is made by a visit; here only its kind matters
+    if kind == "task":
+        (a,) = factories.assign(people.high_assigner, task, unit)
+    else:  # a rectification is made by a visit; here only its kind matters (fixed once assigned)
+        task.kind = kind
+        a = Assignment(task_id=task.id, unit_id=unit.id, assigned_by_unit_id=task.owner_unit_id)
+        db.session.add(a)
     a.deadline, a.status, a.closed_on, a.progress, a.created_at = (
         deadline,
         status,

@@ -1,0 +1,273 @@
+"""Roll-up figures from the tallies (app.dashboard.models.AssignmentTally) instead of
+every item: a province's three years are ~57,000 tally rows for ~139,000 items, read
+per unit in key order, and the open items due from this month on (the only ones whose
+红黄绿灯 still change with the day) counted live from the index of open items.
+
+Exact by construction: the tallies are written by database triggers in the same
+transaction as the items (migration 0008_tallies), and `recount()` rebuilds them from
+the items for the tests that check it.
+
+What the tallies cannot answer — a project or category filter, a period that does not
+start and end on month boundaries — the callers count from the items as before."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import and_, case, extract, func, literal, or_, select
+
+from app import authz
+from app.dashboard.models import AssignmentTally as T
+from app.deadlines import month_end, not_closed
+from app.extensions import db
+from app.tasks.models import Assignment, Task
+from app.tasks.queries import light_clauses
+
+# The figures of one unit, in this order (app.dashboard.queries.COUNTS):
+# total, closed, on_time, red, yellow, green, grey, rect_total, rect_open
+RECT = "rectification"
+
+
+def month_key(d: date) -> int:
+    return d.year * 100 + d.month
+
+
+def month_window(date_from: date | None, date_to: date | None) -> tuple[int, int] | None:
+    """The months [first, last] that a period of deadlines covers exactly, or None when
+    it starts or ends inside a month (the tallies count whole months only). No period:
+    every month, and the items with no deadline (month 0)."""
+    if date_from is not None and date_from.day != 1:
+        return None
+    if date_to is not None and date_to != month_end(date_to.year, date_to.month):
+        return None
+    if date_from is None and date_to is None:
+        return 0, 999999
+    return (month_key(date_from) if date_from else 1), (month_key(date_to) if date_to else 999999)
+
+
+def usable(user: Any, root_id: int, date_from: date | None, date_to: date | None, **filters: Any) -> bool:
+    """The tallies answer this roll-up: no filter they do not hold, whole months, and a
+    root inside the user's own subtree (so the policy's item filter would keep every
+    item below it; `user=None` is the system itself)."""
+    if any(filters.values()) or month_window(date_from, date_to) is None:
+        return False
+    return user is None or root_id in authz.visible_unit_ids(user)
+
+
+def _live_by_month(root_id: int, today: date) -> dict[int, dict[int, tuple[int, int, int]]]:
+    """{unit id: {month due: (red, yellow, green)}} of the open top-level items below
+    `root_id` due from the first day of this month on: one query over the open items'
+    index, made once per request (the tree, the ranking panel and the trend of one page
+    share it; a request's reads come before its writes)."""
+    memo = g.setdefault("_tally_live", {}) if has_request_context() else {}
+    key = (root_id, today)
+    if key in memo:
+        return memo[key]
+    lights = light_clauses(today)
+    due_month = extract("year", Assignment.deadline) * 100 + extract("month", Assignment.deadline)
+    stmt = (
+        select(
+            Assignment.unit_id,
+            due_month,
+            func.count(),
+            func.count(case((lights["red"], 1))),
+            func.count(case((lights["yellow"], 1))),
+        )
+        # `unit_id + 0`: SQLite would otherwise walk every unit's items through the unit
+        # index; the open items due from this month on (ix_assignments_open_due) are few.
+        .where((Assignment.unit_id + 0).in_(authz.scope_unit_ids_of(root_id)))
+        .where(not_closed(Assignment.status), Assignment.deadline >= date(today.year, today.month, 1))
+        .where(Assignment.parent_id.is_(None))
+        .group_by(Assignment.unit_id, due_month)
+    )
+    out: dict[int, dict[int, tuple[int, int, int]]] = {}
+    for uid, month, n, red, yellow in db.session.execute(stmt):
+        out.setdefault(uid, {})[int(month)] = (red, yellow, n - red - yellow)
+    memo[key] = out
+    return out
+
+
+def _live(root_id: int, today: date, first: int, last: int) -> dict[int, tuple[int, int, int]]:
+    """{unit id: (red, yellow, green)} of the open items due in months [first, last]
+    (only those from this month on are kept live: earlier ones are all red, in the
+    tallies)."""
+    out: dict[int, tuple[int, int, int]] = {}
+    for uid, months in _live_by_month(root_id, today).items():
+        sums = [0, 0, 0]
+        for month, figures in months.items():
+            if first <= month <= last:
+                for i, value in enumerate(figures):
+                    sums[i] += value
+        if any(sums):
+            out[uid] = (sums[0], sums[1], sums[2])
+    return out
+
+
+def own_counts(
+    root_id: int, today: date, date_from: date | None = None, date_to: date | None = None
+) -> dict[int, tuple[int, ...]]:
+    """{unit id: (total, closed, on_time, red, yellow, green, grey, rect_total, rect_open)}
+    of the top-level items each unit of `root_id`'s subtree holds itself (not rolled up),
+    deadlines in [date_from, date_to] — whole months (see `month_window`). Two queries
+    (one if this request has already counted the open items)."""
+    window = month_window(date_from, date_to)
+    if window is None:
+        raise ValueError("the tallies count whole months only")
+    return _counts(root_id, today, [window])[window]
+
+
+def months_counts(root_id: int, today: date, months: list[date]) -> dict[date, dict[int, tuple[int, ...]]]:
+    """`own_counts` for each whole month beginning in `months`, in one query (and the
+    open items of this request)."""
+    keys = {(month_key(m), month_key(m)): m for m in months}
+    counts = _counts(root_id, today, list(keys))
+    return {m: counts[k] for k, m in keys.items()}
+
+
+def _counts(
+    root_id: int, today: date, windows: list[tuple[int, int]]
+) -> dict[tuple[int, int], dict[int, tuple[int, ...]]]:
+    """The figures per window of months (not overlapping) and unit: the tallies summed
+    per unit and window in one query, the live lights added."""
+    this_month = month_key(today)
+    open_ = T.closed_month == 0
+    rect = T.kind == RECT
+    # which window a row falls in (grouping by a constant for one window would cost a sort)
+    which = (
+        literal(0)
+        if len(windows) == 1
+        else case(*((T.due_month.between(first, last), i) for i, (first, last) in enumerate(windows)))
+    )
+    stmt = (
+        select(
+            T.unit_id,
+            which,
+            func.sum(T.n),
+            func.sum(case((T.closed_month > 0, T.n), else_=0)),
+            func.sum(T.on_time),
+            # open and due in an earlier month: red; open with no deadline: green; open
+            # and due from this month on: counted live (below)
+            func.sum(case((and_(open_, T.due_month > 0, T.due_month < this_month), T.n), else_=0)),
+            func.sum(case((and_(open_, T.due_month == 0), T.n), else_=0)),
+            func.sum(case((rect, T.n), else_=0)),
+            func.sum(case((and_(rect, open_), T.n), else_=0)),
+        )
+        .where(T.unit_id.in_(authz.scope_unit_ids_of(root_id)))
+        .where(or_(*(T.due_month.between(first, last) for first, last in windows)))
+        .group_by(T.unit_id, *([] if len(windows) == 1 else [which]))
+    )
+    out: dict[tuple[int, int], dict[int, tuple[int, ...]]] = {w: {} for w in windows}
+    for uid, i, total, closed, on_time, past_due, no_deadline, rect_total, rect_open in db.session.execute(
+        stmt
+    ):
+        if total:
+            out[windows[i]][uid] = (
+                total,
+                closed,
+                on_time,
+                past_due,
+                0,
+                no_deadline,
+                closed,
+                rect_total,
+                rect_open,
+            )
+    for (first, last), units in out.items():
+        if max(first, this_month) > last:
+            continue  # a window in the past: its open items are all red, in the tallies
+        for uid, (red, yellow, green) in _live(root_id, today, max(first, this_month), last).items():
+            f = units.get(uid)
+            if f is not None:
+                units[uid] = (*f[:3], f[3] + red, f[4] + yellow, f[5] + green, *f[6:])
+    return out
+
+
+def month_series(root_id: int, today: date, starts: list[date]) -> list[tuple[int, int, int, int]]:
+    """Per month beginning in `starts` (oldest first, the last one this month): items
+    closed in it, items overdue at its end (today, for this month), items due in it
+    closed on time, and items due in it that were due by today (closed, or open and past
+    the deadline). Two queries, whatever the number of months and items: the tallies of
+    the window grouped by their months (a few thousand rows at most), then the open items
+    of this month."""
+    this_month = month_key(today)
+    months = [month_key(s) for s in starts]
+    window = months[0]
+    # An item closed before the window and due before it counts in none of the series.
+    stmt = (
+        select(T.due_month, T.overdue_from, T.closed_month, func.sum(T.n), func.sum(T.on_time))
+        .where(T.unit_id.in_(authz.scope_unit_ids_of(root_id)))
+        .where((T.closed_month == 0) | (T.closed_month >= window) | (T.due_month >= window))
+        .group_by(T.due_month, T.overdue_from, T.closed_month)
+    )
+    closed = dict.fromkeys(months, 0)
+    overdue = dict.fromkeys(months, 0)
+    on_time = dict.fromkeys(months, 0)
+    due = dict.fromkeys(months, 0)
+    open_past_due = 0
+    for due_month, overdue_from, closed_month, n, n_on_time in db.session.execute(stmt):
+        if closed_month in closed:
+            closed[closed_month] += n
+        if due_month in due:
+            on_time[due_month] += n_on_time
+            if closed_month or due_month < this_month:
+                due[due_month] += n
+        if overdue_from:
+            for m in months:  # overdue at the end of m: from `overdue_from` until closed
+                if overdue_from <= m and (closed_month == 0 or closed_month > m):
+                    overdue[m] += n
+        if closed_month == 0 and 0 < due_month < this_month:
+            open_past_due += n
+    # This month ends later: what counts today is the open items past the deadline now,
+    # counted live (those due in an earlier month are all past it).
+    red_this_month = sum(r for r, _y, _g in _live(root_id, today, this_month, this_month).values())
+    if this_month in overdue:
+        overdue[this_month] = open_past_due + red_this_month
+        due[this_month] += red_this_month
+    return [(closed[m], overdue[m], on_time[m], due[m]) for m in months]
+
+
+# ---------------------------------------------------------------- the proof
+
+
+def recount() -> dict[tuple[int, str, int, int, int], tuple[int, int]]:
+    """The tallies computed afresh from the items (in Python, from a plain read of every
+    top-level item): {key: (n, on_time)}. For the tests and `flask tallies check`."""
+    rows = db.session.execute(
+        select(
+            Assignment.unit_id,
+            Task.kind,
+            Assignment.deadline,
+            Assignment.created_at,
+            Assignment.status,
+            Assignment.closed_on,
+        )
+        .join(Task, Task.id == Assignment.task_id)
+        .where(Assignment.parent_id.is_(None))
+    )
+    out: dict[tuple[int, str, int, int, int], list[int]] = {}
+    for unit_id, kind, deadline, created_at, status, closed_on in rows:
+        closed = status == "closed"
+        created = (created_at + timedelta(hours=8)).date()
+        key = (
+            unit_id,
+            kind,
+            month_key(deadline) if deadline else 0,
+            max(month_key(deadline + timedelta(days=1)), month_key(created)) if deadline else 0,
+            (month_key(closed_on) if closed_on else 1) if closed else 0,
+        )
+        on_time = closed and (deadline is None or (closed_on is not None and closed_on <= deadline))
+        figures = out.setdefault(key, [0, 0])
+        figures[0] += 1
+        figures[1] += int(on_time)
+    return {k: (n, t) for k, (n, t) in out.items()}
+
+
+def stored() -> dict[tuple[int, str, int, int, int], tuple[int, int]]:
+    """The tallies as kept, without the rows that have come down to zero."""
+    return {
+        (r.unit_id, r.kind, r.due_month, r.overdue_from, r.closed_month): (r.n, r.on_time)
+        for r in db.session.execute(select(T)).scalars()
+        if r.n or r.on_time
+    }
