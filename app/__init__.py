@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     ):
         raise RuntimeError("生产环境必须通过环境变量 SECRET_KEY 设置一个随机密钥，拒绝以默认密钥启动。")
     register_proxy(app)
+    configure_sqlprofile(app)  # engine options: before the extensions create the engine
     register_extensions(app)
     register_sqlprofile(app)  # first registered: its after_request hook runs last
     register_converters(app)
@@ -41,6 +42,12 @@ def register_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def configure_sqlprofile(app: Flask) -> None:
+    from app.sqlprofile import configure
+
+    configure(app)
 
 
 def register_sqlprofile(app: Flask) -> None:

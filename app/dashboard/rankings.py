@@ -169,7 +169,14 @@ def _month_counts(
     return out
 
 
-def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rate") -> list[RankRow]:
+def ranking(
+    root: Unit,
+    level: str,
+    period: str,
+    today: date,
+    metric: str = "rate",
+    compliance: dict[int, float | None] | None = None,
+) -> list[RankRow]:
     """The courts of `level` below `root`, ranked by `metric` for `period` (equal figures
     share a place; courts with nothing to measure come last, unranked), with last month's
     place under the same metric. Four queries (five when one of the months is this one),
@@ -192,7 +199,8 @@ def ranking(root: Unit, level: str, period: str, today: date, metric: str = "rat
         if uid == unit_id:
             units.append((uid, name, parent_name))
         holder_of[unit_id] = uid
-    compliance = {uid: rate for uid, (_n, rate) in compliance_counts(None, root.id, level).items()}
+    if compliance is None:  # the caller may have them already (the dashboard's tree)
+        compliance = {uid: rate for uid, (_n, rate) in compliance_counts(None, root.id, level).items()}
 
     prev_first = add_months(first, -1)
     by_month = _month_counts(root.id, holder_of, [first, prev_first], today)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app import authz
 from app.dashboard import bp, charts, queries, rankings
 from app.dashboard.export import rankings_xlsx
+from app.dashboard.tree_html import tree_rows
 from app.deadlines import LIGHTS, add_months, month_end
 from app.errors import ServiceError
 from app.extensions import db
@@ -129,7 +130,15 @@ def overview():
     node = queries.tree(current_user, root, f, today)
     ctx: dict[str, Any] = {}
     if root.level == "high":
-        province_rank = rankings.ranking(root, "intermediate", rankings.period_of(today), today)
+        # the tree holds every court's checklist compliance already: the reviewer sees
+        # the whole province, so his figures are the published ones
+        province_rank = rankings.ranking(
+            root,
+            "intermediate",
+            rankings.period_of(today),
+            today,
+            compliance={n.unit_id: n.compliance for n in node.walk()},
+        )
         ctx.update(ranking=province_rank[:5], red=rankings.red_list(current_user, root, today, limit=8))
         t = rankings.trend(current_user, root, today, months=12)
         ctx.update(trend=trend_charts(t), trend_phone=phone_charts(t))
@@ -154,6 +163,7 @@ def overview():
         today=today,
         light=light,
         light_names=LIGHTS,
+        tree_rows=tree_rows,
         **ctx,
     )
 

@@ -251,6 +251,21 @@ def test_ranking_by_checklist_compliance(db, race):
     assert _rows(rows) == [(B3, 1, 1, 0), (B1, 2, 2, 0), (B2, None, None, None)]
 
 
+def test_the_dashboard_tree_gives_the_ranking_the_same_compliance(db, race):
+    """The province dashboard passes its tree's compliance to the ranking panel (one
+    query fewer): for the province's reviewer it is the published figure."""
+    from app.dashboard import queries
+
+    reviewer = factories.user("gy_qjb_r", race.t.high, ["reviewer"])
+    node = queries.tree(reviewer, race.t.high, queries.Filters(), TODAY)
+    given = {n.unit_id: n.compliance for n in node.walk()}
+    for level in ("intermediate", "base"):
+        own = ranking(race.t.high, level, "2026-05", TODAY, "compliance")
+        assert any(r.compliance for r in own)
+        shared = ranking(race.t.high, level, "2026-05", TODAY, "compliance", compliance=given)
+        assert [r.as_dict() for r in shared] == [r.as_dict() for r in own]
+
+
 def test_equal_figures_share_a_place(db, race):
     """Two courts with the same rate and the same overdue count share a place; the next
     court's place counts both (1, 1, 3)."""
