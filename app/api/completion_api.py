@@ -7,10 +7,13 @@ from flask_login import current_user, login_required
 
 from app import authz
 from app.api import bp
+from app.api.core import job_accepted
 from app.api.inputs import CompletionQuery
-from app.api.outputs import CompletionOut
+from app.api.outputs import JOB_ACCEPTED, CompletionOut, JobAcceptedOut
+from app.extensions import db
 from app.org.models import Unit
-from app.tasks.export import EXPORT_MAX_ITEMS, completion_xlsx
+from app.tasks import jobs as task_jobs
+from app.tasks.export import completion_xlsx
 from app.tasks.models import Project
 from app.tasks.queries import completion_items_query, completion_rows, stream
 from app.timeutil import local_today
@@ -63,12 +66,18 @@ def completion_list(args: dict):
 @bp.doc(summary="完成清单 Excel")
 @bp.arguments(CompletionQuery, location="query")
 @bp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX, description="XLSX 文件")
+@bp.alt_response(202, schema=JobAcceptedOut, description=JOB_ACCEPTED)
 @bp.errors(400, 401, 403, 404)
 def completion_list_xlsx(args: dict):
     root, project_id, d_from, d_to, rows = _completion(args)
+    if sum(r.total for r in rows) > task_jobs.inline_limit():
+        project = db.session.get(Project, project_id) if project_id else None
+        return job_accepted(
+            lambda: task_jobs.queue_completion_export(current_user, root, project, d_from, d_to)
+        )
     items = stream(
         completion_items_query(
             current_user, root, local_today(), project_id=project_id, date_from=d_from, date_to=d_to
-        ).limit(EXPORT_MAX_ITEMS)
+        )
     )
     return Response(completion_xlsx(f"{root.name}完成清单", rows, items, local_today()), mimetype=XLSX)

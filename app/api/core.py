@@ -296,3 +296,26 @@ def register_handlers(blueprint: Blueprint) -> None:
     def _service_error(exc: ServiceError):
         db.session.rollback()
         return jsonify({"error": exc.message}), exc.status
+
+
+def job_accepted(queue: Callable[[], Any]) -> Any:
+    """A large export: queue its background job (or join the one already queued) and
+    answer 202 with where to poll it. The request has only read so far; this writes."""
+    from flask import jsonify, url_for
+
+    from app.background.views import status_of
+    from app.extensions import begin_writes
+
+    db.session.rollback()
+    begin_writes()
+    job = run(queue)
+    status = status_of(job)
+    body = {
+        "message": "导出的事项较多，已转为后台任务；请轮询 status_url，完成后从 job.download_url 下载。",
+        "status_url": url_for("jobs.job_status", job_id=job.id),
+        "job": {
+            k: status[k]
+            for k in ("id", "kind", "label", "state", "done", "total", "percent", "message", "download_url")
+        },
+    }
+    return jsonify(body), 202, {"Location": body["status_url"]}

@@ -31,6 +31,31 @@ class UnitSchema(Out):
     is_active = f.Boolean(required=True)
 
 
+class JobOut(Out):
+    """A background job, as /jobs/<id>.json answers it (poll it; download when done)."""
+
+    id = f.Integer(required=True)
+    kind = f.String(required=True)
+    label = f.String(required=True)
+    state = f.String(required=True, metadata={"enum": ["queued", "running", "done", "failed", "cancelled"]})
+    done = f.Integer(required=True)
+    total = f.Integer(allow_none=True, required=True)
+    percent = f.Integer(allow_none=True, required=True)
+    message = f.String(required=True)
+    download_url = f.String(allow_none=True, required=True)
+
+
+class JobAcceptedOut(Out):
+    message = f.String(required=True)
+    status_url = f.String(
+        required=True, metadata={"description": "GET：任务状态（JSON），完成后含 download_url"}
+    )
+    job = f.Nested(JobOut, required=True)
+
+
+JOB_ACCEPTED = "事项超过 EXPORT_INLINE_ITEMS（默认 5,000）项：已转为后台任务，轮询 status_url，完成后从 job.download_url 下载"
+
+
 class CreatedOut(Out):
     id = f.Integer(required=True)
     version = f.Integer(required=True)

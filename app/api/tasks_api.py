@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from app import authz
 from app.api import bp
 from app.api.assignment_out import assignment_out, detail_out
-from app.api.core import ApiError, loads, me, run, scoped, version_for
+from app.api.core import ApiError, job_accepted, loads, me, run, scoped, version_for
 from app.api.inputs import (
     AssignmentDetailQuery,
     AssignmentFiltersQuery,
@@ -26,11 +26,13 @@ from app.api.inputs import (
     VersionIn,
 )
 from app.api.outputs import (
+    JOB_ACCEPTED,
     AssignmentDetailOut,
     AssignmentPageOut,
     AssignmentSchema,
     CreatedOut,
     ExtensionOut,
+    JobAcceptedOut,
     ReportOut,
     TaskCreatedOut,
     UnitSchema,
@@ -39,6 +41,7 @@ from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.org.queries import _load_names
 from app.tasks import detail, list_export, services
+from app.tasks import jobs as task_jobs
 from app.tasks.models import Assignment, Project, Task
 from app.tasks.parsing import DeadlineError, parse_deadline
 from app.tasks.queries import AssignmentFilters, assignment_ids_query, assignments_query
@@ -207,12 +210,15 @@ def assignment_list(args: dict):
 )
 @bp.arguments(AssignmentFiltersQuery, location="query")
 @bp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX, description="XLSX 文件")
+@bp.alt_response(202, schema=JobAcceptedOut, description=JOB_ACCEPTED)
 @bp.errors(400, 401, 403, 404)
 def assignment_list_xlsx(args: dict):
     f = _list_filters(args)
     today = local_today()
     root = db.session.get(Unit, f.unit_id) if f.unit_id else current_user.unit
     title = f"{root.name}承办事项"
+    if list_export.more_than(assignment_ids_query(current_user, f, today), task_jobs.inline_limit()):
+        return job_accepted(lambda: task_jobs.queue_list_export(current_user, f, title))
     file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
     # On the export's own audit row (app/audit/hooks.py writes it for any attachment).
     g.audit_detail = {"rows": count, "filters": {k: str(v) for k, v in args.items()}}

@@ -127,6 +127,14 @@ def active_job(actor: Any, kind: str, **params: Any) -> BackgroundJob | None:
     return None
 
 
+def enqueue_once(
+    actor: Any, kind: str, params: dict, *, now: datetime, total: int | None = None
+) -> BackgroundJob:
+    """The owner's job of this kind with these parameters that is already queued or
+    running (a second click joins it), or a new one."""
+    return active_job(actor, kind, **params) or enqueue(actor, kind, params, now=now, total=total)
+
+
 def request_cancel(actor: Any, job: BackgroundJob, *, now: datetime) -> str:
     """A queued job is cancelled at once; a running one is asked to stop at its next
     batch (it rolls back: nothing of it is saved). Returns "cancelled" or "cancelling"."""

@@ -110,10 +110,7 @@ def circular_draft():
         return redirect(url_for("reminders.circular_detail", circular_id=existing.id))
     params = {"unit_id": unit.id, "period": period}
     job, _status = run_service(
-        lambda: (
-            jobs.active_job(actor(), "reminders.circular", **params)
-            or jobs.enqueue(actor(), "reminders.circular", params, now=utcnow(), total=1)
-        )
+        lambda: jobs.enqueue_once(actor(), "reminders.circular", params, now=utcnow(), total=1)
     )
     if job is None:
         return redirect(url_for("reminders.circular_list"))

@@ -12,11 +12,12 @@ from app import attachments, authz
 from app.conflicts import conflict_page
 from app.deadlines import LIGHTS
 from app.errors import Conflict, parse_version
-from app.extensions import db
+from app.extensions import begin_writes, db
 from app.journal import actors_of, history
 from app.org.models import Unit
 from app.sqlutil import paginate_by_id
 from app.tasks import bp, list_export, services
+from app.tasks import jobs as task_jobs
 from app.tasks.forms import (
     BulkForm,
     DecideExtensionForm,
@@ -117,6 +118,14 @@ def assignment_export():
     unit = db.session.get(Unit, f.unit_id) if f.unit_id else None
     root = unit if unit is not None and authz.sees(current_user, unit) else current_user.unit
     title = f"{root.name}承办事项"
+    if list_export.more_than(assignment_ids_query(current_user, f, today), task_jobs.inline_limit()):
+        # more than a request should write: a background job, every row, with a progress bar
+        db.session.rollback()  # the reads so far; what follows writes (a GET that queues a job)
+        begin_writes()
+        job, _ = run_service(lambda: task_jobs.queue_list_export(actor(), f, title))
+        if job is None:
+            return redirect(url_for("tasks.assignment_list", **request.args), 303)
+        return redirect(url_for("jobs.job_detail", job_id=job.id), 303)
     file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
     filters = {k: v for k, v in request.args.items() if k not in ("page", "size")}
     g.audit_detail = {"rows": count, "filters": filters}  # on the export's own audit row

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import authz
-from app.background import services as jobs
 from app.extensions import begin_writes, db
 from app.org.models import Unit
 from app.tasks import bp, services
-from app.tasks.export import EXPORT_MAX_ITEMS, completion_xlsx, rate_text
+from app.tasks import jobs as task_jobs
+from app.tasks.export import completion_xlsx, rate_text
 from app.tasks.forms import CompletionReviewForm
 from app.tasks.helpers import arg_int, parse_date, visible_projects
 from app.tasks.models import Project
 from app.tasks.queries import completion_items, completion_items_query, completion_rows, stream
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, run_service
-
-EXPORT_INLINE_ITEMS = 5000  # default of EXPORT_INLINE_ITEMS: a larger export is a background job
 
 
 def _params():
@@ -72,10 +70,12 @@ def completion():
 def completion_export():
     root, project, date_from, date_to = _params()
     rows = _rows(root, project, date_from, date_to)
-    if sum(r.total for r in rows) > int(current_app.config.get("EXPORT_INLINE_ITEMS", EXPORT_INLINE_ITEMS)):
+    if sum(r.total for r in rows) > task_jobs.inline_limit():
         db.session.rollback()  # the reads so far; what follows writes (a GET that queues a job)
         begin_writes()
-        job, _ = run_service(lambda: _queue_export(root, project, date_from, date_to))
+        job, _ = run_service(
+            lambda: task_jobs.queue_completion_export(actor(), root, project, date_from, date_to)
+        )
         if job is None:
             return redirect(url_for("tasks.completion", **request.args), 303)
         return redirect(url_for("jobs.job_detail", job_id=job.id), 303)
@@ -87,7 +87,7 @@ def completion_export():
             project_id=project.id if project else None,
             date_from=date_from,
             date_to=date_to,
-        ).limit(EXPORT_MAX_ITEMS)  # within a request: never more (a larger scope is a job, uncapped)
+        )
     )
     title = f"{root.name}完成清单"
     data = completion_xlsx(title, rows, items, local_today())
@@ -95,21 +95,6 @@ def completion_export():
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"},
-    )
-
-
-def _queue_export(root, project, date_from, date_to):
-    """The same export as a background job (or the one already queued for the same scope)."""
-    params = {
-        "unit_id": root.id,
-        "project_id": project.id if project else None,
-        "from": date_from.isoformat() if date_from else None,
-        "to": date_to.isoformat() if date_to else None,
-        "today": local_today().isoformat(),
-        "filename": f"{root.name}完成清单.xlsx",
-    }
-    return jobs.active_job(actor(), "tasks.completion_xlsx", **params) or jobs.enqueue(
-        actor(), "tasks.completion_xlsx", params, now=utcnow()
     )
 
 

@@ -84,11 +84,6 @@ def item_rows(items: Iterable[Assignment], today: date) -> Iterator[list]:
     )
 
 
-# A web request must finish inside gunicorn's worker timeout: the detail sheet of one
-# download stops here, and says so in its last row (never silently).
-EXPORT_MAX_ITEMS = 20_000
-
-
 def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> Iterator[list | Note]:
     """The item rows, then — if the sheet holds fewer than the summary counts — a last
     row (a note across all the columns) saying how many are missing and how to get them."""
@@ -104,8 +99,9 @@ def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> I
 
 
 def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Assignment], today: date) -> bytes:
-    """The summary sheet, then the items behind it (at most EXPORT_MAX_ITEMS, with a note
-    when there are more), written in streaming mode from a query fetched in batches."""
+    """The summary sheet, then every item behind it, written in streaming mode from a
+    query fetched in batches (a large scope is written by a background job: see
+    app/tasks/jobs.py); should items change between the two, a last note says so."""
     book = Book(title, write_only=True)
     book.sheet("完成清单", SUMMARY_COLUMNS, summary_rows(rows))
     total = sum(r.total for r in rows)

@@ -1,15 +1,20 @@
 """The task domain's background jobs, run by the scheduler process (app.background):
-a large task-list import — its check and its commit — and the completion list's XLSX
-export of a large scope. Each loads what it needs again, checks access again as the
+a large task-list import — its check and its commit — and the XLSX exports of a large
+scope: the completion list and the assignment list. Each loads what it needs again,
+checks access again as the
 user who asked (who may have lost it since), and calls the same service as the page."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
+from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
 from app import authz
+from app.background import services as background
+from app.background.models import BackgroundJob
 from app.background.registry import ALL_OR_NOTHING, Outcome, job_kind
 from app.background.runner import JobContext
 from app.background.services import read_upload
@@ -17,10 +22,19 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit
-from app.tasks import importer
+from app.tasks import importer, list_export
 from app.tasks.export import completion_xlsx
 from app.tasks.models import Project
-from app.tasks.queries import completion_items_query, completion_rows, stream
+from app.tasks.queries import (
+    assignment_ids_query,
+    assignments_query,
+    completion_items_query,
+    completion_rows,
+    stream,
+)
+from app.timeutil import local_today, utcnow
+
+EXPORT_INLINE_ITEMS = 5000  # default of EXPORT_INLINE_ITEMS: a larger export is a background job
 
 EXPORT_PROGRESS_EVERY = 1000  # rows of the detail sheet between two progress reports
 
@@ -106,3 +120,69 @@ def completion_export(ctx: JobContext) -> Outcome:
         data = completion_xlsx(title, rows, _counted(items, ctx), today)
     ctx.save_result(f"{title}.xlsx", data)
     return Outcome(f"导出完成：汇总 {len(rows)} 个单位，明细 {total:,} 项。")
+
+
+def inline_limit() -> int:
+    """The most items an export writes within the request; more is a background job."""
+    return int(current_app.config.get("EXPORT_INLINE_ITEMS", EXPORT_INLINE_ITEMS))
+
+
+def queue(owner: Any, kind: str, params: dict[str, Any]) -> BackgroundJob:
+    """The job for these parameters: the one already queued or running (a second click
+    joins it), or a new one."""
+    return background.active_job(owner, kind, **params) or background.enqueue(
+        owner, kind, params, now=utcnow()
+    )
+
+
+def queue_completion_export(
+    owner: Any, root: Unit, project: Project | None, date_from, date_to
+) -> BackgroundJob:
+    return background.enqueue_once(
+        owner,
+        "tasks.completion_xlsx",
+        {
+            "unit_id": root.id,
+            "project_id": project.id if project else None,
+            "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None,
+            "today": local_today().isoformat(),
+            "filename": f"{root.name}完成清单.xlsx",
+        },
+        now=utcnow(),
+    )
+
+
+def queue_list_export(owner: Any, f, title: str) -> BackgroundJob:
+    return background.enqueue_once(
+        owner,
+        "tasks.assignment_list_xlsx",
+        {"filters": list_export.filters_params(f), "today": local_today().isoformat(), "title": title},
+        now=utcnow(),
+    )
+
+
+@job_kind("tasks.assignment_list_xlsx", "事项承办导出（Excel）")
+def assignment_list_export(ctx: JobContext) -> Outcome:
+    """The filtered assignment list as XLSX, every row, in the list's order, kept for
+    download: the same query and sheet as the list's own export, as the user who asked."""
+    p = ctx.params
+    today = date.fromisoformat(p["today"])
+    with ctx.reading():  # a long read: no write lock held while the sheet is written
+        f = list_export.filters_from_params(p["filters"])
+        if f.unit_id is not None:
+            unit = db.session.get(Unit, f.unit_id)
+            if unit is None or not authz.sees(ctx.owner, unit):
+                raise ServiceError("该单位不存在，或不在您的管辖范围内。")
+        total = list_export.count_rows(assignment_ids_query(ctx.owner, f, today))
+        ctx.progress(0, total, force=True)
+        out = io.BytesIO()
+        count = list_export.write(
+            assignments_query(ctx.owner, f, today),
+            out,
+            title=p["title"],
+            today=today,
+            counted=lambda rows: _counted(rows, ctx),
+        )
+    ctx.save_result(list_export.file_name(p["title"], today), out.getvalue())
+    return Outcome(f"导出完成：共 {count:,} 项。")

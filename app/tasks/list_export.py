@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, fields
 from datetime import date
 from typing import IO, Any
 from urllib.parse import quote
 
 from flask import Response
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from app.deadlines import DUE_LABELS, LIGHTS, due_state, traffic_light
@@ -22,6 +23,7 @@ from app.exports.xlsx import Book, Column
 from app.extensions import db
 from app.org.models import Unit, User
 from app.tasks.models import STATUSES, Assignment, Project, Task
+from app.tasks.queries import AssignmentFilters
 from app.timeutil import fmt_datetime, to_local
 
 EXPORT_BATCH = 1000  # rows fetched per round trip (tests lower it to cross batches)
@@ -124,11 +126,20 @@ def rows(found: Iterable[Any], today: date) -> Iterator[list]:
         ]
 
 
-def write(stmt: Select, out: IO[bytes], *, title: str, today: date) -> int:
-    """Write every assignment of `stmt` (the list's query) to `out`; return how many."""
+def write(
+    stmt: Select,
+    out: IO[bytes],
+    *,
+    title: str,
+    today: date,
+    counted: Callable[[Iterator[list]], Iterator[list]] | None = None,
+) -> int:
+    """Write every assignment of `stmt` (the list's query) to `out`; return how many.
+    `counted` wraps the rows on their way to the sheet (a job's progress)."""
     found = db.session.execute(_row_query(stmt).execution_options(yield_per=EXPORT_BATCH))
     book = Book(title, write_only=True)
-    count = book.sheet("事项承办", COLUMNS, rows(found, today))
+    sheet_rows = rows(found, today)
+    count = book.sheet("事项承办", COLUMNS, counted(sheet_rows) if counted else sheet_rows)
     book.save(out)
     return count
 
@@ -169,4 +180,34 @@ def download(file: IO[bytes], name: str) -> Response:
             "Content-Length": str(size),
         },
         direct_passthrough=True,
+    )
+
+
+# ---------------------------------------------------------------- large lists: a job
+
+
+def more_than(ids: Select, limit: int) -> bool:
+    """The list (its narrow ids query) has more than `limit` rows: counted no further
+    than limit + 1."""
+    return (
+        db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(limit + 1).subquery()))
+        > limit
+    )
+
+
+def count_rows(ids: Select) -> int:
+    """How many rows the list has (its narrow ids query, counted whole)."""
+    return db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery()))
+
+
+def filters_params(f: AssignmentFilters) -> dict[str, Any]:
+    """The list's filters as the job's (JSON) parameters."""
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(f).items()}
+
+
+def filters_from_params(params: dict[str, Any]) -> AssignmentFilters:
+    dates = {"deadline_from", "deadline_to"}
+    known = {fl.name for fl in fields(AssignmentFilters)}
+    return AssignmentFilters(
+        **{k: (date.fromisoformat(v) if k in dates and v else v) for k, v in params.items() if k in known}
     )

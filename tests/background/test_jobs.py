@@ -325,6 +325,63 @@ def test_a_large_completion_export_is_a_job_with_a_download(app, db, client, log
     assert "下载 甲市中级人民法院完成清单.xlsx" in client.get(f"/jobs/{job_id}").get_data(as_text=True)
 
 
+def _rows_of(data: bytes) -> list:
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return [r for r in book.worksheets[0].iter_rows(values_only=True) if r and r[0]]
+
+
+def test_a_large_assignment_list_export_is_a_job_with_every_row(app, db, client, login, world, items):
+    """/assignments.xlsx past EXPORT_INLINE_ITEMS: a job — the list's filters kept, every
+    row, no cap — downloaded from the job page; a second click joins the same job."""
+    login(world.owner)
+    unit = world.tree.base1.id
+    small = client.get(f"/assignments.xlsx?unit={unit}")
+    assert small.status_code == 200 and small.data[:2] == b"PK"
+    inline = _rows_of(small.data)
+    small.close()
+    assert len(inline) == items // 2 + 1  # base1's items and the header
+    app.config["EXPORT_INLINE_ITEMS"] = items // 2 - 1
+    resp = client.get(f"/assignments.xlsx?unit={unit}")
+    assert resp.status_code == 303
+    job_id = _job_id(resp)
+    assert _job_id(client.get(f"/assignments.xlsx?unit={unit}")) == job_id
+    assert run_pending(app) == [(job_id, "done")]
+    status = client.get(f"/jobs/{job_id}.json").get_json()
+    assert status["done"] == status["total"] == items // 2
+    download = client.get(status["download_url"])
+    rows = _rows_of(download.data)
+    download.close()
+    assert rows == inline  # the same sheet, the unit filter kept
+
+
+def test_a_large_export_through_the_api_answers_202_and_a_job(app, db, client, world, items):
+    """API clients get 202 with where to poll; the job's file holds every item."""
+    headers = factories.bearer(client, world.owner)
+    app.config["EXPORT_INLINE_ITEMS"] = 2
+    resp = client.get(f"/api/v1/assignments.xlsx?unit={world.tree.inter1.id}", headers=headers)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert resp.headers["Location"] == body["status_url"]
+    assert body["job"]["state"] == "queued" and body["job"]["download_url"] is None
+    completion = client.get(f"/api/v1/completion-list.xlsx?unit={world.tree.inter1.id}", headers=headers)
+    assert completion.status_code == 202
+    done = dict(run_pending(app))
+    assert set(done.values()) == {"done"} and len(done) == 2
+    status = client.get(body["status_url"], headers=headers).get_json()
+    assert status["state"] == "done"
+    download = client.get(status["download_url"], headers=headers)
+    assert len(_rows_of(download.data)) == items + 1
+    download.close()
+    status = client.get(completion.get_json()["status_url"], headers=headers).get_json()
+    download = client.get(status["download_url"], headers=headers)
+    book = load_workbook(io.BytesIO(download.data), read_only=True)
+    download.close()
+    detail = [
+        r for r in book.worksheets[1].iter_rows(values_only=True) if r and str(r[2]).startswith("导出事项")
+    ]
+    assert len(detail) == items  # no cap
+
+
 def test_results_are_deleted_after_their_retention(app, db, client, login, world, items):
     """The nightly run deletes results older than JOB_RESULT_DAYS; the page then says so."""
     login(world.owner)
