@@ -1,8 +1,8 @@
 """The task domain's background jobs, run by the scheduler process (app.background):
 a large task-list import — its check and its commit — and the XLSX exports of a large
 scope: the completion list and the assignment list. Each loads what it needs again,
-checks access again as the
-user who asked (who may have lost it since), and calls the same service as the page."""
+checks access again as the user who asked (who may have lost it since), and calls the
+same service as the page."""
 
 from __future__ import annotations
 
