@@ -258,46 +258,41 @@ def _tree_counts(node):
     return {n.unit_id: tuple(getattr(n, k) for k in queries.COUNTS) for n in node.walk()}
 
 
+PERIODS = [
+    queries.Filters(),
+    queries.Filters(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)),
+    queries.Filters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)),
+    queries.Filters(date_from=date(2026, 4, 1)),
+    queries.Filters(date_to=date(2026, 2, 28)),
+]
+
+
+def _roll_ups(tree, people, today) -> dict:
+    """Every roll-up the pages show: the trees over several periods, the completion
+    list, the rankings of three months at both levels, the trend."""
+    reviewer, assigner = people.reviewer, people.assigner
+    return {
+        "tree": [_tree_counts(queries.tree(reviewer, tree.high, f, today)) for f in PERIODS],
+        "tree_inter1": _tree_counts(queries.tree(assigner, tree.inter1, queries.Filters(), today)),
+        "completion": [
+            (r.unit.id, r.total, r.closed, r.closed_on_time, r.overdue)
+            for r in completion_rows(reviewer, tree.high, today)
+        ],
+        "ranking": [
+            [r.as_dict() for r in rankings.ranking(tree.high, level, p, today)]
+            for level in ("intermediate", "base")
+            for p in ("2026-02", "2026-03", "2026-04")
+        ],
+        "trend": rankings.trend(reviewer, tree.high, today, months=14),
+    }
+
+
 @pytest.mark.parametrize("today", [date(2026, 3, 9), date(2026, 3, 31), date(2026, 4, 1), date(2026, 12, 20)])
 def test_every_roll_up_from_the_tallies_equals_counting_the_items(tree, people, spread, monkeypatch, today):
-    periods = [
-        queries.Filters(),
-        queries.Filters(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31)),
-        queries.Filters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)),
-        queries.Filters(date_from=date(2026, 4, 1)),
-        queries.Filters(date_to=date(2026, 2, 28)),
-    ]
-    reviewer, assigner = people.reviewer, people.assigner
-    got = {
-        "tree": [_tree_counts(queries.tree(reviewer, tree.high, f, today)) for f in periods],
-        "tree_inter1": _tree_counts(queries.tree(assigner, tree.inter1, queries.Filters(), today)),
-        "completion": [
-            (r.unit.id, r.total, r.closed, r.closed_on_time, r.overdue)
-            for r in completion_rows(reviewer, tree.high, today)
-        ],
-        "ranking": [
-            [r.as_dict() for r in rankings.ranking(tree.high, level, p, today)]
-            for level in ("intermediate", "base")
-            for p in ("2026-02", "2026-03", "2026-04")
-        ],
-        "trend": rankings.trend(reviewer, tree.high, today, months=14),
-    }
+    got = _roll_ups(tree, people, today)
     assert any(c[3] for c in got["tree"][0].values()), "no red items: the fixture tests nothing"
     _from_items(monkeypatch)
-    want = {
-        "tree": [_tree_counts(queries.tree(reviewer, tree.high, f, today)) for f in periods],
-        "tree_inter1": _tree_counts(queries.tree(assigner, tree.inter1, queries.Filters(), today)),
-        "completion": [
-            (r.unit.id, r.total, r.closed, r.closed_on_time, r.overdue)
-            for r in completion_rows(reviewer, tree.high, today)
-        ],
-        "ranking": [
-            [r.as_dict() for r in rankings.ranking(tree.high, level, p, today)]
-            for level in ("intermediate", "base")
-            for p in ("2026-02", "2026-03", "2026-04")
-        ],
-        "trend": rankings.trend(reviewer, tree.high, today, months=14),
-    }
+    want = _roll_ups(tree, people, today)
     for key in want:
         assert got[key] == want[key], key
 
