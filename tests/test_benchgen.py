@@ -197,6 +197,31 @@ def test_demo_scale_has_exactly_its_shape_and_consistent_items(generated, db):
             assert rows[pid].progress == round(sum(progress) / len(progress)), pid
 
 
+def test_the_generated_reminders_are_recorded_so_a_sweep_does_not_send_them_again(generated, db):
+    """Each generated sweep reminder (rule, item, period) is in sweep_marks, as the sweep
+    records what it sends: a sweep over the generated data does not repeat the history."""
+    from app.notifications import Notification
+    from app.reminders.models import SweepMark
+
+    keys = {
+        (rule, stype, sid, key.rsplit(":", 1)[1])
+        for rule, stype, sid, key in db.session.execute(
+            select(
+                Notification.rule_id,
+                Notification.subject_type,
+                Notification.subject_id,
+                Notification.dedupe_key,
+            ).where(Notification.rule_id.is_not(None))
+        )
+    }
+    marks = set(
+        db.session.execute(
+            select(SweepMark.rule_id, SweepMark.subject_type, SweepMark.subject_id, SweepMark.period)
+        )
+    )
+    assert keys and marks == keys
+
+
 def test_demo_accounts_log_in_and_the_tribunal_head_has_work(generated, db, client):
     """Every demo account logs in with the demo password on its own unit; 华来's head
     sees open, overdue and waiting-for-签收 items on 我的工作; generated accounts log in."""

@@ -4,10 +4,10 @@
    killed while it commits: afterwards the project holds all 2,000 items (with their
    assignments) or none, the next scheduler start marks the job failed, the batch can
    still be committed, and a finished import survives a kill -9 that follows it.
-2. `flask --app wsgi reminders run` is killed in the middle of a sweep over 400
-   items: what it leaves is never a duplicate, and the run that follows leaves each
-   (item, rule, recipient, day) exactly once — nothing missing — and a further run
-   sends nothing.
+2. `flask --app wsgi reminders run` is killed in the middle of a sweep over 6,000
+   items: what it leaves is never a duplicate, and the run that follows records each
+   (rule, item, period) reminder exactly once — nothing missing — in one digest per
+   person and rule, and a further run sends nothing.
 
 Landing the kill mid-way: on PostgreSQL the id sequences are not transactional, so the
 rows an open transaction has inserted show in `last_value` at once — the kill waits for
@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from app.importing import ImportBatch
 from app.journal import JournalEntry
 from app.notifications import Notification
+from app.reminders.models import SweepMark
 from app.tasks.models import Assignment, Task
 from tests import factories
 from tests.live_server import Browser, LiveServer, app_env, spawn, stop_all
@@ -367,45 +368,47 @@ def _sent(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", output)}
 
 
-def _notes(db) -> tuple[int, int]:
-    """(sweep notifications, (item, rule, recipient, day) tuples found more than once)."""
+def _marks(db) -> tuple[int, int, int]:
+    """(item reminders recorded, (rule, item, period) recorded more than once, digests
+    sent more than once to a person for a rule and day)."""
     db.session.expire_all()
-    total = db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.rule_id.is_not(None))
-    )
+    total = db.session.scalar(select(func.count()).select_from(SweepMark))
     twice = db.session.scalar(
         select(func.count()).select_from(
-            select(Notification.subject_type, Notification.subject_id, Notification.rule_id)
+            select(SweepMark.rule_id)
+            .group_by(SweepMark.rule_id, SweepMark.subject_type, SweepMark.subject_id, SweepMark.period)
+            .having(func.count() > 1)
+            .subquery()
+        )
+    )
+    digests_twice = db.session.scalar(
+        select(func.count()).select_from(
+            select(Notification.recipient_id)
             .where(Notification.rule_id.is_not(None))
-            .group_by(
-                Notification.subject_type,
-                Notification.subject_id,
-                Notification.rule_id,
-                Notification.recipient_id,
-                Notification.day,
-            )
+            .group_by(Notification.recipient_id, Notification.rule_id, Notification.day)
             .having(func.count() > 1)
             .subquery()
         )
     )
     db.session.rollback()
-    return total, twice
+    return total, twice, digests_twice
 
 
 def test_kill9_of_the_reminder_sweep_then_a_rerun_sends_each_reminder_exactly_once(
     app, db, tree, database_url, backend, tmp_path
 ):
-    """Three sweeps killed mid-run send nothing that sticks; the next run sends exactly
-    what a dry run said (each (item, rule, recipient, day) once); another run sends 0."""
-    _many_items(db, tree, 400)
+    """Three sweeps killed mid-run leave nothing that sticks; the next run records
+    exactly the item reminders a dry run predicted (each (rule, item, period) once, one
+    digest per person and rule); another run sends nothing."""
+    _many_items(db, tree, 6000)
     db.session.close()
-    watch = Watch(database_url, backend, "notifications")
+    watch = Watch(database_url, backend, "sweep_marks")
     dry = _sweep_cli(database_url, tmp_path, "--dry-run")
     dry_seconds = _work_seconds(watch, lambda: dry.poll() is None)
     out, err = dry.communicate(timeout=600)
     assert dry.returncode == 0, err
-    expected = _sent(out)["sent"]
-    assert expected > 2000, out  # enough work for a kill to land inside it
+    expected = _sent(out)["items"]
+    assert expected > 5000, out  # enough work for a kill to land inside it
 
     trials = []
     for share in SWEEP_SHARES[:TRIALS]:
@@ -422,25 +425,29 @@ def test_kill9_of_the_reminder_sweep_then_a_rerun_sends_each_reminder_exactly_on
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
-        total, twice = _notes(db)
-        # Inside the run: seen in progress and not all of it saved. (Today's sweep is one
+        total, twice, digests_twice = _marks(db)
+        # Inside the run: seen in progress and not all of it saved. (The sweep is one
         # transaction, so that is 0; a sweep that saved as it went would be fine too, as
         # long as the next run completes it without sending anything twice.)
         landed = evidence is not None and total < expected
-        trials.append({"share": share, "mid_way": evidence if landed else None, "notifications": total})
-        assert twice == 0 and total <= expected, trials
+        trials.append({"share": share, "mid_way": evidence if landed else None, "marks": total})
+        assert twice == 0 and digests_twice == 0 and total <= expected, trials
         if landed:
             assert proc.returncode == -signal.SIGKILL, trials
     assert any(t["mid_way"] for t in trials), f"no kill landed inside a sweep: {trials}"
 
+    before = _marks(db)[0]  # a trial whose kill came too late finished the sweep
     rerun = _sweep_cli(database_url, tmp_path)
     out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err
-    assert _notes(db) == (expected, 0)  # nothing missing, nothing twice
+    assert _sent(out)["items"] == expected - before
+    assert _marks(db) == (expected, 0, 0)  # nothing missing, nothing twice
     again = _sweep_cli(database_url, tmp_path)
     out2, err2 = again.communicate(timeout=600)
     assert again.returncode == 0, err2
-    assert _sent(out2)["sent"] == 0 and _sent(out2)["duplicates_skipped"] == expected
-    assert _notes(db) == (expected, 0)
+    assert _sent(out2)["sent"] == 0 and _sent(out2)["items"] == 0
+    assert _marks(db) == (expected, 0, 0)
     watch.close()
-    print(f"\n{backend}: sweep kill -9 trials {trials}; {expected} reminders; dry run {dry_seconds:.1f} s")
+    print(
+        f"\n{backend}: sweep kill -9 trials {trials}; {expected} item reminders; dry run {dry_seconds:.1f} s"
+    )

@@ -42,6 +42,7 @@ class Notifier:
         self.w, self.p, self.clock, self.rng = w, p, clock, rng
         self.rules = rule_ids()
         self.seen: set[tuple[int, str]] = set()
+        self.marked: set[str] = set()  # the sweep's reminders recorded (sweep_marks)
 
     def _sweep_day(self, kind: str, it: Item) -> tuple[date, int] | None:
         """The day a sweep rule fired for this item and the days it counted, if it did."""
@@ -157,6 +158,23 @@ class Notifier:
             if event is None:
                 continue
             to, key, message, subject_type, subject_id, rule, day, at, actor = event
+            if rule is not None and key not in self.marked:
+                # what the sweep records of each reminder it sent, so that a sweep over
+                # the generated data does not send the history again (one per rule, item
+                # and period — the part of the key after the item)
+                self.marked.add(key)
+                w.add(
+                    "sweep_marks",
+                    {
+                        "id": w.new_id("sweep_marks"),
+                        "rule_id": rule,
+                        "subject_type": subject_type,
+                        "subject_id": subject_id,
+                        "period": key.rsplit(":", 1)[1],
+                        "day": day,
+                        "run_id": None,
+                    },
+                )
             for uid in to:
                 if made >= total or (uid, key) in self.seen:
                     continue

@@ -76,6 +76,41 @@ class SweepRun(db.Model):
     errors: Mapped[list | None] = mapped_column(JSON)
 
 
+class SweepMark(db.Model):
+    """One reminder sent: a rule, an item and its period — the day for a repeating overdue
+    reminder, the deadline for the due-soon bands and the escalations, the (local) day of
+    submission for review. Unique: the run whose INSERT gets in first sends it, listed in
+    that run's digests; every other run skips it. `run_id` is NULL for the reminders sent
+    one per item before the digests (copied from the notifications by the migration)."""
+
+    __tablename__ = "sweep_marks"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject_type", "subject_id", "period"),
+        Index("ix_sweep_marks_rule_day", "rule_id", "day"),  # the overdue repeat window
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("reminder_rules.id"))
+    subject_type: Mapped[str] = mapped_column(String(30))  # Assignment / ChecklistEntry
+    subject_id: Mapped[int]
+    period: Mapped[str] = mapped_column(String(12))  # 2026-12-08 / d2026-12-24 / s2026-12-03
+    day: Mapped[date] = mapped_column(Date)  # the as-of day of the run that sent it
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sweep_runs.id"))
+
+
+class SweepDigest(db.Model):
+    """A sweep notification that covers several items: how many, and the first few (the
+    most urgent) with what their links need, so the notification centre lists them."""
+
+    __tablename__ = "sweep_digests"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    item_type: Mapped[str] = mapped_column(String(15))  # the rule's: assignment / rectification / checklist
+    total: Mapped[int] = mapped_column(Integer)
+    # [{"type": "Assignment", "id": 7, "checklist": null, "title": "…", "days": 4, "unit": "…"}, …]
+    items: Mapped[list] = mapped_column(JSON)
+
+
 class Delivery(db.Model):
     """An e-mail to send for a notification: immediately, or in the person's daily digest."""
 

@@ -1,6 +1,6 @@
 """The demo, loaded on Monday 2026-11-23, swept a week later from the CLI: 华来's overdue
-items reach its head (hlft) and are escalated to 本溪中院's 专班 (bxzy); a second run the
-same day adds nothing."""
+items reach its head (hlft) and are escalated to 本溪中院's 专班 (bxzy), each in one
+digest per rule; a second run the same day adds nothing."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from app.notifications import Notification
 from app.org.models import User
 from app.reminders.models import SweepRun
 from app.seed.demo import load_demo, load_demo_checklists, load_demo_tasks, load_demo_visits
+from tests.reminders.test_sweep import listed
 
 LOAD_NOW = datetime(2026, 11, 23, 1, 0)  # Monday 09:00 in Asia/Shanghai
 SUMMARY = re.compile(
-    r"^due_soon=(\d+) overdue=(\d+) escalated=(\d+) review_waiting=(\d+) sent=(\d+) duplicates_skipped=(\d+)$"
+    r"^due_soon=(\d+) overdue=(\d+) escalated=(\d+) review_waiting=(\d+) sent=(\d+) duplicates_skipped=(\d+)"
+    r" items=(\d+)$"
 )
 
 
@@ -34,7 +36,7 @@ def _run(app, day: str):
     assert m, lines[0]
     return lines[0], dict(
         zip(
-            ("due_soon", "overdue", "escalated", "review_waiting", "sent", "duplicates_skipped"),
+            ("due_soon", "overdue", "escalated", "review_waiting", "sent", "duplicates_skipped", "items"),
             map(int, m.groups()),
             strict=True,
         )
@@ -62,23 +64,32 @@ def test_demo_week_later_sweep(app, db, capsys):
     assert {n.day for n in sweep} == {date(2026, 11, 30)}
 
     hlft, bxzy = _uid(db, "hlft"), _uid(db, "bxzy")
-    hl_overdue = [n for n in sweep if n.recipient_id == hlft and n.kind == "overdue"]
-    assert len(hl_overdue) >= 2  # 标识标牌 (due 11-18) and 诉讼服务站点 (due 11-26)
-    assert any("规范人民法庭标识标牌" in n.message and "已逾期 12 天" in n.message for n in hl_overdue)
-    assert any("完善诉讼服务站点建设" in n.message and "已逾期 4 天" in n.message for n in hl_overdue)
-    bx_esc = [n for n in sweep if n.recipient_id == bxzy and n.kind == "escalate"]
-    assert any("华来" in n.message and "【督办】" in n.message for n in bx_esc)
-    assert len([n for n in bx_esc if "华来" in n.message]) == 2
-    assert "已上报上一级单位" not in " ".join(n.message for n in bx_esc)
+    # one digest of overdue items for hlft: 标识标牌 (due 11-18) and 诉讼服务站点 (due 11-26)
+    (hl_overdue,) = [n for n in sweep if n.recipient_id == hlft and n.kind == "overdue"]
+    assert len(listed(hl_overdue)) >= 2
+    text = hl_overdue.message
+    assert re.search(r"“规范人民法庭标识标牌[^”]*”（已逾期 12 天）", text), text
+    assert re.search(r"“完善诉讼服务站点建设[^”]*”（已逾期 4 天）", text), text
+    assert text.index("规范人民法庭标识标牌") < text.index(
+        "完善诉讼服务站点建设"
+    )  # the longest overdue first
+    # one escalation digest for bxzy naming both of 华来's items
+    (bx_esc,) = [n for n in sweep if n.recipient_id == bxzy and n.kind == "escalate"]
+    assert bx_esc.message.startswith("【督办】") and bx_esc.message.count("华来人民法庭承办") == 2
+    assert "已上报上一级单位" not in bx_esc.message
 
     # the summary is consistent with what was written
-    assert first["overdue"] == len({(n.subject_type, n.subject_id) for n in sweep if n.kind == "overdue"})
-    assert first["escalated"] == len(
-        {(n.subject_type, n.subject_id, n.kind) for n in sweep if n.kind in ("escalate", "escalate_high")}
+    def named(kinds):
+        return {(k, item) for n in sweep if (k := n.kind) in kinds for item in listed(n)}
+
+    assert first["overdue"] == len(named(("overdue",)))
+    assert first["escalated"] == len(named(("escalate", "escalate_high")))
+    assert first["items"] == len(
+        named(("due_soon", "overdue", "escalate", "escalate_high", "review_waiting"))
     )
     assert first["duplicates_skipped"] == 0
     # the second run: the same matches, nothing new
-    assert second["sent"] == 0
+    assert second["sent"] == 0 and second["items"] == 0
     assert second["duplicates_skipped"] == first["sent"]
     assert {k: second[k] for k in ("due_soon", "overdue", "escalated", "review_waiting")} == {
         k: first[k] for k in ("due_soon", "overdue", "escalated", "review_waiting")

@@ -1,5 +1,8 @@
 """The daily reminder sweep: the default rules, their bands and repeats, escalation and
-its fallback, review reminders, exactly-once sending, dry runs and the CLI."""
+its fallback, review reminders, exactly-once sending, dry runs and the CLI. (Each person
+gets one notification per rule listing their items; an item alone in its digest reads
+as a reminder about that item, with the item as its subject. The digests of several
+items: test_sweep_digest.py.)"""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from app.checklists.models import ChecklistEntry
 from app.extensions import db as _db
 from app.notifications import Notification
-from app.reminders.models import ReminderRule, SweepRun
+from app.reminders.models import ReminderRule, SweepDigest, SweepMark, SweepRun
 from app.reminders.sweep import ESCALATION_NOTE, run_sweep
 from app.tasks import services as ts
 from tests import factories
@@ -56,6 +60,12 @@ def sweep_notes(subject_id: int | None = None, kind: str | None = None, day: dat
     if day is not None:
         stmt = stmt.where(Notification.day == day)
     return list(_db.session.scalars(stmt.order_by(Notification.day, Notification.recipient_id)))
+
+
+def listed(n: Notification) -> list[tuple[str, int]]:
+    """The items a sweep notification names: those its digest lists, or its subject."""
+    d = _db.session.get(SweepDigest, n.id)
+    return [(i["type"], i["id"]) for i in d.items] if d else [(n.subject_type, n.subject_id)]
 
 
 def count(model) -> int:
@@ -304,8 +314,22 @@ def test_checklist_entries_are_chased_too(world):
         _db.session.scalars(select(Notification).where(Notification.subject_type == "ChecklistEntry"))
     )
     overdue = [n for n in notes if n.kind == "overdue"]
-    assert len({n.subject_id for n in overdue}) == 3  # A-2, B-1, B-2 — A-1 is claimed
-    assert {n.recipient_id for n in overdue} == base1_receivers(world)
+    # one digest per receiver, each naming A-2, B-1 and B-2 — A-1 is claimed
+    assert sorted(n.recipient_id for n in overdue) == sorted(base1_receivers(world))
+    codes = {e.id: e.code for e in _db.session.scalars(select(ChecklistEntry))}
+    for n in overdue:
+        assert sorted(codes[i] for t, i in listed(n) if t == "ChecklistEntry") == ["A-2", "B-1", "B-2"]
+        assert n.message.startswith("【逾期】本单位有 3 项事项已逾期")
+        assert "“A-1 " not in n.message
+        d = _db.session.get(SweepDigest, n.id)
+        assert d.total == 3 and d.item_type == "checklist"
+        assert {i["checklist"] for i in d.items} == {cl.id}
+    marks = list(_db.session.scalars(select(SweepMark).where(SweepMark.subject_type == "ChecklistEntry")))
+    assert sorted(codes[m.subject_id] for m in marks if m.rule_id == rule("checklist", "overdue", 1).id) == [
+        "A-2",
+        "B-1",
+        "B-2",
+    ]
     assert r.counts["overdue"] == 3
 
 
@@ -340,6 +364,14 @@ def test_nobody_to_escalate_to_is_an_error_not_a_crash(world):
     assert sweep_notes(a.id, "escalate") == []
     assert any("找不到可通知的人员" in e for e in r.errors)
     assert sweep_notes(a.id, "overdue")  # the rest still went out
+    # not marked as sent: once someone is there, the next run escalates it
+    escalate = rule("assignment", "escalate", 3)
+    assert not _db.session.scalar(select(SweepMark.id).where(SweepMark.rule_id == escalate.id))
+    world.u.assigner.active = True
+    _db.session.commit()
+    r2 = sweep(TUESDAY + timedelta(days=1))
+    assert r2.errors == []
+    assert [n.recipient_id for n in sweep_notes(a.id, "escalate")] == [world.u.assigner.id]
 
 
 # ---------------------------------------------------------------- 4. exactly once
@@ -372,10 +404,11 @@ def test_same_sweep_twice_sends_nothing_the_second_time(world):
     assert first.counts["escalated"] == 1 and first.counts["review_waiting"] == 1
     total = len(sweep_notes())
     assert total == first.counts["sent"]
+    assert first.counts["items"] == count(SweepMark) == 6  # one mark per (rule, item, period)
     second = sweep(TUESDAY)
-    assert second.counts["sent"] == 0
+    assert second.counts["sent"] == 0 and second.counts["items"] == 0
     assert second.counts["duplicates_skipped"] == first.counts["sent"]
-    assert len(sweep_notes()) == total
+    assert len(sweep_notes()) == total and count(SweepMark) == 6
     runs = list(_db.session.scalars(select(SweepRun).order_by(SweepRun.id)))
     assert [r.counts["sent"] for r in runs] == [first.counts["sent"], 0]
 
@@ -415,6 +448,7 @@ def test_catch_up_sends_one_reminder_per_rule_band_not_a_flood(world):
         "review_waiting": 0,
         "sent": 6,
         "duplicates_skipped": 0,
+        "items": 3,
     }
 
 
@@ -425,7 +459,9 @@ def _stdout(result) -> str:
     return getattr(result, "stdout", result.output)
 
 
-SUMMARY = r"^due_soon=\d+ overdue=\d+ escalated=\d+ review_waiting=\d+ sent=\d+ duplicates_skipped=\d+$"
+SUMMARY = (
+    r"^due_soon=\d+ overdue=\d+ escalated=\d+ review_waiting=\d+ sent=\d+ duplicates_skipped=\d+ items=\d+$"
+)
 
 
 def test_cli_prints_one_summary_line(app, world):
@@ -450,8 +486,11 @@ def test_cli_prints_one_summary_line(app, world):
     run = _db.session.scalar(select(SweepRun))
     assert run.trigger == "cli" and run.as_of == TUESDAY and run.finished_at is not None
 
+    items = int(re.search(r"items=(\d+)", lines2[0]).group(1))
+    assert items == count(SweepMark) == 6  # 2 due-soon bands, 2 overdue, 1 escalation, 1 review
+
     again = runner.invoke(args=["reminders", "run", "--date", "2026-12-08"])
-    assert _stdout(again).strip().endswith(f"sent=0 duplicates_skipped={sent}")
+    assert _stdout(again).strip().endswith(f"sent=0 duplicates_skipped={sent} items=0")
 
 
 def test_cli_on_a_saturday_reports_the_skip(app, world):
@@ -460,7 +499,7 @@ def test_cli_on_a_saturday_reports_the_skip(app, world):
     assert res.exit_code == 0
     assert (
         _stdout(res).strip()
-        == "due_soon=0 overdue=0 escalated=0 review_waiting=0 sent=0 duplicates_skipped=0"
+        == "due_soon=0 overdue=0 escalated=0 review_waiting=0 sent=0 duplicates_skipped=0 items=0"
     )
     assert "非工作日" in res.output
     _db.session.expire_all()

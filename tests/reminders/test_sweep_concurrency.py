@@ -1,6 +1,6 @@
 """Two sweeps at once, in two processes, against the test database: the unique
-(recipient, dedupe_key) and INSERT … ON CONFLICT DO NOTHING mean no notification is
-sent twice, and together they send exactly what one sweep alone would."""
+(rule, item, period) of sweep_marks and INSERT … ON CONFLICT DO NOTHING mean no reminder
+is sent twice, and together they send exactly what one sweep alone would."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db as _db
 from app.notifications import Notification
-from app.reminders.models import SweepRun
+from app.reminders.models import SweepMark, SweepRun
 from app.tasks import services as ts
-from tests.reminders.test_sweep import TUESDAY, make_item, make_world, sweep, sweep_notes
+from tests.reminders.test_sweep import TUESDAY, listed, make_item, make_world, sweep, sweep_notes
 
 WORKERS = 2
 
@@ -88,7 +88,16 @@ def test_two_sweeps_at_once_send_nothing_twice(app, db, tree, database_url):
     assert len(sweep_notes()) == expected["sent"]
     assert sum(c["sent"] for c in counts) == expected["sent"]
     assert sum(c["duplicates_skipped"] for c in counts) == expected["sent"]
+    # each reminder claimed once, and named to each of its recipients once
+    assert sum(c["items"] for c in counts) == expected["items"] == count_marks(db) > 10
+    named = [(n.recipient_id, n.rule_id, item) for n in sweep_notes() for item in listed(n)]
+    assert len(named) == len(set(named))
     assert db.session.scalar(select(func.count()).select_from(SweepRun)) == WORKERS
     # and a third, later run of the same day finds everything done
     third = sweep(TUESDAY)
     assert third.counts["sent"] == 0 and third.counts["duplicates_skipped"] == expected["sent"]
+    assert third.counts["items"] == 0 and count_marks(db) == expected["items"]
+
+
+def count_marks(db) -> int:
+    return db.session.scalar(select(func.count()).select_from(SweepMark))
