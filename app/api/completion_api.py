@@ -13,7 +13,7 @@ from app.api.outputs import JOB_ACCEPTED, CompletionOut, JobAcceptedOut
 from app.extensions import db
 from app.org.models import Unit
 from app.tasks import jobs as task_jobs
-from app.tasks.export import completion_xlsx
+from app.tasks.export import completion_xlsx, item_values
 from app.tasks.models import Project
 from app.tasks.queries import completion_items_query, completion_rows, stream
 from app.timeutil import local_today
@@ -76,8 +76,10 @@ def completion_list_xlsx(args: dict):
             lambda: task_jobs.queue_completion_export(current_user, root, project, d_from, d_to)
         )
     items = stream(
-        completion_items_query(
-            current_user, root, local_today(), project_id=project_id, date_from=d_from, date_to=d_to
+        item_values(
+            completion_items_query(
+                current_user, root, local_today(), project_id=project_id, date_from=d_from, date_to=d_to
+            )
         )
     )
     return Response(completion_xlsx(f"{root.name}完成清单", rows, items, local_today()), mimetype=XLSX)

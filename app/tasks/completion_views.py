@@ -17,7 +17,7 @@ from app.extensions import begin_writes, db
 from app.org.models import Unit
 from app.tasks import bp, services
 from app.tasks import jobs as task_jobs
-from app.tasks.export import completion_xlsx, rate_text
+from app.tasks.export import completion_xlsx, item_values, rate_text
 from app.tasks.forms import CompletionReviewForm
 from app.tasks.helpers import arg_int, parse_date, visible_projects
 from app.tasks.models import Project
@@ -80,13 +80,15 @@ def completion_export():
             return redirect(url_for("tasks.completion", **request.args), 303)
         return redirect(url_for("jobs.job_detail", job_id=job.id), 303)
     items = stream(
-        completion_items_query(
-            current_user,
-            root,
-            local_today(),
-            project_id=project.id if project else None,
-            date_from=date_from,
-            date_to=date_to,
+        item_values(
+            completion_items_query(
+                current_user,
+                root,
+                local_today(),
+                project_id=project.id if project else None,
+                date_from=date_from,
+                date_to=date_to,
+            )
         )
     )
     title = f"{root.name}完成清单"

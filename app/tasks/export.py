@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
+from typing import Any
+
+from sqlalchemy import Select
 
 from app.deadlines import DUE_LABELS, due_state
 from app.exports.xlsx import Book, Column, Note
-from app.tasks.models import Assignment
+from app.org.models import Unit
+from app.tasks.models import STATUSES, Assignment, Project, Task
 from app.tasks.queries import CompletionRow
 
 
@@ -66,25 +70,41 @@ def summary_rows(rows: list[CompletionRow]) -> list[list]:
     return out
 
 
-def item_rows(items: Iterable[Assignment], today: date) -> Iterator[list]:
-    return (
-        [
-            a.unit.name,
-            a.task.context_label,
-            a.task.title,
-            a.period_label or "",
-            a.deadline.isoformat() if a.deadline else "",
-            a.original_deadline.isoformat() if a.original_deadline else "",
-            a.status_label,
-            DUE_LABELS[due_state(a.deadline, a.status == "closed", today)],
-            a.progress,
-            a.closed_on.isoformat() if a.closed_on else "",
-        ]
-        for a in items
+def item_values(stmt: Select) -> Select:
+    """The items' query (joins, filters and order kept: completion_items_query) reading
+    only the columns the detail sheet shows, as plain rows: at 140,000 items, building
+    ORM objects took a third of the export."""
+    return stmt.with_only_columns(
+        Unit.name,
+        Project.name,
+        Task.title,
+        Assignment.period_label,
+        Assignment.deadline,
+        Assignment.original_deadline,
+        Assignment.status,
+        Assignment.progress,
+        Assignment.closed_on,
     )
 
 
-def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> Iterator[list | Note]:
+def item_rows(items: Iterable[Any], today: date) -> Iterator[list]:
+    """One sheet row per row of `item_values` (unpacked: faster than by name)."""
+    for unit, project, title, period_label, deadline, original_deadline, status, progress, closed_on in items:
+        yield [
+            unit,
+            project or "督导整改",  # as Task.context_label: a rectification has no project
+            title,
+            period_label or "",
+            deadline.isoformat() if deadline else "",
+            original_deadline.isoformat() if original_deadline else "",
+            STATUSES.get(status, status),
+            DUE_LABELS[due_state(deadline, status == "closed", today)],
+            progress,
+            closed_on.isoformat() if closed_on else "",
+        ]
+
+
+def _listed_with_note(items: Iterable[Any], today: date, total: int) -> Iterator[list | Note]:
     """The item rows, then — if the sheet holds fewer than the summary counts — a last
     row (a note across all the columns) saying how many are missing and how to get them."""
     written = 0
@@ -98,7 +118,7 @@ def _listed_with_note(items: Iterable[Assignment], today: date, total: int) -> I
         )
 
 
-def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Assignment], today: date) -> bytes:
+def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Any], today: date) -> bytes:
     """The summary sheet, then every item behind it, written in streaming mode from a
     query fetched in batches (a large scope is written by a background job: see
     app/tasks/jobs.py); should items change between the two, a last note says so."""

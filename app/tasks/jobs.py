@@ -23,7 +23,7 @@ from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit
 from app.tasks import importer, list_export
-from app.tasks.export import completion_xlsx
+from app.tasks.export import completion_xlsx, item_values
 from app.tasks.models import Project
 from app.tasks.queries import (
     assignment_ids_query,
@@ -115,7 +115,7 @@ def completion_export(ctx: JobContext) -> Outcome:
         rows = completion_rows(ctx.owner, root, today, **scope)
         total = sum(r.total for r in rows)
         ctx.progress(0, total, force=True)
-        items = stream(completion_items_query(ctx.owner, root, today, **scope))
+        items = stream(item_values(completion_items_query(ctx.owner, root, today, **scope)))
         title = f"{root.name}完成清单"
         data = completion_xlsx(title, rows, _counted(items, ctx), today)
     ctx.save_result(f"{title}.xlsx", data)

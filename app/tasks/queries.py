@@ -419,8 +419,10 @@ def completion_items(
 
 def stream(stmt: Select, batch: int = 2000) -> Iterator[Any]:
     """Every row of `stmt`, fetched `batch` at a time (an export of any length keeps one
-    batch in memory, never the whole result)."""
-    return iter(db.session.scalars(stmt.execution_options(yield_per=batch)))
+    batch in memory, never the whole result): objects for a query of one entity, plain
+    rows for a query of columns."""
+    result = db.session.execute(stmt.execution_options(yield_per=batch))
+    return iter(result.scalars() if len(stmt.column_descriptions) == 1 else result)
 
 
 def soon(today: date) -> date:
