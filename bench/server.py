@@ -3,7 +3,6 @@ when a job needs one, and their memory read from /proc."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import signal
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.database import ROOT
+from bench.procs import children, terminate
 
 
 def _die_with_parent() -> None:
@@ -107,15 +107,7 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM to the master (it stops its workers), then SIGKILL to its group if needed."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+        terminate(self.proc)
 
     def __enter__(self) -> Server:
         return self.start()
@@ -147,22 +139,7 @@ class Scheduler:
         return self
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+        terminate(self.proc)
 
 
 def memory_mb(pid: int) -> tuple[float | None, float | None]:

@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from bench.procs import children
 from tests.pages import Forms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,13 +121,7 @@ class LiveServer:
 
     def worker_pids(self) -> list[int]:
         """The master's children (the workers), from /proc."""
-        if self.proc is None:
-            return []
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        try:
-            return [int(p) for p in path.read_text().split()]
-        except OSError:
-            return []
+        return [] if self.proc is None else children(self.proc.pid)
 
     def kill9(self) -> list[int]:
         """SIGKILL to the server's own process group: master and every worker at once.
