@@ -315,6 +315,18 @@ def test_the_dashboard_page_links_each_figure_to_its_list(client, tree, province
     assert "四" in body and "五" in body and "六" not in body
 
 
+def test_the_tree_escapes_a_hostile_unit_name(client, db, tree, province, login):
+    """The tree's rows are written in Python (app/dashboard/tree_html.py): a unit's name
+    is text there, in the row and in the expand button's label."""
+    tree.base1.name = '<script>alert("x")</script>甲一区'
+    db.session.commit()
+    login(province.people.reviewer)
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;甲一区</a>" in page
+    assert 'aria-label="展开&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;甲一区的下级单位"' in page
+
+
 def _grow(db, parent, people, project, n):
     for i in range(n):
         base = factories.unit(f"扩展{i}区人民法院", "base", parent)
