@@ -123,6 +123,56 @@ def read_table(filename: str, data: bytes, *, max_rows: int) -> list[list[str]]:
     return rows
 
 
+Progress = Callable[[int, int], None]  # (rows done, rows in all); may raise to stop the work
+DUPLICATE = "与文件中前面的行重复。"
+
+
+def _each_row(
+    rows: list[dict],
+    attempt: Callable[[dict], Any],
+    key: Callable[[dict], str] | None,
+    progress: Progress | None = None,
+    every: int = 200,
+) -> int:
+    """The verdict on every row (`_verdict`); returns the number of bad rows.
+    `progress` hears (rows done, rows in all) at the start, every `every` rows and at
+    the end."""
+    bad = 0
+    seen: set[str] = set()
+    if progress is not None:
+        progress(0, len(rows))
+    for done, row in enumerate(rows, start=1):
+        bad += _verdict(row, attempt, key, seen)
+        if progress is not None and (done % every == 0 or done == len(rows)):
+            progress(done, len(rows))
+    return bad
+
+
+def _verdict(
+    row: dict, attempt: Callable[[dict], Any], key: Callable[[dict], str] | None, seen: set[str]
+) -> bool:
+    """Whether a row is bad, its `errors` set: a row marked "skip" is left out, one with
+    `parse_errors` is bad as it is, a key repeated from an earlier row is refused; else
+    `attempt(row)` decides, a ServiceError's message becoming the row's error."""
+    row["errors"] = []
+    if row.get("skip"):
+        return False
+    if row.get("parse_errors"):
+        return True
+    k = key(row) if key else ""
+    if k and k in seen:
+        row["errors"].append(DUPLICATE)
+        return True
+    if k:
+        seen.add(k)
+    try:
+        attempt(row)
+    except ServiceError as exc:
+        row["errors"].append(exc.message)
+        return True
+    return False
+
+
 def run_rows(
     rows: list[dict],
     handler: Callable[[dict], Any],
@@ -135,36 +185,37 @@ def run_rows(
     while reading the file stay as they are). Rows marked "skip" are left out.
     Returns the number of bad rows; with any bad row, or in a dry run, everything is
     rolled back — so a preview reports exactly what the commit will do."""
-    bad = 0
-    outer = db.session.begin_nested()
-    seen: set[str] = set()
-    for row in rows:
-        row["errors"] = []
-        if row.get("skip"):
-            continue
-        if row.get("parse_errors"):
-            bad += 1
-            continue
-        k = key(row) if key else ""
-        if k and k in seen:
-            row["errors"].append("与文件中前面的行重复。")
-            bad += 1
-            continue
-        if k:
-            seen.add(k)
+
+    def attempt(row: dict) -> None:
         savepoint = db.session.begin_nested()
         try:
             handler(row)
-            savepoint.commit()
-        except ServiceError as exc:
+        except ServiceError:
             savepoint.rollback()
-            row["errors"].append(exc.message)
-            bad += 1
+            raise
+        savepoint.commit()
+
+    outer = db.session.begin_nested()
+    bad = _each_row(rows, attempt, key)
     if dry_run or bad:
         outer.rollback()
     else:
         outer.commit()
     return bad
+
+
+def check_rows(
+    rows: list[dict],
+    check: Callable[[dict], Any],
+    *,
+    key: Callable[[dict], str] | None = None,
+    progress: Progress | None = None,
+    every: int = 200,
+) -> int:
+    """`run_rows`'s verdicts where `check` writes nothing (it checks and builds a row in
+    memory, raising ServiceError as the services do): no savepoints, no rollback.
+    Returns the number of bad rows; `progress` is told as `_each_row` says."""
+    return _each_row(rows, check, key, progress, every)
 
 
 def row_errors(row: dict) -> list[str]:

@@ -2,7 +2,9 @@
 its own that is rolled back (the rows are only tried), so that SQLite's write lock is
 held one batch at a time and others write in between; its commit in one transaction,
 telling the job's page how far it has got. The rows and handlers are the importers'
-own (app.importing.run_rows semantics: one savepoint per row, errors on the row)."""
+own (app.importing.run_rows semantics: one savepoint per row, errors on the row).
+(The task-list import checks its rows in memory, writing nothing, and needs neither:
+app.importing.check_rows, app.tasks.importer.)"""
 
 from __future__ import annotations
 
@@ -11,10 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from app.extensions import db
-from app.importing import run_rows
+from app.importing import DUPLICATE, Progress, run_rows
 
-Progress = Callable[[int, int], None]  # (rows done, rows in all); may raise to stop the job
-DUPLICATE = "与文件中前面的行重复。"  # app.importing.run_rows's words for a repeated key
 YIELD_SECONDS = 0.11  # SQLite: the write lock left free this long after each batch
 
 

@@ -4,10 +4,17 @@ then create and assign every item (all or nothing, unless the user leaves rows o
 Re-importing the same sheet adds nothing: each row's key (title + units) is kept on
 the item, and a row whose key is already in the project is skipped.
 
+Preview and commit run every row through the real services, `create_task` and
+`assign_task`, with a batch (app.tasks.writing.NewItems): each row is checked and built
+in memory exactly as one item is, the sheet's units found in one query, the policy
+asked once per unit. The preview writes nothing but the batch it keeps, so it reports
+exactly what the commit will do; the commit inserts all the rows — items, assignments,
+journal, notifications — with a few multi-row INSERTs in the caller's transaction,
+saved whole or not at all. The number of statements does not grow with the rows.
+
 A large sheet is checked and committed by a background job (app/tasks/jobs.py), which
-passes `progress`: the check then runs in batches, each in a transaction of its own
-that is rolled back (it only tries the rows), so other users' writes go through
-between batches; the commit stays one transaction, saved whole or not at all."""
+passes `progress`; its check only reads, in a transaction that takes no write lock
+(SQLite), so other users' writes go through while it runs."""
 
 from __future__ import annotations
 
@@ -19,17 +26,16 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import authz
-from app.background.batches import Progress, counting, dry_run_in_batches
 from app.errors import ServiceError
-from app.extensions import db
-from app.importing import ImportBatch, ImportFormatError, read_table, row_errors, run_rows
-from app.org.models import Unit, User
-from app.org.services import find_unit_by_name
+from app.extensions import db, reading
+from app.importing import ImportBatch, ImportFormatError, Progress, check_rows, read_table, row_errors
+from app.org.models import Unit, UnitName, User
 from app.tasks import services
 from app.tasks.models import Project, Task
 from app.tasks.parsing import ParsedRow, parse_task_rows
+from app.tasks.writing import NewItems
 
-CHECK_BATCH = 200  # rows tried per transaction when a job checks a sheet
+CHECK_BATCH = 200  # rows between two progress reports of a job
 
 
 def _row_dict(p: ParsedRow) -> dict:
@@ -62,51 +68,42 @@ def _row_dict(p: ParsedRow) -> dict:
     }
 
 
-def _unit_lookup(actor: User) -> Callable[[str], Unit | None]:
-    """find_unit_by_name plus the scope check, once per name for one run of the sheet
-    (a list names the same few courts on every row)."""
-    found: dict[str, Unit | None] = {}
-
-    def lookup(name: str) -> Unit | None:
-        if name not in found:
-            unit = find_unit_by_name(name)
-            found[name] = unit if unit is not None and authz.sees(actor, unit) else None
-        return found[name]
-
-    return lookup
+def _units_named(actor: User, rows: list[dict]) -> dict[str, Unit | None]:
+    """Every unit the rows name (responsible or cooperating) as find_unit_by_name finds
+    it — official name, short name or alias — in one query; None for a name that is
+    unknown or outside the actor's scope (asked once per unit)."""
+    names = {n for r in rows for n in (*r["data"]["unit_names"], *r["data"]["cooperator_names"])}
+    if not names:
+        return {}
+    stmt = select(UnitName.name, Unit).join(Unit, Unit.id == UnitName.unit_id).where(UnitName.name.in_(names))
+    found = {name: unit for name, unit in db.session.execute(stmt)}
+    in_scope = {u.id: authz.sees(actor, u) for u in set(found.values())}
+    return {name: unit if unit is not None and in_scope[unit.id] else None for name, unit in found.items()}
 
 
 def _resolve_units(
-    actor: User, names: list[str], lookup: Callable[[str], Unit | None], assignable: dict[int, bool]
-) -> list:
-    units = []
+    actor: User, names: list[str], units: dict[str, Unit | None], batch: NewItems
+) -> list[Unit]:
+    resolved = []
     for name in names:
-        unit = lookup(name)
+        unit = units.get(name)
         if unit is None:
             raise ServiceError(f"责任单位“{name}”不存在，或不在您的管辖范围内。")
-        if unit.id not in assignable:
-            assignable[unit.id] = authz.can(actor, "unit.assign_to", unit)
-        if not assignable[unit.id]:
+        if not batch.can(actor, "unit.assign_to", unit):
             raise ServiceError(f"“{name}”不是您的下级单位（或已停用），不能交办。")
-        units.append(unit)
-    return units
+        resolved.append(unit)
+    return resolved
 
 
-def _handler(actor: User, project: Project, now: datetime):
-    lookup = _unit_lookup(actor)
-    assignable: dict[int, bool] = {}
-
+def _handler(
+    actor: User, project: Project, now: datetime, units: dict[str, Unit | None], batch: NewItems
+) -> Callable[[dict], Any]:
     def handle(row: dict) -> Any:
         data = row["data"]
-        units = _resolve_units(actor, data["unit_names"], lookup, assignable)
-        row["unit_ids"] = [u.id for u in units]
-        cooperators, unknown = [], []
-        for name in data["cooperator_names"]:
-            unit = lookup(name)
-            if unit is not None:
-                cooperators.append(unit)
-            else:
-                unknown.append(name)
+        responsible = _resolve_units(actor, data["unit_names"], units, batch)
+        row["unit_ids"] = [u.id for u in responsible]
+        cooperators = [units[n] for n in data["cooperator_names"] if units.get(n) is not None]
+        unknown = [n for n in data["cooperator_names"] if units.get(n) is None]
         notes = "；".join(
             filter(None, [data["notes"], ("配合单位：" + "、".join(unknown)) if unknown else ""])
         )
@@ -125,11 +122,41 @@ def _handler(actor: User, project: Project, now: datetime):
             notes=notes or None,
             source_key=row["key"],
             now=now,
+            batch=batch,
         )
-        services.assign_task(actor, task, units, expected_version=task.version, now=now)
+        services.assign_task(actor, task, responsible, expected_version=task.version, now=now, batch=batch)
         return task
 
     return handle
+
+
+def _imported_keys(project_id: int, rows: list[dict]) -> set[str]:
+    """The rows' keys already imported into the project (one query)."""
+    keys = [r["key"] for r in rows]
+    return set(
+        db.session.scalars(
+            select(Task.source_key).where(Task.project_id == project_id, Task.source_key.in_(keys))
+        )
+    )
+
+
+def _build(
+    actor: User, project: Project, rows: list[dict], now: datetime, progress: Progress | None
+) -> tuple[NewItems, int]:
+    """Every row not skipped through the services into one batch, nothing written:
+    (the batch, the number of bad rows); each row's errors are on it."""
+    batch = NewItems()
+    units = _units_named(actor, [r for r in rows if not r.get("skip") and not r.get("parse_errors")])
+    handler = _handler(actor, project, now, units, batch)
+    bad = check_rows(rows, handler, key=lambda r: r["key"], progress=progress, every=CHECK_BATCH)
+    return batch, bad
+
+
+def _check(actor: User, project: Project, rows: list[dict], now: datetime, progress: Progress | None) -> None:
+    existing = _imported_keys(project.id, rows)
+    for r in rows:
+        r["skip"] = r["key"] in existing
+    _build(actor, project, rows, now, progress)
 
 
 def preview(
@@ -141,8 +168,9 @@ def preview(
     now: datetime,
     progress: Progress | None = None,
 ) -> ImportBatch:
-    """Read, check by dry-running the real services, keep the result as a batch.
-    With `progress` (a background job, which owns the session), in batches."""
+    """Read, check every row as the commit will build it (writing nothing), keep the
+    result as a batch. With `progress` (a background job, which owns the session), the
+    check runs in a read-only transaction of its own."""
     if not authz.can(actor, "project.add_task", project):
         raise ServiceError("您无权向该项目导入事项。")
     table = read_table(filename, data, max_rows=current_app.config["IMPORT_MAX_ROWS"])
@@ -150,21 +178,13 @@ def preview(
     if not parsed:
         raise ImportFormatError("文件中没有找到任务行（请检查表头是否包含“任务名称”“责任单位”“完成时限”）。")
     rows = [_row_dict(p) for p in parsed]
-    project_id = project.id
-    existing = set(
-        db.session.scalars(
-            select(Task.source_key).where(
-                Task.project_id == project_id, Task.source_key.in_([r["key"] for r in rows])
-            )
-        )
-    )
-    for r in rows:
-        r["skip"] = r["key"] in existing
     if progress is None:
-        run_rows(rows, _handler(actor, project, now), dry_run=True, key=lambda r: r["key"])
+        _check(actor, project, rows, now, None)
     else:
-        handler = _handler(actor, project, now)
-        dry_run_in_batches(rows, handler, key=lambda r: r["key"], progress=progress, size=CHECK_BATCH)
+        db.session.rollback()  # no write lock held (SQLite) while the sheet is checked …
+        with reading():
+            _check(actor, project, rows, now, progress)
+        db.session.rollback()  # … only for the batch written below
     batch = ImportBatch(
         kind="tasks",
         filename=(filename or "")[:255],
@@ -172,7 +192,7 @@ def preview(
         unit_id=actor.unit_id,
         created_at=now,
         rows=rows,
-        result={"project_id": project_id},
+        result={"project_id": project.id},
     )
     db.session.add(batch)
     db.session.flush()
@@ -212,24 +232,16 @@ def commit(
     progress: Progress | None = None,
 ) -> dict:
     """Create and assign every previewed row except the excluded ones — or nothing.
-    `progress` is told every few rows (a job's page shows it; it may stop the job)."""
+    `progress` is told every few rows built (a job's page shows it; it may stop the job)."""
     exclude = check_commit(batch, exclude_rows)
     project = db.session.get(Project, batch.result["project_id"])
     # Another preview of the same sheet may have been committed since this one was made.
-    existing = set(
-        db.session.scalars(
-            select(Task.source_key).where(
-                Task.project_id == project.id, Task.source_key.in_([r["key"] for r in batch.rows])
-            )
-        )
-    )
+    existing = _imported_keys(project.id, batch.rows)
     rows = [{**r, "skip": r.get("skip") or r["row"] in exclude or r["key"] in existing} for r in batch.rows]
-    handler = _handler(actor, project, now)
-    if progress is not None:
-        handler = counting(handler, progress, total=sum(1 for r in rows if not r["skip"]))
-    bad = run_rows(rows, handler, dry_run=False, key=lambda r: r["key"])
+    items, bad = _build(actor, project, [r for r in rows if not r["skip"]], now, progress)
     if bad:
         raise ServiceError("预览之后数据已有变动，本次导入已全部取消，请重新上传文件查看错误。")
+    items.write()
     created = sum(1 for r in rows if not r["skip"])
     skipped = sum(1 for r in rows if r["skip"] and r["row"] not in exclude)
     batch.status = "committed"

@@ -59,7 +59,7 @@ def _project_link(job) -> tuple[str, str]:
 
 @job_kind("tasks.import_preview", "任务清单导入：检查", link=_preview_link, follow=True)
 def import_preview(ctx: JobContext) -> Outcome:
-    """Check an uploaded task list by dry-running every row; keep it as a batch to commit."""
+    """Check every row of an uploaded task list (nothing written); keep it as a batch to commit."""
     project = db.session.get(Project, ctx.params["project_id"])
     if project is None or not authz.can(ctx.owner, "project.add_task", project):
         raise ServiceError("该项目不存在，或您已无权向该项目导入事项。")

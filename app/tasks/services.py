@@ -1,5 +1,9 @@
 """Writes on projects, items and assignments. Each takes `actor` and `now`, checks
-the policy for the transition it makes, journals, flushes, never commits."""
+the policy for the transition it makes, journals, flushes, never commits.
+
+`create_task` and `assign_task` also build an import's many new items: given
+`batch=NewItems()`, they check and build each item exactly as they do one, and the
+batch writes them all at once (app/tasks/writing.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from app.tasks.models import (
     Task,
     TaskCooperator,
 )
+from app.tasks.writing import ONE_BY_ONE, NewItems, OneByOne, unit_people
 from app.timeutil import to_local
 from app.validation import allow as _allow
 from app.validation import clean_text as _text
@@ -181,13 +186,20 @@ def create_task(
     notes: str | None = None,
     source_key: str | None = None,
     now: datetime,
+    batch: NewItems | None = None,
 ) -> Task:
-    """A list item owned by the actor's unit, in a project the actor can see."""
-    _allow(actor, "project.add_task", project, "您无权在该项目中添加事项。")
+    """A list item owned by the actor's unit, in a project the actor can see. With
+    `batch`, checked and built the same, and written later with the batch's others."""
+    writes = batch or ONE_BY_ONE
+    writes.allow(actor, "project.add_task", project, "您无权在该项目中添加事项。")
     if priority not in PRIORITIES:
         raise ServiceError("请选择优先级。")
     _check_deadline(project, deadline_kind, deadline, recurrence, report_every)
+    # Every journaled field and default set here, so that an item not yet saved (in a
+    # batch) is already the row that will be saved.
     task = Task(
+        kind="task",
+        project=project,
         project_id=project.id,
         owner_unit_id=actor.unit_id,
         title=_text(title, "任务名称", 200),
@@ -202,13 +214,12 @@ def create_task(
         notes=_text(notes, "备注", 2000, required=False),
         source_key=source_key,
         created_by_id=actor.id,
+        version=1,
         created_at=now,
         updated_at=now,
     )
     task.cooperators = _cooperators(actor, cooperators or [])
-    db.session.add(task)
-    db.session.flush()
-    record(actor, "task.create", task, None, snapshot(task, TASK_FIELDS), unit_id=task.owner_unit_id, now=now)
+    writes.add(actor, "task.create", [task], TASK_FIELDS, unit_id=task.owner_unit_id, now=now)
     return task
 
 
@@ -285,12 +296,7 @@ def _set_assignment(actor: User | None, a: Assignment, action: str, now: datetim
 
 
 def _unit_user_ids(unit_ids: list[int], roles: tuple[str, ...] | None = None) -> list[int]:
-    from app.org.models import UserRole
-
-    stmt = select(User.id).where(User.unit_id.in_(unit_ids), User.active.is_(True))
-    if roles:
-        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
-    return list(db.session.scalars(stmt))
+    return [user_id for _, user_id in unit_people(unit_ids, roles)]
 
 
 def _new_assignments(
@@ -300,6 +306,7 @@ def _new_assignments(
     assigned_by_unit_id: int,
     parent: Assignment | None,
     now: datetime,
+    writes: OneByOne = ONE_BY_ONE,
 ) -> list[Assignment]:
     today = _local_date(now)
     if task.deadline_kind == "recurring":
@@ -317,6 +324,7 @@ def _new_assignments(
         if parent is not None and parent.period_label:
             label, due = parent.period_label, parent.deadline
         a = Assignment(
+            task=task,
             task_id=task.id,
             unit_id=unit.id,
             assigned_by_unit_id=assigned_by_unit_id,
@@ -325,52 +333,58 @@ def _new_assignments(
             status="pending",
             deadline=due,
             original_deadline=due,
+            progress=0,
             created_at=now,
             updated_at=now,
         )
-        db.session.add(a)
         created.append(a)
         if parent is not None:
             break
-    db.session.flush()
-    for a in created:
-        record(actor, "assignment.create", a, None, snapshot(a, ASSIGNMENT_FIELDS), unit_id=unit.id, now=now)
+    writes.add(actor, "assignment.create", created, ASSIGNMENT_FIELDS, unit_id=unit.id, now=now)
     return created
 
 
 def assign_task(
-    actor: User, task: Task, units: list[Unit], *, expected_version: Any, now: datetime
+    actor: User,
+    task: Task,
+    units: list[Unit],
+    *,
+    expected_version: Any,
+    now: datetime,
+    batch: NewItems | None = None,
 ) -> list[Assignment]:
     """交办: one assignment per responsible unit (per period for recurring items). The
-    item's version moves on, so two assigners working from one page cannot both pass."""
-    hold_version(task, expected_version, now)
-    _allow(actor, "task.assign", task, "您无权交办该事项。")
+    item's version moves on, so two assigners working from one page cannot both pass.
+    With `batch`, a new item of that batch, assigned in it (written with it)."""
+    writes = batch or ONE_BY_ONE
+    writes.hold_version(task, expected_version, now)
+    writes.allow(actor, "task.assign", task, "您无权交办该事项。")
     units = list(dict.fromkeys(units))
     if not units:
         raise ServiceError("请选择至少一个责任单位。", "unit_ids")
-    already = set(
-        db.session.scalars(
-            select(Assignment.unit_id).where(Assignment.task_id == task.id, Assignment.parent_id.is_(None))
-        )
-    )
+    already = writes.assigned_units(task)
     created: list[Assignment] = []
     for unit in units:
-        if not authz.can(actor, "unit.assign_to", unit):
+        if not writes.can(actor, "unit.assign_to", unit):
             raise ServiceError(f"“{unit.name}”不在您的下级单位范围内（或已停用），不能交办。", "unit_ids")
         if unit.id in already:
             raise ServiceError(f"该事项已经交办给“{unit.name}”。", "unit_ids")
-        created += _new_assignments(actor, task, unit, task.owner_unit_id, None, now)
-    notify_users(
-        _unit_user_ids([u.id for u in units]),
-        kind="assigned",
-        subject_type="Task",
-        subject_id=task.id,
-        message=f"新交办事项：{task.title}",
-        dedupe_key=f"assigned:task:{task.id}:{now.date()}",
-        actor_id=actor.id,
-        now=now,
-    )
+        created += _new_assignments(actor, task, unit, task.owner_unit_id, None, now, writes)
+    writes.notify([u.id for u in units], lambda: _assigned_notice(actor, task, now))
     return created
+
+
+def _assigned_notice(actor: User, task: Task, now: datetime) -> dict:
+    """What the responsible units' people are told of a new assignment (once a day per item)."""
+    return {
+        "kind": "assigned",
+        "subject_type": "Task",
+        "subject_id": task.id,
+        "message": f"新交办事项：{task.title}",
+        "dedupe_key": f"assigned:task:{task.id}:{now.date()}",
+        "actor_id": actor.id,
+        "now": now,
+    }
 
 
 def split_assignment(

@@ -140,7 +140,7 @@ def test_second_scheduler_refuses_and_a_crash_is_recovered(app, db, tree, databa
     owner = factories.user("sched_owner", tree.inter1, ["assigner"])
     project = factories.project(owner)
     db.session.commit()
-    rows = 400
+    rows = 4000
     batch = importer.preview(owner, project, "s.xlsx", _sheet(rows), now=utcnow())
     db.session.commit()
     try:
@@ -158,7 +158,7 @@ def test_second_scheduler_refuses_and_a_crash_is_recovered(app, db, tree, databa
         while _state(db, job_id) != "running":
             assert time.monotonic() < deadline, first.text()[-3000:]
             time.sleep(0.02)
-        time.sleep(0.5)  # well inside a commit of 400 rows (seconds)
+        time.sleep(0.5)  # well inside a commit of 4,000 rows (about 2 s)
         assert _state(db, job_id) == "running", first.text()[-2000:]
         first.kill9()
         assert _items(db, project.id) == 0
