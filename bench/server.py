@@ -116,6 +116,9 @@ class Server:
         self.stop()
 
 
+SCHEDULER_STARTED = "强基通定时任务已启动"  # what `flask scheduler` logs once it holds the lock
+
+
 class Scheduler:
     """`flask --app wsgi scheduler`, for jobs run in the scheduler process. Its daily
     sweep is moved to 23:59 so starting it does not run a catch-up sweep mid-benchmark."""
@@ -126,6 +129,7 @@ class Scheduler:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Scheduler:
+        seen = self.log.stat().st_size if self.log.exists() else 0  # the log of earlier runs
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"],
@@ -136,6 +140,13 @@ class Scheduler:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        # Ready before anything is timed: a job queued while it still starts would count
+        # its start-up (app import, the lock) as the job's time.
+        deadline = time.monotonic() + 90
+        while SCHEDULER_STARTED.encode() not in self.log.read_bytes()[seen:]:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"调度进程没有启动，见 {self.log}")
+            time.sleep(0.1)
         return self
 
     def stop(self) -> None:
