@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.audit.services import event
 from app.auth import mfa, sessions, throttle
@@ -48,7 +49,15 @@ def check_password(username: str, password: str, ip: str, *, now: datetime) -> U
     """The first factor: throttle, then the password, then the account's state."""
     username = (username or "").strip()
     throttle.check(username, ip, now=now)
-    user = db.session.scalar(select(User).where(func.lower(User.username) == throttle.key(username)))
+    # The unit (is it switched off?) and the roles (the audit row marks administrators)
+    # come with the account: one statement, not three.
+    found = db.session.scalars(
+        select(User)
+        .options(joinedload(User.unit), joinedload(User.role_rows))
+        .where(func.lower(User.username) == throttle.key(username))
+        .order_by(User.id)
+    )
+    user = next(iter(found.unique().all()), None)
     if not verify_password(user, password):
         _refuse(username, ip, "unknown user" if user is None else "wrong password", user=user, now=now)
     if not user.is_active or not user.unit.is_active:

@@ -67,12 +67,17 @@ def find(value: str | None) -> tuple[UserSession, User] | None:
     user_id, _, key = (value or "").partition(":")
     if not user_id.isdigit() or not key or len(key) > MAX_KEY_LENGTH:
         return None
-    found = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .options(joinedload(User.unit))
-        .where(UserSession.key_hash == _hash(key))
-    ).first()
+    # the user with its unit and roles: one statement on every request, not two
+    found = (
+        db.session.execute(
+            select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .options(joinedload(User.unit), joinedload(User.role_rows))
+            .where(UserSession.key_hash == _hash(key))
+        )
+        .unique()
+        .first()
+    )
     if found is None or str(found[0].user_id) != user_id:
         return None
     return found[0], found[1]
@@ -158,6 +163,19 @@ def end_all(user: User, *, reason: str, now: datetime, actor: Any = None) -> int
     tokens.revoke_all(user, reason=reason, now=now, actor=actor)
     db.session.flush()
     return result.rowcount or 0
+
+
+def keep_loaded(user: User) -> None:
+    """Before the login's commit: take the user — with its unit and roles, as loaded —
+    out of the ORM session. The rest of the request (Flask-Login, the landing page,
+    the audit rows written after the commit and a rollback) then reads it as it is
+    instead of loading it again after each: 6 of a login's 18 statements. Its own
+    writes are flushed first and committed with the rest."""
+    user.unit, user.role_rows  # noqa: B018 — loaded now, while the session can still load them
+    db.session.flush()
+    db.session.expunge(user)  # its role rows go with it (cascade "all")
+    if user.unit in db.session:
+        db.session.expunge(user.unit)
 
 
 def log_in(user: User, key: str) -> None:

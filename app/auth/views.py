@@ -69,6 +69,7 @@ def login():
                 session["mfa_next"] = next_url
                 return redirect(url_for("auth.second_factor"))
             complete_login(user, ip, channel="web", second_factor=None, now=now)
+            sessions.keep_loaded(user)
             db.session.commit()
             sessions.log_in(user, key)
             return _landing(user, next_url)
@@ -113,6 +114,7 @@ def second_factor():
             row.mfa_passed, row.last_seen_at = True, now
             complete_login(user, ip, channel="web", second_factor=used, now=now)
             left = mfa.recovery_codes_left(user)
+            sessions.keep_loaded(user)
             db.session.commit()
             next_url = session.get("mfa_next")
             sessions.log_in(user, session["mfa_pending"].partition(":")[2])

@@ -44,7 +44,7 @@ def _matrix_sheet(book: Book, m, rows) -> None:
             [
                 unit.name,
                 group or "",
-                f"第{checklist.template.version}版",
+                f"第{checklist.version}版",
                 compliance,
                 *(_status_cell(entries.get(code)) for code in codes),
             ]

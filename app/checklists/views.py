@@ -366,16 +366,17 @@ def entry_verify(entry_id: int):
 # ---------------------------------------------------------------- 对标对表
 
 
-def _wall_rows(m: queries.Matrix, tree: dict) -> list[tuple]:
+def _wall_rows(m: queries.Matrix, tree: list[queries.TreeUnit]) -> list[tuple]:
     """Matrix rows in tree order, each with the name of the unit it sits under."""
+    place = {u.id: (i, u) for i, u in enumerate(tree)}
 
-    def where(row):
-        found = tree.get(row[0].id)
-        return (found[0], row[0].id) if found else (len(tree), row[0].id)
+    def where(row: queries.MatrixRow):
+        found = place.get(row.unit.id)
+        return (found[0], row.unit.id) if found else (len(place), row.unit.id)
 
     out = []
     for unit, checklist, entries, compliance in sorted(m.rows, key=where):
-        parent = tree.get(unit.parent_id)
+        parent = place.get(unit.parent_id)
         out.append((parent[1].name if parent else None, unit, checklist, entries, compliance))
     return out
 
@@ -392,8 +393,7 @@ def _matrix_data() -> dict:
     root = authz.get_scoped_or_404(Unit, arg_int("unit") or current_user.unit_id, "unit.view", current_user)
     section = request.args.get("section") or None
     m = queries.matrix(current_user, family, root_id=root.id, section=section)
-    rows = subtree_units(current_user)
-    tree = {r.unit.id: (i, r.unit) for i, r in enumerate(rows)}
+    tree = queries.tree(current_user)
     standard = next((t for t in families if t.family == family), None)
     return dict(
         families=families,
@@ -406,17 +406,47 @@ def _matrix_data() -> dict:
         rows=_wall_rows(m, tree),
         spans=[(title, len(list(cols))) for title, cols in groupby(m.columns, key=lambda c: c[2])],
         prefix=_code_prefix([code for code, _t, _s in m.columns]),
-        rollup=queries.rollup(current_user, root, family),
-        roots={r.unit.id: "\u3000" * r.depth + r.unit.name for r in rows if r.unit.level != "tribunal"},
+        rollup=queries.rollup_of(m, root, tree),
+        roots={u.id: "\u3000" * u.depth + u.name for u in tree if u.level != "tribunal"},
     )
 
 
 @bp.route("/checklists/matrix")
 @login_required
 def matrix():
+    d = _matrix_data()
     return render_template(
-        "checklists/matrix.html", **_matrix_data(), symbols=SYMBOLS, statuses=ENTRY_STATUSES
+        "checklists/matrix.html",
+        **d,
+        wall=_wall_cells(d["m"].columns, d["rows"]),
+        symbols=SYMBOLS,
+        statuses=ENTRY_STATUSES,
     )
+
+
+def _wall_cells(columns: list[tuple[str, str, str]], rows: list[tuple]) -> dict[int, tuple]:
+    """{checklist id: (its page, its cells)}, a cell being (code, status, link to the
+    entry, title, symbol) — status None where its version has no such item. A
+    province's wall has 8,750 cells: prepared here as plain values, each costs the
+    template six escaped values (matrix.html) instead of lookups, calls and eight."""
+    titles = {
+        (code, status): (f"{code} {label}", SYMBOLS.get(status, ""))
+        for code, _title, _section in columns
+        for status, label in ENTRY_STATUSES.items()
+    }
+    out = {}
+    for _group, _unit, checklist, entries, _rate in rows:
+        link = url_for("checklists.checklist_detail", checklist_id=checklist.id)
+        cells = []
+        for code, _title, _section in columns:
+            e = entries.get(code)
+            if e is None:
+                cells.append((code, None, None, None, None))
+            else:
+                title, symbol = titles.get((code, e.status), (f"{code} ", ""))
+                cells.append((code, e.status, f"{link}#e{e.id}", title, symbol))
+        out[checklist.id] = (link, cells)
+    return out
 
 
 @bp.route("/checklists/matrix.xlsx")

@@ -13,10 +13,9 @@ from app.conflicts import conflict_page
 from app.deadlines import LIGHTS
 from app.errors import Conflict, parse_version
 from app.extensions import begin_writes, db
-from app.journal import actors_of, history
 from app.org.models import Unit
 from app.sqlutil import paginate_by_id
-from app.tasks import bp, list_export, services
+from app.tasks import bp, detail, list_export, services
 from app.tasks import jobs as task_jobs
 from app.tasks.forms import (
     BulkForm,
@@ -37,7 +36,7 @@ from app.tasks.helpers import (
     units_by_ids,
     visible_projects,
 )
-from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest, ProgressReport
+from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest
 from app.tasks.queries import (
     AssignmentFilters,
     assignment_ids_query,
@@ -202,44 +201,27 @@ def _forms(a: Assignment) -> dict:
 
 
 def _detail_context(a: Assignment) -> dict:
-    reports = list(
-        db.session.scalars(
-            select(ProgressReport)
-            .where(ProgressReport.assignment_id == a.id)
-            .order_by(ProgressReport.created_at.desc())
-        )
-    )
-    steps = list(
-        db.session.scalars(
-            select(AssignmentStep)
-            .where(AssignmentStep.assignment_id == a.id)
-            .order_by(AssignmentStep.sort_order)
-        )
-    )
-    extensions = list(
-        db.session.scalars(
-            select(ExtensionRequest)
-            .where(ExtensionRequest.assignment_id == a.id)
-            .order_by(ExtensionRequest.id)
-        )
-    )
-    children = list(db.session.scalars(select(Assignment).where(Assignment.parent_id == a.id)))
-    timeline = sorted(history("Assignment", a.id) + history("Task", a.task_id), key=lambda e: (e.at, e.id))
+    """Everything the page shows, in a fixed number of statements however long the
+    history (app/tasks/detail.py)."""
+    children = detail.load_page(a)
+    reports, steps = detail.reports(a), detail.steps(a)
+    report_files, step_files = detail.files(a, reports, steps)
+    timeline, users = detail.timeline(a)
     returns = [e for e in timeline if e.action == "review.return"]
     return dict(
         a=a,
         reports=reports,
         steps=steps,
-        extensions=extensions,
+        extensions=detail.extension_requests(a),
         children=children,
         today=local_today(),
         light=light,
-        report_files=attachments.for_owner("ProgressReport", [r.id for r in reports]),
-        step_files=attachments.for_owner("AssignmentStep", [s.id for s in steps]),
+        report_files=report_files,
+        step_files=step_files,
         **_forms(a),
         loaded_at=utcnow().isoformat(),  # for the conflict page's "since"
         timeline=timeline,
-        users=actors_of(timeline),
+        users=users,
         return_reason=(returns[-1].after or {}).get("comment")
         if returns and a.status == "returned"
         else None,

@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Subquery, and_, func, literal_column, or_, select, union_all
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from app import attachments, authz
 from app.attachments import Attachment
 from app.extensions import db
 from app.journal import JournalEntry
 from app.org.models import Unit, User
-from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport
+from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Task
 
 JOURNAL, REPORT = "journal", "report"
 
@@ -44,10 +44,91 @@ def steps(a: Assignment) -> list[AssignmentStep]:
 
 
 def extension_requests(a: Assignment) -> list[ExtensionRequest]:
+    """Its extension requests, oldest first, with who asked (one statement)."""
     stmt = (
-        select(ExtensionRequest).where(ExtensionRequest.assignment_id == a.id).order_by(ExtensionRequest.id)
+        select(ExtensionRequest)
+        .options(joinedload(ExtensionRequest.requested_by).lazyload(User.role_rows))
+        .where(ExtensionRequest.assignment_id == a.id)
+        .order_by(ExtensionRequest.id)
     )
     return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- the page /assignments/<id>
+#
+# The page shows the whole history (every report and journal line); these reads keep
+# its statement count fixed however long that history grows.
+
+
+def load_page(a: Assignment) -> list[Assignment]:
+    """The item, its units and project on `a`, and the assignments it was split into
+    (each with its unit), in one statement; returns the splits, by id — all of them,
+    as the page has always listed them (the API's `splits` scopes them to the user)."""
+    rows = db.session.scalars(
+        select(Assignment)
+        .options(
+            joinedload(Assignment.task).joinedload(Task.project),
+            joinedload(Assignment.unit),
+            joinedload(Assignment.assigned_by_unit),
+        )
+        .where(or_(Assignment.id == a.id, Assignment.parent_id == a.id))
+        .order_by(Assignment.id)
+    ).unique()
+    return [row for row in rows if row.id != a.id]
+
+
+def reports(a: Assignment) -> list[ProgressReport]:
+    """Every progress report, newest first, with its author (one statement)."""
+    stmt = (
+        select(ProgressReport)
+        .options(joinedload(ProgressReport.author).lazyload(User.role_rows))
+        .where(ProgressReport.assignment_id == a.id)
+        .order_by(ProgressReport.created_at.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def timeline(a: Assignment) -> tuple[list[JournalEntry], dict[int, User]]:
+    """The journal of the assignment and of its item, oldest first, and the users who
+    wrote it by id (one statement)."""
+    rows = db.session.execute(
+        select(JournalEntry, User)
+        .outerjoin(User, User.id == JournalEntry.actor_id)
+        .options(lazyload(User.role_rows))
+        .where(_journal_of(a))
+        .order_by(JournalEntry.at, JournalEntry.id)
+    ).all()
+    return [entry for entry, _ in rows], {user.id: user for _, user in rows if user is not None}
+
+
+def files(a: Assignment, reports: list[ProgressReport], steps: list[AssignmentStep]) -> tuple[dict, dict]:
+    """The files of its reports and of its steps ({id: [attachment]} each), one statement."""
+    stmt = (
+        select(Attachment)
+        .where(
+            or_(
+                and_(
+                    Attachment.owner_type == "ProgressReport",
+                    Attachment.owner_id.in_(
+                        select(ProgressReport.id).where(ProgressReport.assignment_id == a.id)
+                    ),
+                ),
+                and_(
+                    Attachment.owner_type == "AssignmentStep",
+                    Attachment.owner_id.in_(
+                        select(AssignmentStep.id).where(AssignmentStep.assignment_id == a.id)
+                    ),
+                ),
+            )
+        )
+        .order_by(Attachment.id)
+    )
+    by_report: dict[int, list[Attachment]] = {r.id: [] for r in reports}
+    by_step: dict[int, list[Attachment]] = {s.id: [] for s in steps}
+    for att in db.session.scalars(stmt):
+        owners = by_report if att.owner_type == "ProgressReport" else by_step
+        owners.setdefault(att.owner_id, []).append(att)
+    return by_report, by_step
 
 
 @dataclass
@@ -75,18 +156,21 @@ class HistoryPage:
         return self.page * self.per_page < self.total
 
 
+def _journal_of(a: Assignment):
+    """The journal lines of the assignment and of its item."""
+    return or_(
+        and_(JournalEntry.object_type == "Assignment", JournalEntry.object_id == a.id),
+        and_(JournalEntry.object_type == "Task", JournalEntry.object_id == a.task_id),
+    )
+
+
 def _merged(a: Assignment) -> Subquery:
     """(kind, id, at) of every line of the history."""
     journal = select(
         literal_column(f"'{JOURNAL}'").label("kind"),
         JournalEntry.id.label("id"),
         JournalEntry.at.label("at"),
-    ).where(
-        or_(
-            and_(JournalEntry.object_type == "Assignment", JournalEntry.object_id == a.id),
-            and_(JournalEntry.object_type == "Task", JournalEntry.object_id == a.task_id),
-        )
-    )
+    ).where(_journal_of(a))
     reports = select(
         literal_column(f"'{REPORT}'").label("kind"),
         ProgressReport.id.label("id"),

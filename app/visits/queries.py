@@ -60,53 +60,52 @@ def coverage(
     """For base courts and tribunals under `root`: done visits in the last `months`
     months, the last one, by whom; and the units nobody visited. Three queries."""
     since = add_months(today, -months) + timedelta(days=0)
+    under_root = authz.scope_unit_ids_of(root.id)
     units = list(
         db.session.scalars(
             authz.scope(select(Unit), Unit, user)
-            .where(
-                Unit.id.in_(authz.scope_unit_ids_of(root.id)),
-                Unit.level.in_(levels),
-                Unit.is_active.is_(True),
-            )
+            .where(Unit.id.in_(under_root), Unit.level.in_(levels), Unit.is_active.is_(True))
             .order_by(Unit.parent_id, Unit.sort_order, Unit.id)
         )
     )
-    ids = [u.id for u in units]
+    ids = {u.id for u in units}
+    # One pass over the visits for the counts, the last day and the leaders. The units
+    # are named by the subtree's SELECT, not by a list of ids: with a list of 470 ids
+    # SQLite probed the visit_targets key once per id for every visit (65 ms → 9 ms).
     visit_day = func.coalesce(Visit.actual_start, Visit.planned_start)
-    counts = {
-        uid: (n, last)
-        for uid, n, last in db.session.execute(
-            select(VisitTarget.unit_id, func.count(func.distinct(Visit.id)), func.max(visit_day))
-            .join(Visit, Visit.id == VisitTarget.visit_id)
-            .where(
-                VisitTarget.unit_id.in_(ids), Visit.status == "done", visit_day >= since, visit_day <= today
-            )
-            .group_by(VisitTarget.unit_id)
-        ).all()
-    }
+    visited: dict[int, set[int]] = {}
+    last: dict[int, date] = {}
     leaders: dict[int, set[str]] = {}
-    for uid, name in db.session.execute(
-        select(VisitTarget.unit_id, User.display_name)
+    for uid, visit_id, day, name in db.session.execute(
+        select(VisitTarget.unit_id, Visit.id, visit_day, User.display_name)
         .join(Visit, Visit.id == VisitTarget.visit_id)
-        .join(VisitLeader, VisitLeader.visit_id == Visit.id)
-        .join(User, User.id == VisitLeader.user_id)
-        .where(VisitTarget.unit_id.in_(ids), Visit.status == "done", visit_day >= since, visit_day <= today)
-    ).all():
-        leaders.setdefault(uid, set()).add(name)
+        .outerjoin(VisitLeader, VisitLeader.visit_id == Visit.id)
+        .outerjoin(User, User.id == VisitLeader.user_id)
+        .where(
+            VisitTarget.unit_id.in_(under_root),
+            Visit.status == "done",
+            visit_day >= since,
+            visit_day <= today,
+        )
+    ):
+        if uid not in ids:  # a court of another level (an intermediate court) or switched off
+            continue
+        visited.setdefault(uid, set()).add(visit_id)
+        last[uid] = max(last.get(uid, day), day)
+        if name is not None:
+            leaders.setdefault(uid, set()).add(name)
     paired: dict[int, list[str]] = {}
     for uid, name in db.session.execute(
         select(Pairing.unit_id, User.display_name)
         .join(User, User.id == Pairing.leader_id)
-        .where(Pairing.unit_id.in_(ids))
+        .where(Pairing.unit_id.in_(under_root))
+        .order_by(Pairing.id)
     ).all():
-        paired.setdefault(uid, []).append(name)
+        if uid in ids:
+            paired.setdefault(uid, []).append(name)
     rows = [
         CoverageRow(
-            u,
-            counts.get(u.id, (0, None))[0],
-            counts.get(u.id, (0, None))[1],
-            sorted(leaders.get(u.id, ())),
-            paired.get(u.id, []),
+            u, len(visited.get(u.id, ())), last.get(u.id), sorted(leaders.get(u.id, ())), paired.get(u.id, [])
         )
         for u in units
     ]

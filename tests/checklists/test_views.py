@@ -355,6 +355,70 @@ def test_matrix_query_count_does_not_grow_with_units(db, w, as_user, count_queri
     assert len(large) == len(small), f"{len(small)} → {len(large)} statements"
 
 
+# What the wall sends besides BEGIN: the session, the roles, the security settings, the
+# standards with their sections, the visible units (scope check), the checklists, their
+# entries, the tree — and the unread-notification badge (issue 11: ≤ 15 per page).
+MATRIX_STATEMENTS = 9
+
+
+def _version_2(db, w):
+    """Version 2 of the test standard, with C-1 added to its second section, published."""
+    from app.checklists import services as cs
+
+    v2 = cs.new_version(w.u.reviewer, w.template, now=NOW)
+    db.session.flush()
+    cs.add_item(w.u.reviewer, v2, v2.sections[1], code="C-1", title="诉讼服务站点", weight=5, now=NOW)
+    cs.publish_template(w.u.reviewer, v2, now=NOW)
+    return v2
+
+
+def test_matrix_statements_stay_fixed_with_versions_units_and_sections(db, w, as_user, count_queries):
+    """3 tribunals on version 1 vs 13 tribunals, one of them re-applied on version 2
+    (with an item more): the same statements, within the budget, with or without a
+    section filter; the older version is marked on its row."""
+    c = as_user(w.u.assigner)
+    for path in ("/checklists/matrix?family=test", "/checklists/matrix?family=test&section=二、审判专业化"):
+        with count_queries() as small:
+            assert c.get(path).status_code == 200
+        assert len(small) <= MATRIX_STATEMENTS, small
+    extra = []
+    for i in range(10):
+        base = factories.unit(f"扩展{i}区人民法院", "base", w.t.inter1)
+        extra.append(factories.unit(f"扩展{i}人民法庭", "tribunal", base))
+    factories.apply_checklist(w.u.assigner, w.template, *extra, now=NOW)
+    v2 = _version_2(db, w)
+    factories.apply_checklist(w.u.assigner, v2, w.t.trib1, reapply=True, now=NOW)
+    db.session.commit()
+    for path in ("/checklists/matrix?family=test", "/checklists/matrix?family=test&section=二、审判专业化"):
+        with count_queries() as large:
+            html = c.get(path).get_data(as_text=True)
+        assert len(large) == len(small), f"{path}: {len(small)} → {len(large)} statements"
+    cells = _cells(html)
+    assert len(cells) == 13 and cells["东山人民法庭"] == {
+        "B-1": "verified",
+        "B-2": "missing",
+        "C-1": "missing",
+    }
+    assert cells["西山人民法庭"] == {"B-1": "missing", "B-2": "missing"}  # version 1 has no C-1…
+    assert re.search(r'<tr data-unit="西山人民法庭">.*?data-code="C-1" title="该版本无此项"', html, re.S)
+    assert re.search(r'<tr data-unit="西山人民法庭">.*?第1版', html, re.S)  # …and is marked as older
+    assert not re.search(r'<tr data-unit="东山人民法庭">(?:(?!</tr>).)*第\d版', html, re.S)
+
+
+def test_matrix_rate_counts_every_section_and_rolls_up(db, w, as_user):
+    """A section filter narrows the cells, not the rate: 东山 stays at 50 % (A-1 2 + B-1 3
+    of 10), and base1 rolls up its two tribunals (5 of 20) either way."""
+    c = as_user(w.u.assigner)
+    for path in ("/checklists/matrix?family=test", "/checklists/matrix?family=test&section=一、布局合理化"):
+        html = c.get(path).get_data(as_text=True)
+        row = re.search(r'<tr data-unit="东山人民法庭">(.*?)</tr>', html, re.S).group(1)
+        assert '<td class="rate">50.0%</td>' in row
+        rollup = html.split('data-testid="rollup-table"')[1].split("</table>")[0]
+        assert re.search(r"甲一区人民法院.*?data-rate=\"25.0%\"", rollup, re.S)
+        assert re.search(r"甲二区人民法院.*?data-rate=\"0.0%\"", rollup, re.S)
+    assert set(_cells(html)["东山人民法庭"]) == {"A-1", "A-2"}
+
+
 def test_standard_templates_show_on_the_pages(db, w, as_user):
     """After loading the shipped standards: they are listed, and the 五化 detail shows its five sections."""
     load_standard_templates(NOW)

@@ -374,6 +374,62 @@ def test_coverage_lists_the_unvisited_units(w, as_user, db):
     assert as_user(w.u.leader).get(f"/visits/coverage?unit={w.t.base3.id}").status_code == 404
 
 
+def _done(visit, actor, day: date) -> None:
+    services.record_visit(
+        actor,
+        visit,
+        actual_start=day,
+        actual_end=day,
+        summary="听取汇报。",
+        suggestions=None,
+        solved_on_spot=None,
+        topics=None,
+        team=None,
+        files=[],
+        expected_version=visit.version,
+        now=NOW,
+    )
+
+
+def _coverage_row(html: str, unit: str) -> str:
+    match = re.search(rf"<tr>\s*<td>{unit} .*?</tr>", _section(html, "coverage"), re.S)
+    assert match, f"{unit} not in the covered units"
+    return match.group(0)
+
+
+def test_coverage_counts_visits_last_day_and_leaders_per_unit(w, as_user, db, count_queries):
+    """trib1: three done visits in the window (one led by two leaders), one too old, one
+    only planned → 3 visits, the latest day, the three leaders. A visit to inter1 itself
+    (an intermediate court) makes no row. trib2's pairing shows."""
+    u, t = w.u, w.t
+    _done(w.visit, u.leader, date(2026, 1, 20))  # trib1 and trib2
+    pair = factories.visit(u.leader, t.inter1, [u.leader2, u.leader], [t.trib1], now=NOW)
+    _done(pair, u.leader, date(2026, 2, 10))
+    high = factories.visit(u.high_leader, t.high, [u.high_leader], [t.trib1, t.inter1], now=NOW)
+    _done(high, u.high_leader, date(2026, 2, 20))
+    old = factories.visit(u.leader, t.inter1, [u.leader], [t.trib1], start=date(2025, 6, 1), now=NOW)
+    _done(old, u.leader, date(2025, 6, 1))
+    factories.visit(
+        u.leader, t.inter1, [u.leader], [t.trib1], start=date(2026, 2, 25), now=NOW
+    )  # planned only
+    services.pair(u.assigner, u.leader2, t.trib2, now=NOW)
+    db.session.commit()
+    c = as_user(u.leader)
+    with count_queries() as statements:
+        html = c.get("/visits/coverage").get_data(as_text=True)
+    # session, roles, settings, scope, units, visits (one pass), pairings, parents, the
+    # range's units and their names, the badge: 11 besides BEGIN (issue 11: ≤ 15).
+    assert len(statements) <= 11, statements
+    trib1 = _coverage_row(html, "东山人民法庭")
+    assert re.search(r"走访次数：</span>3</td>", trib1) and "2026-02-20" in trib1
+    assert "甲市中院院长" in trib1 and "甲市中院副院长" in trib1 and "高院院长" in trib1
+    trib2 = _coverage_row(html, "西山人民法庭")
+    assert re.search(r"走访次数：</span>1</td>", trib2) and "2026-01-20" in trib2
+    assert "联系领导：</span>甲市中院副院长" in trib2
+    assert "甲市中级人民法院 " not in _section(html, "coverage")  # not a base court or tribunal
+    assert "南山人民法庭" in _section(html, "unvisited")
+
+
 def test_pairings_add_list_and_delete(w, as_user, db):
     """The 专班 pairs its leader with a tribunal, sees it listed, and removes it."""
     c = as_user(w.u.assigner)
