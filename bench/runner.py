@@ -170,12 +170,8 @@ class Run:
             f"每页先预热 {self.plan.warmups} 次，再测 {self.plan.reps} 次（单页超过 {self.plan.budget_s:g} s 预算时至少 3 次，n 为实测次数）；"
             "时间为客户端从发出请求到读完响应；SQL 条数与 SQL 时间取自响应头 X-SQL-Count / X-SQL-Time-Ms。",
             "与 SQL 之比 = 页面 p50 / SQL 时间 p50；登录的时间主要是有意为之的 scrypt，不计此比。"
-            + (
-                "注意：X-SQL-Time-Ms 只计 cursor.execute；SQLite 的结果行在之后逐行取出（fetch），这部分不计入，"
-                "所以 SQLite 上 SQL 时间偏低、比值偏高（取很多行的语句尤甚）。"
-                if o.db == "sqlite"
-                else ""
-            ),
+            "SQL 时间含执行与取行（SQLite 在 execute 之后逐行计算结果，取行的时间也计入）；"
+            "SQL 条数不计 BEGIN / COMMIT 等事务控制语句。",
             f"gunicorn --worker-class gthread：页面、导出、导入、通报用 1 worker × 5 线程（端口 {o.port}）；"
             f"wrk 用 2 workers × 5 线程（端口 {o.port + 1}）。APP_CONFIG=production，SESSION_COOKIE_SECURE=0（回环 HTTP）。",
             f"全程 {time.monotonic() - started:.0f} s；开始时负载 {load_before}，结束时 {report.load()}"
