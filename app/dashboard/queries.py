@@ -174,31 +174,30 @@ def roll_up(own: dict[int, tuple[int, ...]], parents: dict[int, int | None], dep
     return {uid: tuple(values) for uid, values in total.items() if values}
 
 
-def compliance_counts(
-    user: Any | None, root_id: int, level: str | None = None
-) -> dict[int, tuple[int, float | None]]:
-    """{unit id: (current checklists, weighted compliance)} over each unit's subtree, for
-    the units of `root_id`'s subtree (only those of `level` when given). One query.
-    `user=None`: the figures are published (rankings), not filtered by a user's scope."""
+def own_compliance(user: Any | None, root_id: int) -> dict[int, tuple[int, float, float]]:
+    """{unit id: (current checklists, verified weight, total weight)} of the checklists
+    each unit of `root_id`'s subtree holds itself (not rolled up: add them up the tree
+    with `roll_up`, or per court). One query, grouped by the checklist's own unit —
+    joining every entry to its ancestors in the closure table cost four rows per entry.
+    `user=None`: the published figures (rankings), not filtered by a user's scope."""
     stmt = (
-        select(
-            UnitClosure.ancestor_id, func.count(func.distinct(Checklist.id)), VERIFIED_WEIGHT, TOTAL_WEIGHT
-        )
+        select(Checklist.unit_id, func.count(func.distinct(Checklist.id)), VERIFIED_WEIGHT, TOTAL_WEIGHT)
         .select_from(ChecklistEntry)
         .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
-        .join(UnitClosure, UnitClosure.descendant_id == Checklist.unit_id)
         .where(Checklist.unit_id.in_(authz.scope_unit_ids_of(root_id)), Checklist.is_current.is_(True))
+        .group_by(Checklist.unit_id)
     )
-    if level is not None:
-        stmt = stmt.join(Unit, Unit.id == UnitClosure.ancestor_id).where(
-            Unit.level == level, Unit.is_active.is_(True)
-        )
     if user is not None:
         stmt = authz.scope(stmt, Checklist, user)
-    return {
-        uid: (n, round(v / t, 4) if t else None)
-        for uid, n, v, t in db.session.execute(stmt.group_by(UnitClosure.ancestor_id))
-    }
+    return {uid: (n, v or 0, t or 0) for uid, n, v, t in db.session.execute(stmt)}
+
+
+def compliance_of(figures: tuple[int, float, float] | tuple[()]) -> tuple[int, float | None]:
+    """(checklists, verified weight ÷ total weight) from rolled-up `own_compliance` sums."""
+    if not figures:
+        return 0, None
+    n, verified, total = figures
+    return n, (round(verified / total, 4) if total else None)
 
 
 def visit_counts(root_id: int, first: date, last: date) -> dict[int, int]:
@@ -229,12 +228,10 @@ def tree(user: Any, root: Unit, f: Filters, today: date) -> Node:
             user,
         ).order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
     ).all()
-    items = roll_up(
-        item_counts(user, root.id, f, today),
-        {r.id: (r.parent_id if r.id != root.id else None) for r in rows},
-        {r.id: r.depth for r in rows},
-    )
-    checks = compliance_counts(user, root.id)
+    parents = {r.id: (r.parent_id if r.id != root.id else None) for r in rows}
+    depth = {r.id: r.depth for r in rows}
+    items = roll_up(item_counts(user, root.id, f, today), parents, depth)
+    checks = roll_up(own_compliance(user, root.id), parents, depth)
     visits = visit_counts(root.id, *f.visit_window(today))
     nodes: dict[int, Node] = {}
     for uid, name, level, parent_id, depth, active in rows:
@@ -243,7 +240,7 @@ def tree(user: Any, root: Unit, f: Filters, today: date) -> Node:
         node = Node(uid, name, level, parent_id, depth)
         for key, value in zip(COUNTS, items.get(uid, (0,) * len(COUNTS)), strict=True):
             setattr(node, key, value)
-        node.checklists, node.compliance = checks.get(uid, (0, None))
+        node.checklists, node.compliance = compliance_of(checks.get(uid, ()))
         node.visits = visits.get(uid, 0)
         nodes[uid] = node
         if uid != root.id and parent_id in nodes:

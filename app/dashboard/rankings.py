@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from app import authz
 from app.dashboard import tallies
-from app.dashboard.queries import compliance_counts
+from app.dashboard.queries import compliance_of, own_compliance
 from app.deadlines import add_months, month_end, overdue_clause
 from app.errors import ServiceError
 from app.extensions import db
@@ -200,7 +200,14 @@ def ranking(
             units.append((uid, name, parent_name))
         holder_of[unit_id] = uid
     if compliance is None:  # the caller may have them already (the dashboard's tree)
-        compliance = {uid: rate for uid, (_n, rate) in compliance_counts(None, root.id, level).items()}
+        sums: dict[int, list[float]] = {}
+        for uid, figures in own_compliance(None, root.id).items():
+            court = holder_of.get(uid)
+            if court is not None:
+                acc = sums.setdefault(court, [0, 0, 0])
+                for i, value in enumerate(figures):
+                    acc[i] += value
+        compliance = {court: compliance_of(tuple(acc))[1] for court, acc in sums.items()}
 
     prev_first = add_months(first, -1)
     by_month = _month_counts(root.id, holder_of, [first, prev_first], today)
