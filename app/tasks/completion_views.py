@@ -36,15 +36,13 @@ def _params():
     return root, project, parse_date(request.args.get("from")), parse_date(request.args.get("to"))
 
 
+def _scope(project, date_from, date_to) -> dict:
+    """The list's project and period, as the queries take them."""
+    return {"project_id": project.id if project else None, "date_from": date_from, "date_to": date_to}
+
+
 def _rows(root, project, date_from, date_to):
-    return completion_rows(
-        current_user,
-        root,
-        local_today(),
-        project_id=project.id if project else None,
-        date_from=date_from,
-        date_to=date_to,
-    )
+    return completion_rows(current_user, root, local_today(), **_scope(project, date_from, date_to))
 
 
 @bp.route("/completion")
@@ -79,18 +77,8 @@ def completion_export():
         if job is None:
             return redirect(url_for("tasks.completion", **request.args), 303)
         return redirect(url_for("jobs.job_detail", job_id=job.id), 303)
-    items = stream(
-        item_values(
-            completion_items_query(
-                current_user,
-                root,
-                local_today(),
-                project_id=project.id if project else None,
-                date_from=date_from,
-                date_to=date_to,
-            )
-        )
-    )
+    scope = _scope(project, date_from, date_to)
+    items = stream(item_values(completion_items_query(current_user, root, local_today(), **scope)))
     title = f"{root.name}完成清单"
     data = completion_xlsx(title, rows, items, local_today())
     return Response(
@@ -105,17 +93,8 @@ def completion_export():
 def completion_print():
     root, project, date_from, date_to = _params()
     rows = _rows(root, project, date_from, date_to)
-    items = {
-        r.unit.id: completion_items(
-            current_user,
-            r.unit,
-            local_today(),
-            project_id=project.id if project else None,
-            date_from=date_from,
-            date_to=date_to,
-        )
-        for r in rows
-    }
+    scope = _scope(project, date_from, date_to)
+    items = {r.unit.id: completion_items(current_user, r.unit, local_today(), **scope) for r in rows}
     if rows and rows[0].unit.id == root.id:  # root's own items only, not its whole subtree
         items[root.id] = [a for a in items[root.id] if a.unit_id == root.id]
     return render_template(
