@@ -77,3 +77,22 @@ def test_sqlite_is_set_up_for_several_writers(app, backend):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS == 30_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_tally_triggers_are_there_at_head(app, backend):
+    """The roll-up tallies are kept by triggers (migration 0008_tallies). On SQLite a
+    later migration that alters `assignments` or `tasks` in batch mode rebuilds the table
+    and drops its triggers silently: it must create them again, or this fails."""
+    with db.engine.connect() as conn:
+        if backend == "sqlite":
+            found = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            expected = {
+                "tally_assignment_insert",
+                "tally_assignment_delete",
+                "tally_assignment_update",
+                "tally_task_kind",
+            }
+        else:
+            found = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+            expected = {"tally_assignment", "tally_task_kind"}
+    assert expected <= found, found

@@ -8,6 +8,10 @@ The roll-ups read these rows instead of every item. Triggers on `assignments` ke
 them in the same transaction as every write, whoever makes it (services, imports,
 the generator, SQL by hand); the table is filled from the items already there. A
 task's kind may not change once it has items (it is part of the key).
+
+On SQLite, a later migration that alters `assignments` or `tasks` with batch_alter_table
+rebuilds the table and drops these triggers: it must create them again
+(tests/test_migrations.py checks they are there at head).
 """
 
 import sqlalchemy as sa
