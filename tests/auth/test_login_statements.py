@@ -19,6 +19,9 @@ from tests.auth.helpers import audit_rows, post_login
 # account with its unit and roles, the session, the attempt, the last login time, the
 # journal line, the audit chain's last hash and the audit row (issue 11: ≤ 15).
 LOGIN_STATEMENTS = 8
+# PostgreSQL takes a transaction-scoped advisory lock before it appends to the audit
+# log's hash chain (SQLite's single writer needs none): one statement more.
+AUDIT_CHAIN_LOCK = {"sqlite": 0, "postgresql": 1}
 
 
 def _noise(db, tree, n: int, start: int) -> None:
@@ -39,7 +42,7 @@ def _noise(db, tree, n: int, start: int) -> None:
     db.session.commit()
 
 
-def test_login_statements_do_not_grow(app, db, tree, count_queries):
+def test_login_statements_do_not_grow(app, db, tree, count_queries, backend):
     """A tribunal head with two roles logs in with the same statements among 1 or 20
     other accounts, sessions and failed attempts — and with one or four failures of his
     own before (failures add two statements, however many: the address's count and the
@@ -52,7 +55,7 @@ def test_login_statements_do_not_grow(app, db, tree, count_queries):
     _noise(db, tree, 20, 1)
     with count_queries() as many:
         assert post_login(app.test_client(), "ds_tz").status_code == 302
-    assert len(many) == len(few) <= LOGIN_STATEMENTS, many
+    assert len(many) == len(few) <= LOGIN_STATEMENTS + AUDIT_CHAIN_LOCK[backend], "\n\n".join(many)
     counts = []
     for failures in (1, 4):
         for _ in range(failures):
