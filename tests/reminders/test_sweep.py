@@ -93,6 +93,24 @@ def make_item(w, deadline: date, unit=None):
     return a
 
 
+def submitted_item(w, deadline: date, submitted_at: datetime):
+    """An item of inter1 for base1 whose coordinator reported it done and submitted it
+    for review at `submitted_at` (UTC): it waits for inter1's review."""
+    a = make_item(w, deadline)
+    ts.add_report(
+        w.u.base1_coord,
+        a,
+        expected_version=a.version,
+        text="完成",
+        percent=100,
+        files=[],
+        submit=True,
+        now=submitted_at,
+    )
+    _db.session.commit()
+    return a
+
+
 def base1_receivers(w) -> set[int]:
     return {w.u.base1_coord.id, w.u.base1_staff.id}
 
@@ -382,18 +400,7 @@ def _mixed_items(world):
     make_item(world, date(2026, 11, 30))  # overdue 8 → escalate
     make_item(world, date(2026, 12, 15))  # due in 7
     make_item(world, date(2026, 12, 9))  # due in 1
-    sub = make_item(world, date(2026, 12, 20))
-    ts.add_report(
-        world.u.base1_coord,
-        sub,
-        expected_version=sub.version,
-        text="完成",
-        percent=100,
-        files=[],
-        submit=True,
-        now=datetime(2026, 12, 1, 2, 0),
-    )
-    _db.session.commit()
+    submitted_item(world, date(2026, 12, 20), datetime(2026, 12, 1, 2, 0))
 
 
 def test_same_sweep_twice_sends_nothing_the_second_time(world):

@@ -12,8 +12,15 @@ from sqlalchemy import func, select
 from app.extensions import db as _db
 from app.notifications import Notification
 from app.reminders.models import SweepMark, SweepRun
-from app.tasks import services as ts
-from tests.reminders.test_sweep import TUESDAY, listed, make_item, make_world, sweep, sweep_notes
+from tests.reminders.test_sweep import (
+    TUESDAY,
+    listed,
+    make_item,
+    make_world,
+    submitted_item,
+    sweep,
+    sweep_notes,
+)
 
 WORKERS = 2
 
@@ -48,18 +55,7 @@ def test_two_sweeps_at_once_send_nothing_twice(app, db, tree, database_url):
     ):
         make_item(w, deadline)
         make_item(w, deadline, w.t.base2)
-    sub = make_item(w, date(2026, 12, 31))
-    ts.add_report(
-        w.u.base1_coord,
-        sub,
-        expected_version=sub.version,
-        text="完成",
-        percent=100,
-        files=[],
-        submit=True,
-        now=datetime(2026, 12, 1, 2, 0),
-    )
-    db.session.commit()
+    submitted_item(w, date(2026, 12, 31), datetime(2026, 12, 1, 2, 0))
     expected = sweep(TUESDAY, dry_run=True).counts  # what one sweep alone sends
     assert expected["sent"] > 10
     db.session.commit()

@@ -21,7 +21,6 @@ from app.reminders import digest
 from app.reminders.digest import Digest, Entry
 from app.reminders.models import Delivery, SweepDigest, SweepMark
 from app.reminders.sweep import run_sweep
-from app.tasks import services as ts
 from app.tasks.models import Assignment
 from tests import factories
 from tests.reminders.test_sweep import (
@@ -31,6 +30,7 @@ from tests.reminders.test_sweep import (
     make_item,
     make_world,
     rule,
+    submitted_item,
     sweep,
     sweep_days,
     sweep_notes,
@@ -326,18 +326,7 @@ def _batch(world, day: date, per_unit: int) -> None:
             make_item(world, day - timedelta(days=1 + i % 9), unit)
             make_item(world, day + timedelta(days=1), unit)
     for _ in range(per_unit):
-        sub = make_item(world, day + timedelta(days=20))
-        ts.add_report(
-            world.u.base1_coord,
-            sub,
-            expected_version=sub.version,
-            text="完成",
-            percent=100,
-            files=[],
-            submit=True,
-            now=datetime.combine(day - timedelta(days=7), time(1, 0)),
-        )
-    _db.session.commit()
+        submitted_item(world, day + timedelta(days=20), datetime.combine(day - timedelta(days=7), time(1, 0)))
 
 
 def test_statements_do_not_grow_with_the_number_of_items(world, count_queries):
