@@ -197,18 +197,7 @@ def test_review_waiting_goes_to_assigning_units_assigners_and_coordinators(world
     """Submitted Thu 2026-12-03 (local morning): nothing on Mon 12-07 (4 days), the
     reminder on Tue 12-08 (5 days), once. A submitted item gets no overdue reminder
     even though its deadline (12-04) has passed."""
-    a = make_item(world, date(2026, 12, 4))
-    ts.add_report(
-        world.u.base1_coord,
-        a,
-        expected_version=a.version,
-        text="已完成",
-        percent=100,
-        files=[],
-        submit=True,
-        now=datetime(2026, 12, 3, 1, 0),
-    )
-    _db.session.commit()
+    a = submitted_item(world, date(2026, 12, 4), datetime(2026, 12, 3, 1, 0))
     sweep_days(date(2026, 12, 4), date(2026, 12, 11))
     notes = sweep_notes(a.id, "review_waiting")
     assert {n.day for n in notes} == {date(2026, 12, 8)}
@@ -221,18 +210,7 @@ def test_review_waiting_goes_to_assigning_units_assigners_and_coordinators(world
 def test_review_waiting_counts_from_the_local_day_of_submission(world):
     """Submitted Fri 2026-12-04 05:00 local (= 12-03 21:00 UTC): 4 days on Tue 12-08,
     5 on Wed 12-09 — the reminder is due on the 9th, not the 8th."""
-    a = make_item(world, date(2026, 12, 31))
-    ts.add_report(
-        world.u.base1_coord,
-        a,
-        expected_version=a.version,
-        text="已完成",
-        percent=100,
-        files=[],
-        submit=True,
-        now=datetime(2026, 12, 3, 21, 0),
-    )
-    _db.session.commit()
+    a = submitted_item(world, date(2026, 12, 31), datetime(2026, 12, 3, 21, 0))
     sweep(date(2026, 12, 8))
     assert sweep_notes(a.id, "review_waiting") == []
     sweep(date(2026, 12, 9))
