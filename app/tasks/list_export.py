@@ -189,10 +189,7 @@ def download(file: IO[bytes], name: str) -> Response:
 def more_than(ids: Select, limit: int) -> bool:
     """The list (its narrow ids query) has more than `limit` rows: counted no further
     than limit + 1."""
-    return (
-        db.session.scalar(select(func.count()).select_from(ids.order_by(None).limit(limit + 1).subquery()))
-        > limit
-    )
+    return count_rows(ids.order_by(None).limit(limit + 1)) > limit
 
 
 def count_rows(ids: Select) -> int:
