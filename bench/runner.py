@@ -20,7 +20,7 @@ from bench import operations as ops
 from bench import report
 from bench.client import BenchError, Client, api_token
 from bench.database import ROOT, Unreachable, clean_work_dir, prepare_postgres, prepare_sqlite
-from bench.pages import pages
+from bench.pages import after_change, pages
 from bench.server import Scheduler, Server, app_env, memory_mb, new_secret
 from bench.targets import (
     IMPORT_COMMIT,
@@ -200,13 +200,25 @@ class Run:
                         plan,
                     )
                 )
-            for key, label, target, client, path in pages(ids, c):
+            measured = pages(ids, c)
+            for key, label, target, client, path in measured:
                 if self.wanted(key, label):
                     self.add(
                         ops.measure_page(
                             Result(key, label, target), lambda cl=client, p=path: cl.get(p), plan
                         )
                     )
+            change = ops.Changer(env["DATABASE_URL"])
+            for key, label, target, client, path in after_change(measured):
+                if self.wanted(key, label):
+                    self.add(
+                        ops.measure_page(
+                            Result(key, label, target),
+                            lambda cl=client, p=path: change.then(lambda: cl.get(p)),
+                            plan,
+                        )
+                    )
+            change.close()
             worker = server.worker_pids()[0]
 
             def fresh(username: str) -> Client:

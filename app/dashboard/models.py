@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -61,3 +61,17 @@ class AssignmentTally(db.Model):
     closed_month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm; 0 = open
     n: Mapped[int] = mapped_column(Integer, default=0)
     on_time: Mapped[int] = mapped_column(Integer, default=0)  # closed on or before the deadline
+
+
+class TallyVersion(db.Model):
+    """One row whose number goes up, in the same transaction, with every change the
+    cached roll-ups depend on: an item's unit, task, parent, status, deadline, closing
+    day, creation or progress, and the unit tree (triggers of migration 0010). A roll-up
+    computed from the tallies is kept in the web process under the number it was read
+    with (`app.dashboard.tallies`); a new number means a new computation, so the cache is
+    exact without anyone having to remember to clear it."""
+
+    __tablename__ = "tally_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

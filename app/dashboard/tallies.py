@@ -8,19 +8,30 @@ transaction as the items (migration 0008_tallies), and `recount()` rebuilds them
 the items for the tests that check it.
 
 What the tallies cannot answer — a project or category filter, a period that does not
-start and end on month boundaries — the callers count from the items as before."""
+start and end on month boundaries — the callers count from the items as before.
+
+Kept between requests, exactly: what the tallies and the open items give is kept in the
+web process under `tally_version.n` (TallyVersion), read first thing by a GET request.
+Database triggers raise that number in the same transaction as every change to an item
+or the unit tree the figures depend on (migration 0010_tally_version), so a kept result
+is used only while nothing it was made from has changed. Writing requests and the
+scheduler never use or fill it (a transaction that wrote could still roll back). The
+results belong to the app object, so a database put back under a running app (a restore,
+a test's fresh copy) needs a new app (a restart), as every process cache does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import and_, case, extract, func, literal, or_, select
 
 from app import authz
 from app.dashboard.models import AssignmentTally as T
-from app.deadlines import month_end, not_closed
+from app.dashboard.models import TallyVersion
+from app.deadlines import add_months, month_end, not_closed
 from app.extensions import db
 from app.tasks.models import Assignment, Task
 from app.tasks.queries import light_clauses
@@ -28,6 +39,39 @@ from app.tasks.queries import light_clauses
 # The figures of one unit, in this order (app.dashboard.queries.COUNTS):
 # total, closed, on_time, red, yellow, green, grey, rect_total, rect_open
 RECT = "rectification"
+ALL_TIME = (0, 999999)  # every month, and the items with no deadline (month 0)
+
+_KEPT_MAX = 64  # results kept per app (see the module's docstring)
+R = TypeVar("R")
+
+
+def _version() -> int | None:
+    """This request's `tally_version`, read once (first, before any figure), or None
+    where results must not be kept: outside a request, or in one that may write."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    if "_tally_version" not in g:
+        g._tally_version = db.session.execute(select(TallyVersion.n).where(TallyVersion.id == 1)).scalar()
+    return g._tally_version
+
+
+def _kept(key: tuple, compute: Callable[[], R]) -> R:
+    """`compute()`, or what it gave before under the same tally version. Callers treat
+    the result as read-only."""
+    version = _version()
+    if version is None:
+        return compute()
+    kept: dict[tuple, Any] = current_app.extensions.setdefault("qj_tally_kept", {})
+    full = (version, *key)
+    try:
+        return kept[full]
+    except KeyError:
+        pass
+    value = compute()
+    if len(kept) >= _KEPT_MAX:
+        kept.clear()  # every kept result is cheap to make again
+    kept[full] = value
+    return value
 
 
 def month_key(d: date) -> int:
@@ -43,7 +87,7 @@ def month_window(date_from: date | None, date_to: date | None) -> tuple[int, int
     if date_to is not None and date_to != month_end(date_to.year, date_to.month):
         return None
     if date_from is None and date_to is None:
-        return 0, 999999
+        return ALL_TIME
     return (month_key(date_from) if date_from else 1), (month_key(date_to) if date_to else 999999)
 
 
@@ -63,8 +107,12 @@ def _live_by_month(root_id: int, today: date) -> dict[int, dict[int, tuple[int, 
     share it; a request's reads come before its writes)."""
     memo = g.setdefault("_tally_live", {}) if has_request_context() else {}
     key = (root_id, today)
-    if key in memo:
-        return memo[key]
+    if key not in memo:
+        memo[key] = _kept(("live", root_id, today), lambda: _count_live(root_id, today))
+    return memo[key]
+
+
+def _count_live(root_id: int, today: date) -> dict[int, dict[int, tuple[int, int, int]]]:
     lights = light_clauses(today)
     due_month = extract("year", Assignment.deadline) * 100 + extract("month", Assignment.deadline)
     stmt = (
@@ -85,7 +133,6 @@ def _live_by_month(root_id: int, today: date) -> dict[int, dict[int, tuple[int, 
     out: dict[int, dict[int, tuple[int, int, int]]] = {}
     for uid, month, n, red, yellow in db.session.execute(stmt):
         out.setdefault(uid, {})[int(month)] = (red, yellow, n - red - yellow)
-    memo[key] = out
     return out
 
 
@@ -115,7 +162,22 @@ def own_counts(
     window = month_window(date_from, date_to)
     if window is None:
         raise ValueError("the tallies count whole months only")
-    return _counts(root_id, today, [window])[window]
+    if window != ALL_TIME:
+        return _counts(root_id, today, [window])[window]
+    # Every month: counted as four windows (before last month, last month, this month,
+    # later) in the same one query, so that the ranking panel of the same page finds
+    # this month and the last one already counted (`months_counts`).
+    this = month_key(today)
+    last = month_key(add_months(date(today.year, today.month, 1), -1))
+    parts = _counts(root_id, today, [(0, last - 1), (last, last), (this, this), (this + 1, 999999)])
+    total: dict[int, tuple[int, ...]] = {}
+    for units in parts.values():
+        for uid, figures in units.items():
+            before = total.get(uid)
+            total[uid] = (
+                figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
+            )
+    return total
 
 
 def months_counts(root_id: int, today: date, months: list[date]) -> dict[date, dict[int, tuple[int, ...]]]:
@@ -131,7 +193,28 @@ def _counts(
 ) -> dict[tuple[int, int], dict[int, tuple[int, ...]]]:
     """The figures per window of months (not overlapping) and unit: the tallies summed
     per unit and window in one query, the live lights added."""
+    memo = g.setdefault("_tally_windows", {}) if has_request_context() else {}
+    if all((root_id, today, w) in memo for w in windows):
+        return {w: memo[(root_id, today, w)] for w in windows}
     this_month = month_key(today)
+    kept = _kept(("counts", root_id, this_month, tuple(windows)), lambda: _sum(root_id, this_month, windows))
+    out = {w: dict(units) for w, units in kept.items()}
+    for (first, last), units in out.items():
+        if (
+            max(first, this_month) <= last
+        ):  # else a window in the past: its open items are all red, in the tallies
+            for uid, (red, yellow, green) in _live(root_id, today, max(first, this_month), last).items():
+                f = units.get(uid)
+                if f is not None:
+                    units[uid] = (*f[:3], f[3] + red, f[4] + yellow, f[5] + green, *f[6:])
+        memo[(root_id, today, (first, last))] = units
+    return out
+
+
+def _sum(
+    root_id: int, this_month: int, windows: list[tuple[int, int]]
+) -> dict[tuple[int, int], dict[int, tuple[int, ...]]]:
+    """The tallies of `root_id`'s subtree summed per unit and window, in one query."""
     open_ = T.closed_month == 0
     rect = T.kind == RECT
     # which window a row falls in (grouping by a constant for one window would cost a sort)
@@ -174,13 +257,6 @@ def _counts(
                 rect_total,
                 rect_open,
             )
-    for (first, last), units in out.items():
-        if max(first, this_month) > last:
-            continue  # a window in the past: its open items are all red, in the tallies
-        for uid, (red, yellow, green) in _live(root_id, today, max(first, this_month), last).items():
-            f = units.get(uid)
-            if f is not None:
-                units[uid] = (*f[:3], f[3] + red, f[4] + yellow, f[5] + green, *f[6:])
     return out
 
 
@@ -193,6 +269,24 @@ def month_series(root_id: int, today: date, starts: list[date]) -> list[tuple[in
     of this month."""
     this_month = month_key(today)
     months = [month_key(s) for s in starts]
+    closed, overdue, on_time, due, open_past_due = _kept(
+        ("series", root_id, this_month, tuple(months)), lambda: _series(root_id, this_month, months)
+    )
+    overdue, due = dict(overdue), dict(due)
+    # This month ends later: what counts today is the open items past the deadline now,
+    # counted live (those due in an earlier month are all past it).
+    red_this_month = sum(r for r, _y, _g in _live(root_id, today, this_month, this_month).values())
+    if this_month in overdue:
+        overdue[this_month] = open_past_due + red_this_month
+        due[this_month] += red_this_month
+    return [(closed[m], overdue[m], on_time[m], due[m]) for m in months]
+
+
+def _series(
+    root_id: int, this_month: int, months: list[int]
+) -> tuple[dict[int, int], dict[int, int], dict[int, int], dict[int, int], int]:
+    """The tallies' part of `month_series`: closed, overdue, on time and due per month,
+    and the open items due before this month."""
     window = months[0]
     # An item closed before the window and due before it counts in none of the series.
     stmt = (
@@ -219,13 +313,7 @@ def month_series(root_id: int, today: date, starts: list[date]) -> list[tuple[in
                     overdue[m] += n
         if closed_month == 0 and 0 < due_month < this_month:
             open_past_due += n
-    # This month ends later: what counts today is the open items past the deadline now,
-    # counted live (those due in an earlier month are all past it).
-    red_this_month = sum(r for r, _y, _g in _live(root_id, today, this_month, this_month).values())
-    if this_month in overdue:
-        overdue[this_month] = open_past_due + red_this_month
-        due[this_month] += red_this_month
-    return [(closed[m], overdue[m], on_time[m], due[m]) for m in months]
+    return closed, overdue, on_time, due, open_past_due
 
 
 # ---------------------------------------------------------------- the proof
