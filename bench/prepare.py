@@ -47,10 +47,15 @@ def gather() -> dict:
     out: dict = {u: {"id": users[u].id, "unit_id": users[u].unit_id} for u in users}
     assigner_unit = users["assigner"].unit_id
 
+    # The biggest project the reviewer (who opens it) sees: at nation scale, one of its own province's.
+    reviewer_subtree = select(UnitClosure.descendant_id).where(
+        UnitClosure.ancestor_id == users["reviewer"].unit_id
+    )
     biggest = db.session.execute(
         select(Task.project_id, func.count(Assignment.id))
         .join(Assignment, Assignment.task_id == Task.id)
-        .where(Task.project_id.is_not(None))  # rectifications belong to no project
+        .join(Project, Project.id == Task.project_id)  # rectifications belong to no project
+        .where(Project.owner_unit_id.in_(reviewer_subtree))
         .group_by(Task.project_id)
         .order_by(func.count(Assignment.id).desc(), Task.project_id)
         .limit(1)
