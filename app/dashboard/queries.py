@@ -26,10 +26,8 @@ from app.tasks.models import Assignment, Task
 from app.tasks.queries import (
     AssignmentFilters,
     assignments_query,
-    first_rows,
     light_clauses,
     on_time_clause,
-    receiver_queries,
 )
 from app.visits.models import Visit, VisitTarget
 
@@ -308,46 +306,3 @@ def checklist_summary(user: Any, root_id: int) -> list[StandardSummary]:
         StandardSummary(fam, name, n, round(v / t, 4) if t else None, w)
         for fam, name, n, v, t, w in db.session.execute(stmt)
     ]
-
-
-# ---------------------------------------------------------------- today's work (tribunals)
-
-
-@dataclass
-class Today:
-    overdue: list[Assignment]
-    due_soon: list[Assignment]
-    returned: list[Assignment]
-    rectifications: list[Assignment]
-    gaps: list[ChecklistEntry]
-
-    @property
-    def count(self) -> int:
-        return sum(map(len, (self.overdue, self.due_soon, self.returned, self.rectifications, self.gaps)))
-
-
-GAP_LIMIT = 10
-
-
-def today_work(user: Any, today: date, limit: int = 30) -> Today:
-    """What this user's unit must do, most urgent first; each section one query and no
-    item in two sections: overdue, due soon, returned, other open rectifications, and
-    the checklist items still missing or rejected."""
-    q = receiver_queries(user, today)
-    gaps = (
-        select(ChecklistEntry)
-        .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
-        .where(Checklist.unit_id == user.unit_id, Checklist.is_current.is_(True))
-        .where(ChecklistEntry.status.in_(("missing", "rejected")))
-        .order_by(ChecklistEntry.due.asc().nulls_last(), ChecklistEntry.sort_order, ChecklistEntry.id)
-        .limit(GAP_LIMIT)
-    )
-    return Today(
-        overdue=first_rows(q.overdue_items(), limit),
-        due_soon=first_rows(q.due_soon_items(), limit),
-        returned=first_rows(q.not_urgent(Assignment.status == "returned"), limit),
-        rectifications=first_rows(
-            q.not_urgent(Task.kind == "rectification", q.working, Assignment.status != "returned"), limit
-        ),
-        gaps=list(db.session.scalars(authz.scope(gaps, Checklist, user))),
-    )

@@ -19,7 +19,7 @@ from app.errors import ServiceError
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.tasks.helpers import arg_int, categories, parse_date, visible_projects
-from app.tasks.queries import light
+from app.tasks.queries import light, my_work
 from app.timeutil import local_today
 from app.visits.queries import coverage
 
@@ -171,10 +171,11 @@ def overview():
 @bp.route("/today")
 @login_required
 def today_page():
+    """The home page of tribunals and base courts: everything the user must act on — the
+    same sections and counts as 我的工作 (/my), drawn from the same function."""
     today = local_today()
-    work = queries.today_work(current_user, today)
     return render_template(
-        "dashboard/today.html", work=work, today=today, light=light, gap_limit=queries.GAP_LIMIT
+        "dashboard/today.html", work=my_work(current_user, today), today=today, light=light
     )
 
 

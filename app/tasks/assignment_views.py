@@ -27,18 +27,16 @@ from app.tasks.forms import (
     StepForm,
 )
 from app.tasks.helpers import (
-    arg_int,
     assignable_units,
     categories,
     filter_people,
     filter_units,
-    parse_date,
+    filters_from_args,
     units_by_ids,
     visible_projects,
 )
 from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest
 from app.tasks.queries import (
-    AssignmentFilters,
     assignment_ids_query,
     assignments_query,
     light,
@@ -56,25 +54,6 @@ STATUS_FILTERS = {
     **STATUSES,
 }
 KIND_FILTERS = {"task": "清单事项", "rectification": "整改事项"}
-
-
-def filters_from_args() -> AssignmentFilters:
-    args = request.args
-    return AssignmentFilters(
-        project_id=arg_int("project"),
-        unit_id=arg_int("unit"),
-        status=args.get("status", ""),
-        deadline_from=parse_date(args.get("from")),
-        deadline_to=parse_date(args.get("to")),
-        category_id=arg_int("category"),
-        responsible_id=arg_int("responsible"),
-        q=args.get("q", "")[:100],
-        sort=args.get("sort", "deadline"),
-        light=args.get("light", ""),
-        kind=args.get("kind", ""),
-        top_only=args.get("top") == "1",
-        assigned_by_id=arg_int("by"),
-    )
 
 
 @bp.route("/assignments")

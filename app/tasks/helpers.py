@@ -13,6 +13,27 @@ from app.extensions import db
 from app.org.models import Unit, UnitClosure, User
 from app.org.queries import subtree_units
 from app.tasks.models import Category, Project
+from app.tasks.queries import AssignmentFilters
+
+# The list's filter arguments. A link that names any of them (the dashboards', the
+# completion list's, a digest's) means exactly those filters, every status unless it
+# names one; /assignments with none of them opens on the open items.
+FILTER_ARGS = (
+    "project",
+    "unit",
+    "status",
+    "from",
+    "to",
+    "category",
+    "responsible",
+    "q",
+    "light",
+    "kind",
+    "top",
+    "by",
+)
+DEFAULT_STATUS = "open"
+ALL_STATUSES = "all"  # status=all: the default cleared, every status
 
 
 def parse_date(value: str | None) -> date | None:
@@ -100,3 +121,33 @@ def units_by_ids(ids: list[int]) -> list[Unit]:
 
 def arg_int(name: str) -> int | None:
     return request.args.get(name, type=int) or None
+
+
+def list_status(args: Any) -> str:
+    """The status filter of the assignment list: the one asked for ("all" or empty: every
+    status); none asked for, the open items — unless the link names other filters."""
+    status = args.get("status")
+    if status is None:
+        return "" if any(args.get(name) for name in FILTER_ARGS) else DEFAULT_STATUS
+    return "" if status == ALL_STATUSES else status
+
+
+def filters_from_args() -> AssignmentFilters:
+    """The assignment list's filters from the query string (the page and its export):
+    bad values are ignored, never a 500; with no filter at all, the open items."""
+    args = request.args
+    return AssignmentFilters(
+        project_id=arg_int("project"),
+        unit_id=arg_int("unit"),
+        status=list_status(args),
+        deadline_from=parse_date(args.get("from")),
+        deadline_to=parse_date(args.get("to")),
+        category_id=arg_int("category"),
+        responsible_id=arg_int("responsible"),
+        q=args.get("q", "")[:100],
+        sort=args.get("sort", "deadline"),
+        light=args.get("light", ""),
+        kind=args.get("kind", ""),
+        top_only=args.get("top") == "1",
+        assigned_by_id=arg_int("by"),
+    )

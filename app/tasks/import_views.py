@@ -71,12 +71,16 @@ def _batch(batch_id: int) -> ImportBatch:
     return authz.get_scoped_or_404(ImportBatch, batch_id, "import.view", current_user)
 
 
-def _preview_page(batch: ImportBatch):
+def _preview_page(batch: ImportBatch, kept: set[int] | None = None):
+    """The preview; `kept`: the duplicate rows the user ticked "仍要导入" on a commit that
+    was refused (ticked again, not lost)."""
     return render_template(
         "tasks/import_preview.html",
         batch=batch,
         row_errors=row_errors,
         bad=importer.bad_rows(batch),
+        duplicates=importer.duplicate_rows(batch),
+        kept=kept or set(),
         project=_project_of(batch),
         committing=jobs.active_job(current_user, "tasks.import_commit", batch_id=batch.id),
     )
@@ -99,26 +103,34 @@ def _project_of(batch: ImportBatch) -> Project | None:
 def task_import_commit(batch_id: int):
     batch = _batch(batch_id)
     exclude = [int(x) for x in request.form.getlist("exclude_rows") if x.isdigit()]
+    keep = [int(x) for x in request.form.getlist("keep_rows") if x.isdigit()]
+    keep_all = request.form.get("keep_all") == "1"
     if len(batch.rows) > _inline_rows():
-        job, status = run_service(lambda: _queue_commit(batch, exclude))
+        job, status = run_service(lambda: _queue_commit(batch, exclude, keep, keep_all))
         if job is None:
-            return _preview_page(batch), status
+            return _preview_page(batch, set(keep)), status
         return redirect(url_for("jobs.job_detail", job_id=job.id))
-    result, status = run_service(lambda: importer.commit(actor(), batch, exclude_rows=exclude, now=utcnow()))
+    result, status = run_service(
+        lambda: importer.commit(
+            actor(), batch, exclude_rows=exclude, keep_rows=keep, keep_all=keep_all, now=utcnow()
+        )
+    )
     if result is None:
-        return _preview_page(batch), status
+        return _preview_page(batch, set(keep)), status
     flash(commit_message(result), "success")
     return redirect(url_for("tasks.project_detail", project_id=result["project_id"]))
 
 
-def _queue_commit(batch: ImportBatch, exclude: list[int]):
+def _queue_commit(batch: ImportBatch, exclude: list[int], keep: list[int], keep_all: bool):
     """Refuse at once what can be refused; otherwise the job commits (or joins the job
-    already committing this batch: a second click starts nothing new)."""
+    already committing this batch: a second click starts nothing new). The duplicates
+    to keep are kept on the batch, where the job reads them."""
     running = jobs.active_job(actor(), "tasks.import_commit", batch_id=batch.id)
     if running is not None:
         return running
+    importer.keep_duplicates(batch, keep, every=keep_all)
     importer.check_commit(batch, exclude)
-    total = sum(1 for r in batch.rows if not r.get("skip") and r["row"] not in set(exclude))
+    total = importer.rows_to_write(batch, set(exclude))
     return jobs.enqueue(
         actor(),
         "tasks.import_commit",

@@ -4,6 +4,14 @@ then create and assign every item (all or nothing, unless the user leaves rows o
 Re-importing the same sheet adds nothing: each row's key (title + units) is kept on
 the item, and a row whose key is already in the project is skipped.
 
+Nor is an item done twice by accident: a row whose title (normalised: see
+`parsing.normalise_title`) is already an item of the project that the user sees, or is
+the title of an earlier row of the sheet, is marked a duplicate in the preview and left
+out unless the user ticks "仍要导入" for it (per row, or all of them); the choice is kept
+on the batch, so that a background commit honours it. A row whose responsible unit has
+nobody to work on it is refused by `assign_task` itself (its batch reads the staffed
+units once), so the preview shows it as a row error.
+
 Preview and commit run every row through the real services, `create_task` and
 `assign_task`, with a batch (app.tasks.writing.NewItems): each row is checked and built
 in memory exactly as one item is, the sheet's units found in one query, the policy
@@ -32,7 +40,7 @@ from app.importing import ImportBatch, ImportFormatError, Progress, check_rows, 
 from app.org.models import Unit, UnitName, User
 from app.tasks import services
 from app.tasks.models import Project, Task
-from app.tasks.parsing import ParsedRow, parse_task_rows
+from app.tasks.parsing import ParsedRow, normalise_title, parse_task_rows
 from app.tasks.writing import NewItems
 
 CHECK_BATCH = 200  # rows between two progress reports of a job
@@ -64,7 +72,9 @@ def _row_dict(p: ParsedRow) -> dict:
         "unit_ids": [],
         "parse_errors": list(p.errors),
         "errors": [],
-        "skip": False,
+        "skip": False,  # already imported (the same key): never imported again
+        "duplicate": None,  # {"task_id", "title"}: the project's item of that title; {"row"}: an earlier row's
+        "keep": False,  # a duplicate the user keeps ("仍要导入")
     }
 
 
@@ -140,6 +150,39 @@ def _imported_keys(project_id: int, rows: list[dict]) -> set[str]:
     )
 
 
+def _project_titles(actor: User, project_id: int) -> dict[str, dict]:
+    """{normalised title: {"task_id", "title"}} of the project's items this user sees
+    (the first of each title). One query; the titles are normalised here, not in SQL."""
+    stmt = authz.scope(select(Task.id, Task.title).where(Task.project_id == project_id), Task, actor)
+    out: dict[str, dict] = {}
+    for task_id, title in db.session.execute(stmt.order_by(Task.id)):
+        out.setdefault(normalise_title(title), {"task_id": task_id, "title": title})
+    return out
+
+
+def _mark_duplicates(actor: User, project: Project, rows: list[dict]) -> None:
+    """Mark each row (not already imported) whose normalised title is an item of the
+    project, or the title of an earlier row: one query for the whole sheet."""
+    existing = _project_titles(actor, project.id)
+    first_row: dict[str, int] = {}
+    for r in rows:
+        r["duplicate"], r["keep"] = None, False
+        title = normalise_title(r["data"]["title"])
+        if r.get("skip") or not title:
+            continue
+        if title in existing:
+            r["duplicate"] = dict(existing[title])
+        elif title in first_row:
+            r["duplicate"] = {"row": first_row[title]}
+        else:
+            first_row[title] = r["row"]
+
+
+def left_out(r: dict) -> bool:
+    """A duplicate the user has not chosen to keep: not imported, its errors don't count."""
+    return bool(r.get("duplicate")) and not r.get("keep")
+
+
 def _build(
     actor: User, project: Project, rows: list[dict], now: datetime, progress: Progress | None
 ) -> tuple[NewItems, int]:
@@ -153,9 +196,12 @@ def _build(
 
 
 def _check(actor: User, project: Project, rows: list[dict], now: datetime, progress: Progress | None) -> None:
+    """Every row's verdict: already imported (skipped), duplicate (left out unless kept),
+    its errors — duplicates checked too, so that a kept one is known to be good."""
     existing = _imported_keys(project.id, rows)
     for r in rows:
         r["skip"] = r["key"] in existing
+    _mark_duplicates(actor, project, rows)
     _build(actor, project, rows, now, progress)
 
 
@@ -200,13 +246,41 @@ def preview(
 
 
 def bad_rows(batch: ImportBatch, exclude: set[int] | None = None) -> list[int]:
+    """The rows with errors that would be imported: not skipped, excluded or left out."""
     exclude = exclude or set()
-    return [r["row"] for r in batch.rows if row_errors(r) and not r.get("skip") and r["row"] not in exclude]
+    return [
+        r["row"]
+        for r in batch.rows
+        if row_errors(r) and not r.get("skip") and not left_out(r) and r["row"] not in exclude
+    ]
+
+
+def duplicate_rows(batch: ImportBatch) -> list[int]:
+    return [r["row"] for r in batch.rows if r.get("duplicate") and not r.get("skip")]
+
+
+def rows_to_write(batch: ImportBatch, exclude: set[int]) -> int:
+    """How many rows a commit would import (as the batch stands)."""
+    return sum(1 for r in batch.rows if not r.get("skip") and not left_out(r) and r["row"] not in exclude)
+
+
+def keep_duplicates(batch: ImportBatch, rows: list[int], *, every: bool = False) -> None:
+    """The user's "仍要导入": these duplicate rows (or `every` one) are imported after all,
+    the others left out. Kept on the batch (a background commit reads it there)."""
+    if batch.status != "preview":
+        raise ServiceError("该批次已经导入，不能重复导入。")
+    keep = {int(x) for x in rows}
+    unknown = keep - {r["row"] for r in batch.rows}
+    if unknown:
+        raise ServiceError(f"要保留的行号不存在：{sorted(unknown)}。")
+    # a new list: the JSON column is saved when it is assigned, not when a row changes
+    batch.rows = [{**r, "keep": bool(r.get("duplicate")) and (every or r["row"] in keep)} for r in batch.rows]
 
 
 def check_commit(batch: ImportBatch, exclude_rows: list[int]) -> set[int]:
     """What can be refused before any work (at once, even when a job will do the work):
-    a batch already imported, unknown row numbers, bad rows not excluded."""
+    a batch already imported, unknown row numbers, bad rows not excluded (a kept
+    duplicate counts; one left out does not)."""
     if batch.kind != "tasks":
         raise ServiceError("该批次不是任务清单导入。")
     if batch.status != "preview":
@@ -230,21 +304,45 @@ def commit(
     exclude_rows: list[int],
     now: datetime,
     progress: Progress | None = None,
+    keep_rows: list[int] | None = None,
+    keep_all: bool = False,
 ) -> dict:
-    """Create and assign every previewed row except the excluded ones — or nothing.
-    `progress` is told every few rows built (a job's page shows it; it may stop the job)."""
+    """Create and assign every previewed row except the excluded ones and the duplicates
+    not kept (`keep_rows` / `keep_all`: the user's choice now; None: the one kept on the
+    batch) — or nothing. `progress` is told every few rows built (a job's page shows it;
+    it may stop the job)."""
+    if keep_rows is not None or keep_all:
+        keep_duplicates(batch, keep_rows or [], every=keep_all)
     exclude = check_commit(batch, exclude_rows)
     project = db.session.get(Project, batch.result["project_id"])
-    # Another preview of the same sheet may have been committed since this one was made.
+    # Another preview of the same sheet may have been committed since this one was made …
     existing = _imported_keys(project.id, batch.rows)
-    rows = [{**r, "skip": r.get("skip") or r["row"] in exclude or r["key"] in existing} for r in batch.rows]
-    items, bad = _build(actor, project, [r for r in rows if not r["skip"]], now, progress)
+    already = {
+        r["row"] for r in batch.rows if r["row"] not in exclude and (r.get("skip") or r["key"] in existing)
+    }
+    duplicates = {r["row"] for r in batch.rows if left_out(r)} - exclude - already
+    rows = [r for r in batch.rows if r["row"] not in exclude | already | duplicates]
+    # … or an item of the same title added: the user decides again on what the preview shows.
+    titles = _project_titles(actor, project.id)
+    late = [
+        r["row"] for r in rows if not r.get("duplicate") and normalise_title(r["data"]["title"]) in titles
+    ]
+    if late:
+        raise ServiceError(
+            f"预览之后项目中新增了与第 {'、'.join(map(str, late))} 行同名的事项，本次导入已全部取消，"
+            "请重新上传文件查看。"
+        )
+    items, bad = _build(actor, project, [{**r, "skip": False} for r in rows], now, progress)
     if bad:
         raise ServiceError("预览之后数据已有变动，本次导入已全部取消，请重新上传文件查看错误。")
     items.write()
-    created = sum(1 for r in rows if not r["skip"])
-    skipped = sum(1 for r in rows if r["skip"] and r["row"] not in exclude)
     batch.status = "committed"
     batch.committed_at = now
-    batch.result = {**batch.result, "created": created, "excluded": sorted(exclude), "already": skipped}
+    batch.result = {
+        **batch.result,
+        "created": len(rows),
+        "excluded": sorted(exclude),
+        "already": len(already),
+        "duplicates": len(duplicates),
+    }
     return batch.result

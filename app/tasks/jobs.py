@@ -45,6 +45,7 @@ def commit_message(result: dict) -> str:
         f"导入完成：新增并交办 {result['created']} 项"
         + (f"，排除 {len(result['excluded'])} 行" if result["excluded"] else "")
         + (f"，{result['already']} 项此前已导入、已跳过" if result["already"] else "")
+        + (f"，{result['duplicates']} 行重名、未导入" if result.get("duplicates") else "")
         + "。"
     )
 

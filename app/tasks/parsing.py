@@ -313,6 +313,13 @@ def _norm_key(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
 
 
+def normalise_title(text: str) -> str:
+    """A title as two people who mean the same item may write it: compatibility forms
+    unified (NFKC: full-width letters, digits, spaces and brackets become plain ones),
+    trimmed, runs of whitespace made one space, Latin letters in lower case."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip().lower()
+
+
 def _cell(row: list[str], idx: int | None) -> str:
     """The trimmed cell at idx, '' when the column is missing or the row is short."""
     if idx is None or idx >= len(row):

@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import authz
+from app.checklists.models import Checklist, ChecklistEntry
 from app.deadlines import (
     DUE_SOON_DAYS,
     LIGHTS,
@@ -101,16 +102,20 @@ def light_clauses(today: date) -> dict[str, Any]:
 def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
     """The assignment list for this user: one query, scoped and filtered in SQL, each
     row with its item, project and unit loaded."""
-    stmt = (
-        select(Assignment)
-        .join(Task, Task.id == Assignment.task_id)
+    stmt = _with_item(select(Assignment))
+    return _filtered(stmt, user, f, today).order_by(*SORTS.get(f.sort, SORTS["deadline"]))
+
+
+def _with_item(stmt: Select) -> Select:
+    """A query of assignments with each one's item, project and unit loaded (joined)."""
+    return (
+        stmt.join(Task, Task.id == Assignment.task_id)
         .outerjoin(Project, Project.id == Task.project_id)
         .join(Unit, Unit.id == Assignment.unit_id)
         .options(
             contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
         )
     )
-    return _filtered(stmt, user, f, today).order_by(*SORTS.get(f.sort, SORTS["deadline"]))
 
 
 def assignment_ids_query(user: Any, f: AssignmentFilters, today: date) -> Select:
@@ -171,74 +176,170 @@ def light(a: Assignment, today: date) -> str:
     return due_state(a.deadline, a.status == "closed", today)
 
 
+# ---------------------------------------------------------------- my work (/my and /today)
+
+WORKING = ("pending", "in_progress", "returned")  # the receiving unit still has to act
+GAP_LIMIT = 10  # checklist gaps listed (the count is of all of them)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of 我的工作 / 今日工作: its rows (the first `limit`) and how many there are."""
+
+    key: str  # the attribute of MyWork
+    slug: str  # data-testid (今日工作 prefixes "today-")
+    title: str
+    empty: str
+    kind: str  # assignment / extension / entry
+    rows: list
+    total: int
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.rows)
+
+
+# (key, slug, title, text when empty, kind, whose): the sections in the order both pages show them.
+SECTIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("overdue", "overdue", "逾期", "没有逾期事项。", "assignment", "receiver"),
+    ("due_soon", "due-soon", "临期（7天内到期）", "没有临期事项。", "assignment", "receiver"),
+    ("to_acknowledge", "to-ack", "待签收", "没有待签收事项。", "assignment", "receiver"),
+    ("returned", "returned", "被退回", "没有被退回的事项。", "assignment", "receiver"),
+    ("rectifications", "rectifications", "整改事项", "没有正在整改的事项。", "assignment", "receiver"),
+    ("to_review", "to-review", "待我审核", "没有等待您审核的事项。", "assignment", "reviewer"),
+    (
+        "extension_requests",
+        "extensions",
+        "待审批的延期申请",
+        "没有待审批的延期申请。",
+        "extension",
+        "reviewer",
+    ),
+    ("gaps", "gaps", "检查清单待补", "检查清单没有缺项。", "entry", "receiver"),
+    ("in_progress", "in-progress", "正在承办", "没有其他正在承办的事项。", "assignment", "receiver"),
+)
+
+
 @dataclass
 class MyWork:
-    overdue: list[Assignment]
-    due_soon: list[Assignment]
-    to_acknowledge: list[Assignment]
-    returned: list[Assignment]
-    in_progress: list[Assignment]
-    to_review: list[Assignment]
-    extension_requests: list[ExtensionRequest]
+    """Everything this user must act on, by section: what their unit must do (each open
+    item in exactly one section, the most urgent first) and what waits for their review.
+    今日工作 and 我的工作 are both drawn from it, so they cannot differ."""
 
+    overdue: list[Assignment] = field(default_factory=list)
+    due_soon: list[Assignment] = field(default_factory=list)
+    to_acknowledge: list[Assignment] = field(default_factory=list)
+    returned: list[Assignment] = field(default_factory=list)
+    rectifications: list[Assignment] = field(default_factory=list)
+    in_progress: list[Assignment] = field(default_factory=list)
+    to_review: list[Assignment] = field(default_factory=list)
+    extension_requests: list[ExtensionRequest] = field(default_factory=list)
+    gaps: list[ChecklistEntry] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)  # every section's full count
+    shown: tuple[str, ...] = ()  # the sections that concern this user, in SECTIONS order
 
-@dataclass
-class ReceiverQueries:
-    """The open items of the user's own unit, split by urgency so that no item is in
-    two sections: overdue, due soon, then the rest by status."""
+    @property
+    def sections(self) -> list[Section]:
+        return [
+            Section(key, slug, title, empty, kind, getattr(self, key), self.totals.get(key, 0))
+            for key, slug, title, empty, kind, _ in SECTIONS
+            if key in self.shown
+        ]
 
-    mine: Select
-    working: Any  # pending / in progress / returned: the receiver still has to act
-    overdue: Any
-    soon: Any
-
-    def overdue_items(self) -> Select:
-        return self.mine.where(self.working, self.overdue)
-
-    def due_soon_items(self) -> Select:
-        return self.mine.where(self.working, self.soon)
-
-    def not_urgent(self, *clauses: Any) -> Select:
-        return self.mine.where(*clauses, ~self.overdue, ~self.soon)
-
-
-def receiver_queries(user: Any, today: date) -> ReceiverQueries:
-    return ReceiverQueries(
-        mine=assignments_query(user, AssignmentFilters(), today).where(authz.receiver_clause(user)),
-        working=Assignment.status.in_(("pending", "in_progress", "returned")),
-        overdue=overdue_clause(Assignment.deadline, Assignment.status, today),
-        soon=due_soon_clause(Assignment.deadline, Assignment.status, today),
-    )
-
-
-def first_rows(stmt: Select, limit: int) -> list:
-    return list(db.session.scalars(stmt.limit(limit)))
+    @property
+    def count(self) -> int:
+        """How many things in all wait for this user (every row of every section shown)."""
+        return sum(self.totals.get(key, 0) for key in self.shown)
 
 
 def my_work(user: Any, today: date, limit: int = 50) -> MyWork:
-    """What this user must do now — each section one SQL query: their unit's open
-    items by urgency, and the queue of items and extension requests they review."""
-    q = receiver_queries(user, today)
+    """What this user must do now, in at most four SQL statements whatever the numbers:
+    the open items of their unit by section (one query, each section's first `limit`
+    and its count), the items and the extension requests they review, and their unit's
+    checklist gaps (the first GAP_LIMIT)."""
+    work = MyWork()
+    receiver = user.has_role(*authz.RECEIVER_ROLES)
+    if receiver:
+        for a, key, total in db.session.execute(_receiver_sections(user, today, limit)):
+            getattr(work, key).append(a)
+            work.totals[key] = total
+        work.gaps, work.totals["gaps"] = _counted(_gaps(user))
     review_q = assignments_query(user, AssignmentFilters(status="submitted"), today).where(
         authz.assigning_side_clause(user)
     )
+    work.to_review, work.totals["to_review"] = _counted(review_q.limit(limit))
     ext_q = (
         select(ExtensionRequest)
         .join(Assignment, Assignment.id == ExtensionRequest.assignment_id)
         .join(Task, Task.id == Assignment.task_id)
         .where(ExtensionRequest.status == "pending", Assignment.status != "closed")
         .where(authz.assigning_side_clause(user))
-        .order_by(ExtensionRequest.created_at)
+        .order_by(ExtensionRequest.created_at, ExtensionRequest.id)
         .limit(limit)
     )
-    return MyWork(
-        overdue=first_rows(q.overdue_items(), limit),
-        due_soon=first_rows(q.due_soon_items(), limit),
-        to_acknowledge=first_rows(q.not_urgent(Assignment.status == "pending"), limit),
-        returned=first_rows(q.not_urgent(Assignment.status == "returned"), limit),
-        in_progress=first_rows(q.not_urgent(Assignment.status == "in_progress"), limit),
-        to_review=first_rows(review_q, limit),
-        extension_requests=list(db.session.scalars(ext_q)),
+    work.extension_requests, work.totals["extension_requests"] = _counted(ext_q)
+    reviews = user.has_role(*authz.REVIEWER_ROLES, "reviewer", "leader")
+    work.shown = tuple(
+        key
+        for key, *_, whose in SECTIONS
+        if (receiver if whose == "receiver" else reviews) or work.totals.get(key)
+    )
+    return work
+
+
+def _counted(stmt: Select) -> tuple[list, int]:
+    """The rows of a one-entity query with LIMIT, and how many there are without it
+    (COUNT(*) OVER (), in the same statement)."""
+    rows = db.session.execute(stmt.add_columns(func.count().over())).all()
+    return [r[0] for r in rows], (rows[0][1] if rows else 0)
+
+
+def _receiver_sections(user: Any, today: date, limit: int) -> Select:
+    """(assignment, section, the section's count) of the open items of the user's unit,
+    each in exactly one section — overdue, due soon, to acknowledge, returned, 整改, in
+    progress — the first `limit` of each in the list's order. One statement."""
+    section = case(
+        (overdue_clause(Assignment.deadline, Assignment.status, today), "overdue"),
+        (due_soon_clause(Assignment.deadline, Assignment.status, today), "due_soon"),
+        (Assignment.status == "pending", "to_acknowledge"),
+        (Assignment.status == "returned", "returned"),
+        (Task.kind == "rectification", "rectifications"),
+        else_="in_progress",
+    )
+    ranked = (
+        authz.scope(
+            select(
+                Assignment.id.label("id"),
+                section.label("section"),
+                func.row_number().over(partition_by=section, order_by=SORTS["deadline"]).label("n"),
+                func.count().over(partition_by=section).label("total"),
+            ).join(Task, Task.id == Assignment.task_id),
+            Assignment,
+            user,
+        )
+        .where(authz.receiver_clause(user), Assignment.status.in_(WORKING))
+        .subquery()
+    )
+    return (
+        _with_item(select(Assignment, ranked.c.section, ranked.c.total))
+        .join(ranked, ranked.c.id == Assignment.id)
+        .where(ranked.c.n <= limit)
+        .order_by(ranked.c.section, ranked.c.n)
+    )
+
+
+def _gaps(user: Any) -> Select:
+    """The checklist items the user's unit has still to tick (missing) or to redo
+    (rejected), the nearest due first."""
+    return authz.scope(
+        select(ChecklistEntry)
+        .join(Checklist, Checklist.id == ChecklistEntry.checklist_id)
+        .where(Checklist.unit_id == user.unit_id, Checklist.is_current.is_(True))
+        .where(ChecklistEntry.status.in_(("missing", "rejected")))
+        .order_by(ChecklistEntry.due.asc().nulls_last(), ChecklistEntry.sort_order, ChecklistEntry.id)
+        .limit(GAP_LIMIT),
+        Checklist,
+        user,
     )
 
 
