@@ -212,6 +212,19 @@ def login(client):
 
 
 @pytest.fixture
+def as_user(app):
+    """A fresh client logged in as the given user (one client per person)."""
+
+    def _as(user):
+        c = app.test_client()
+        resp = c.post("/login", data={"username": user.username, "password": factories.PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+        return c
+
+    return _as
+
+
+@pytest.fixture
 def count_queries(app):
     """Context manager counting the SQL statements the app sends (all sessions)."""
     import contextlib

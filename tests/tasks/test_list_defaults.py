@@ -26,17 +26,6 @@ NOW = datetime(2026, 6, 1, 2, 0)
 
 
 @pytest.fixture
-def as_user(app):
-    def _as(user):
-        c = app.test_client()
-        resp = c.post("/login", data={"username": user.username, "password": factories.PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-        return c
-
-    return _as
-
-
-@pytest.fixture
 def listed(db, tree):
     """inter1's items on 2026-07-05: two closed in June, one overdue since June, one due
     soon, two later."""

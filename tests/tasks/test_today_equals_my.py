@@ -27,19 +27,6 @@ NOW = datetime(2026, 6, 20, 2, 0)  # 2026-06-20 10:00 in Shanghai: when the worl
 TODAY = date(2026, 6, 25)  # when the pages are read
 
 
-@pytest.fixture
-def as_user(app):
-    """A fresh client logged in as the given user (one client per person)."""
-
-    def _as(user):
-        c = app.test_client()
-        resp = c.post("/login", data={"username": user.username, "password": factories.PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-        return c
-
-    return _as
-
-
 def _item(actor, project, title: str, deadline: date, *units):
     t = factories.task(actor, project, title=title, deadline=deadline, now=NOW)
     return factories.assign(actor, t, *units, now=NOW)

@@ -36,17 +36,6 @@ def frozen():
 
 
 @pytest.fixture
-def as_user(app):
-    def _as(user):
-        c = app.test_client()
-        resp = c.post("/login", data={"username": user.username, "password": factories.PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-        return c
-
-    return _as
-
-
-@pytest.fixture
 def w(db, tree):
     """inter1's item assigned to base1; a second assigner of inter1 (the "somebody else");
     a rectification found by inter1's leader at trib1, verified by that leader."""

@@ -52,19 +52,6 @@ def march2():
 
 
 @pytest.fixture
-def as_user(app):
-    """A fresh client logged in as the given user (one client per person)."""
-
-    def _as(user):
-        c = app.test_client()
-        resp = c.post("/login", data={"username": user.username, "password": factories.PASSWORD})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-        return c
-
-    return _as
-
-
-@pytest.fixture
 def w(db, tree):
     """inter1's leader has planned a visit to trib1 and trib2 on 2026-03-10."""
     u = factories.visit_users(tree)
