@@ -147,6 +147,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from app import authz
     from app.deadlines import traffic_light
+    from app.exports.xlsx import month_text
     from app.journal import field_label, field_value
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
     from app.tasks.queries import traffic_light_of
@@ -161,6 +162,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["field_value"] = field_value
     app.jinja_env.filters["date_cn"] = fmt_date_cn
+    app.jinja_env.filters["month_cn"] = month_text  # "2026-02" → "2026年2月"
 
     @app.context_processor
     def inject() -> dict:

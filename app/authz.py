@@ -24,6 +24,7 @@ from app.dashboard.models import DisplayToken
 from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
+from app.reminders.circular_models import CircularAddressee
 from app.reminders.models import Circular, UrgeNotice
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
 from app.visits.models import Finding, Pairing, Visit, VisitTarget
@@ -105,7 +106,9 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     Checklist: lambda u: Checklist.unit_id.in_(scope_unit_ids(u)),
     ChecklistTemplate: lambda u: ChecklistTemplate.id.is_not(None),  # standards are public to all users
     Pairing: lambda u: Pairing.unit_id.in_(scope_unit_ids(u)),
-    Circular: lambda u: Circular.unit_id.in_(scope_unit_ids(u)),
+    # A circular: its court's subtree (a draft only for its reviewers), and once issued
+    # the courts it names and the units above them.
+    Circular: lambda u: _circular_clause(u),
     DisplayToken: lambda u: DisplayToken.unit_id.in_(scope_unit_ids(u)),
     AuditEntry: lambda u: _audit_clause(u),
     # A background job (an import, an export, a circular) is its owner's alone.
@@ -115,6 +118,29 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
         Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
     ),
 }
+
+
+def _circular_clause(user: Any):
+    in_scope = scope_unit_ids(user)
+    own = Circular.unit_id.in_(in_scope)
+    addressed = Circular.id.in_(
+        select(CircularAddressee.circular_id).where(CircularAddressee.unit_id.in_(in_scope))
+    )
+    issued = and_(Circular.status == "issued", or_(own, addressed))
+    return or_(and_(own, Circular.status != "issued"), issued) if _role(user, "reviewer") else issued
+
+
+def _addressed_below(user: Any, circular: Any) -> bool:
+    """A court the issued circular names is this user's unit or below it."""
+    return (
+        db.session.scalar(
+            select(CircularAddressee.unit_id)
+            .where(CircularAddressee.circular_id == circular.id)
+            .where(CircularAddressee.unit_id.in_(scope_unit_ids(user)))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _is_root_user(user: Any) -> bool:
@@ -173,7 +199,9 @@ _SEES: dict[type, Callable[[Any, Any], bool]] = {
     ),
     Finding: lambda u, o: sees(u, db.session.get(Visit, o.visit_id)),
     Pairing: lambda u, o: o.unit_id in visible_unit_ids(u),
-    Circular: lambda u, o: o.unit_id in visible_unit_ids(u),
+    Circular: lambda u, o: (
+        o.unit_id in visible_unit_ids(u) or (o.status == "issued" and _addressed_below(u, o))
+    ),
     DisplayToken: lambda u, o: o.unit_id in visible_unit_ids(u),
     UrgeNotice: lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
     ChecklistTemplate: lambda u, o: True,
@@ -461,9 +489,13 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "reminders.admin": lambda u, o: _role(u, "admin"),
     "unit.mute": lambda u, o: _role(u, "admin") and sees(u, o),
     "notification.view": lambda u, o: o.recipient_id == u.id,
+    # Composing a 催办单 at all: the roles that may sit on an item's assigning side.
+    "urge.compose": lambda u, o: _role(u, *REVIEWER_ROLES, "reviewer", "leader"),
     "urge.send": lambda u, o: _assigning_side(u, o, *OPEN),
     "urge.view": lambda u, o: o.sender_unit_id in visible_unit_ids(u) or _is_urge_recipient(u, o),
     "circular.manage": lambda u, o: _role(u, "reviewer"),
+    # reading one: issued, or a draft for the reviewers of its court (`_SEES` decides who sees it at all)
+    "circular.view": lambda u, o: o is None or o.status == "issued" or _role(u, "reviewer"),
     # Dashboards. Rankings are aggregate figures per court, published to every court
     # as the month-end circular is; the red list under them shows only what the
     # user may see. A wall display token is managed by the admins above its unit.

@@ -6,6 +6,7 @@ stops the same reminder going out twice."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,8 +46,12 @@ def notify_users(
     dedupe_key: str,
     actor_id: int | None,
     now: datetime,
+    email: bool = False,
 ) -> int:
-    """Add one notification per recipient unless (recipient, dedupe_key) exists already."""
+    """Add one notification per recipient unless (recipient, dedupe_key) exists already.
+    With `email`, each new one also goes out by e-mail as its recipient prefers (at once,
+    or in the day's digest; not to those who turned e-mail off, have no address or whose
+    unit is muted)."""
     if not user_ids:
         return 0
     have = set(
@@ -56,22 +61,93 @@ def notify_users(
             )
         )
     )
-    added = 0
-    for uid in dict.fromkeys(user_ids):
-        if uid in have:
-            continue
-        db.session.add(
-            Notification(
-                recipient_id=uid,
-                kind=kind,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                message=message,
-                dedupe_key=dedupe_key,
-                created_by_id=actor_id,
-                created_at=now,
-            )
+    added = [
+        Notification(
+            recipient_id=uid,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            message=message,
+            dedupe_key=dedupe_key,
+            created_by_id=actor_id,
+            created_at=now,
         )
-        added += 1
+        for uid in dict.fromkeys(user_ids)
+        if uid not in have
+    ]
+    db.session.add_all(added)
     db.session.flush()
-    return added
+    if email and added:
+        mail_as_preferred([(n.id, n.recipient_id) for n in added], now=now)
+    return len(added)
+
+
+def add_new_only(rows: list[dict], *, now: datetime, email: bool = True) -> list[tuple[int, int, str]]:
+    """Notifications given as rows (the table's columns), in one INSERT … ON CONFLICT DO
+    NOTHING: a (recipient, dedupe_key) that exists already is skipped by the unique key
+    itself — set-based `notify_users` for many at once. With `email`, the new ones are
+    mailed as their recipients prefer. Returns (id, recipient id, dedupe key) of those added."""
+    if not rows:
+        return []
+    t = Notification.__table__
+    stmt = insert_new_only(Notification, ("recipient_id", "dedupe_key"))
+    made = [
+        tuple(r) for r in db.session.execute(stmt.returning(t.c.id, t.c.recipient_id, t.c.dedupe_key), rows)
+    ]
+    if email and made:
+        mail_as_preferred([(nid, uid) for nid, uid, _ in made], now=now)
+    return made
+
+
+def insert_new_only(model: type, unique: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (unique) DO NOTHING, on SQLite or PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique))
+
+
+def email_modes(user_ids: set[int]) -> dict[int, str]:
+    """{user id: e-mail mode} for the people among these who get e-mail (an address,
+    e-mail not turned off, their unit not muted). One query."""
+    from app.org.models import Unit, User
+
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.email_mode)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(
+            User.id.in_(user_ids),
+            User.email.is_not(None),
+            User.email != "",
+            User.email_mode != "off",
+            Unit.email_muted.is_(False),
+        )
+    ).all()
+    return dict(rows)
+
+
+def mail_as_preferred(notes: list[tuple[int, int]], *, now: datetime) -> int:
+    """Queue e-mail for these new notifications ((notification id, recipient id)) as each
+    recipient prefers: "immediate" at once, "digest" in the day's summary (the mail job
+    sends them: app/reminders/mail.py). Two statements; returns how many were queued."""
+    from app.reminders.models import Delivery
+
+    modes = email_modes({uid for _, uid in notes})
+    rows = [
+        {
+            "notification_id": nid,
+            "recipient_id": uid,
+            "mode": "immediate" if modes[uid] == "immediate" else "digest",
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for nid, uid in notes
+        if uid in modes
+    ]
+    if rows:
+        db.session.execute(Delivery.__table__.insert(), rows)
+    return len(rows)

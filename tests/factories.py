@@ -83,6 +83,14 @@ def task(actor: User, project_, title: str = "选配人民法庭庭长", **kw):
     )
 
 
+def receivers(*units: Unit, role: str = "staff") -> list[User]:
+    """One active person per unit to receive what is handed to it (an assignment to a
+    unit with nobody there is refused): `<unit id>_gj`, a 干警 by default."""
+    people = [user(f"u{u.id}_gj", u, [role], display_name=f"{u.name}干警") for u in units]
+    db.session.commit()
+    return people
+
+
 def assign(actor: User, task_, *units: Unit, now=None) -> list:
     """Assign `task_` to `units` through the service."""
     from app.tasks import services as task_services
@@ -106,6 +114,7 @@ def task_users(t: SimpleNamespace) -> SimpleNamespace:
     u.base3_coord = user("y1_llr", t.base3, ["coordinator"], display_name="乙一县联络员")
     u.trib1_head = user("ds_tz", t.trib1, ["tribunal_head"], display_name="东山庭长")
     u.trib2_head = user("xs_tz", t.trib2, ["tribunal_head"], display_name="西山庭长")
+    u.trib3_head = user("ns_tz", t.trib3, ["tribunal_head"], display_name="南山庭长")
     db.session.commit()
     return u
 

@@ -534,6 +534,12 @@ ROUTES: dict[str, Row] = {
             "deadline": "2099-06-30",
         },
     ),
+    # The list of visit kinds is the 系统管理员's (kind 1 is a shipped one).
+    "visits.kinds_admin": Row("GET", _u("/admin/visit-kinds"), admin_only, positional=False),
+    "visits.kind_rename": Row(
+        "POST", _u("/admin/visit-kinds/1"), admin_only, positional=False, data={"name": "调研走访"}
+    ),
+    "visits.kind_toggle": Row("POST", _u("/admin/visit-kinds/1/toggle"), admin_only, positional=False),
     "visits.coverage": Row("GET", lambda c, p: f"/visits/coverage?unit={_unit(c, p)}", in_subtree),
     "visits.pairing_list": Row("GET", _u("/pairings"), anyone, positional=False),
     "visits.pairing_delete": Row(
@@ -558,11 +564,14 @@ ROUTES: dict[str, Row] = {
     ),
     "reminders.runs": Row("GET", _u("/admin/reminders/runs"), admin_only, positional=False),
     "reminders.run_now": Row("POST", _u("/admin/reminders/run-now"), admin_only, positional=False),
-    "reminders.urge_new": Row("GET", _u("/urge/new"), anyone, positional=False),
+    "reminders.urge_new": Row(
+        "GET", _u("/urge/new"), roles_only("assigner", "coordinator", "reviewer", "leader"), positional=False
+    ),
     "reminders.urge_create": Row("POST", _u("/urge"), assigning_side, data=lambda c, p: {"ids": [_a(c, p)]}),
     "reminders.urge_list": Row("GET", _u("/urge"), anyone, positional=False),
     "reminders.urge_detail": Row("GET", lambda c, p: f"/urge/{c.urges[p].id}", in_subtree),
-    "reminders.circular_list": Row("GET", _u("/circulars"), roles_only("reviewer"), positional=False),
+    # Everyone lists the circulars addressed to their court (a draft: its reviewers alone).
+    "reminders.circular_list": Row("GET", _u("/circulars"), anyone, positional=False),
     "reminders.circular_detail": Row("GET", lambda c, p: f"/circulars/{c.circulars[p].id}", circular_manager),
     "reminders.circular_save": Row(
         "POST", lambda c, p: f"/circulars/{c.circulars[p].id}", circular_manager, data={"body": "正文"}

@@ -216,6 +216,7 @@ def test_kill9_of_the_scheduler_during_a_2000_row_import_leaves_all_or_nothing(
     commit runs through (2,000 items, 2,000 assignments) and survives a kill -9 right
     after; committing the batch again is refused."""
     importer = factories.user("importer", tree.inter1, ["assigner"])
+    factories.receivers(tree.base1)
     project = factories.project(importer)
     db.session.commit()
     project_id = project.id

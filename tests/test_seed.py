@@ -19,6 +19,14 @@ ACCOUNTS = {
     "hrfy": ("coordinator", "桓仁满族自治县人民法院"),
     "hlft": ("tribunal_head", "华来人民法庭"),
     "fjft": ("tribunal_head", "冯家人民法庭"),
+    "tsft": ("tribunal_head", "田师付人民法庭"),
+    "bxfy": ("coordinator", "本溪满族自治县人民法院"),
+    "psfy": ("coordinator", "本溪市平山区人民法院"),
+    "xhfy": ("coordinator", "本溪市溪湖区人民法院"),
+    "fmfy": ("coordinator", "阜新蒙古族自治县人民法院"),
+    "zwfy": ("coordinator", "彰武县人民法院"),
+    "qhfy": ("coordinator", "阜新市清河门区人民法院"),
+    "wfft": ("tribunal_head", "王府人民法庭"),
 }
 
 

@@ -1,6 +1,7 @@
-"""The one XLSX writer (app/exports/xlsx.py, on XlsxWriter), read back by openpyxl: print
-setup, header and body styles, coloured cells, notes across the columns, text that stays
-text, the cell-length cut, dates, and streaming in constant memory."""
+"""The one XLSX writer (app/exports/xlsx.py, on XlsxWriter), read back by openpyxl: the
+title row, print setup, header and body styles, coloured cells, notes across the columns,
+text that stays text, the cell-length cut, dates, and streaming in constant memory.
+Row 1 is the title, row 2 the header, the data start at row 3."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from app.exports.xlsx import CELL_MAX, Book, Column, Note, Styled
+from app.exports.xlsx import CELL_MAX, FIRST_DATA_ROW, HEADER_ROW, Book, Column, Note, Styled, period_text
 from app.tasks.export import ITEM_COLUMNS, _listed_with_note
 
 MODES = pytest.mark.parametrize("write_only", [False, True], ids=["in-memory", "streamed"])
 FORMULA_LIKE = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(1,1)", "\t=1+1", "=cmd|' /C calc'!A0"]
 
 
+AS_OF = date(2026, 11, 30)
+
+
 def _book(write_only: bool, columns, rows, title: str = "甲市中院 & 完成清单", **kw):
-    book = Book(title, write_only=write_only)
+    book = Book(title, as_of=AS_OF, write_only=write_only)
     count = book.sheet("明细", columns, rows, **kw)
     data = book.to_bytes()
     return count, data, load_workbook(io.BytesIO(data)).worksheets[0]
@@ -37,24 +41,61 @@ def _columns(n: int) -> list[Column]:
 @pytest.mark.parametrize(
     "width, landscape, orientation",
     [
-        (3, None, "portrait"),
-        (7, None, "portrait"),
-        (8, None, "landscape"),
-        (3, True, "landscape"),
-        (10, False, "portrait"),
+        (3, {}, "landscape"),
+        (16, {}, "landscape"),
+        (10, {"landscape": False}, "portrait"),
     ],
 )
 def test_print_setup(write_only, width, landscape, orientation):
-    """A4, portrait unless more than 7 columns (or asked), as wide as one page and any
-    length, header row on every page, title in the page header, page numbers below."""
-    _, _, ws = _book(write_only, _columns(width), [["x"] * width], landscape=landscape)
+    """Landscape A4 (portrait only when asked), narrow margins, one page wide and any
+    length, the header row (row 2) on every page, the title in the page header and page
+    numbers below."""
+    _, _, ws = _book(write_only, _columns(width), [["x"] * width], **landscape)
     setup = ws.page_setup
     assert setup.orientation == orientation and int(setup.paperSize) == 9  # 9 = A4
     assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
     assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert ws.print_title_rows == "$1:$1"
+    assert ws.print_title_rows == "$2:$2"
+    assert (ws.page_margins.left, ws.page_margins.right) == (0.4, 0.4)
+    assert ws.print_options.horizontalCentered
     assert ws.oddHeader.center.text == "甲市中院 && 完成清单"  # & doubled: a lone & starts a code
     assert ws.oddFooter.center.text == "第 &P 页，共 &N 页"
+
+
+@MODES
+def test_title_row_says_what_which_unit_period_and_date(write_only):
+    """Row 1 holds the title — what and which unit, the period, 截至 the day — merged across
+    every column, bold and large, centred; the header below it is frozen with it."""
+    book = Book(
+        "甲市中院完成清单",
+        period=period_text(date(2026, 1, 1), date(2026, 3, 31)),
+        as_of=AS_OF,
+        write_only=write_only,
+    )
+    book.sheet("完成清单", _columns(5), [["x"] * 5])
+    book.sheet("明细", _columns(2), [], title="甲市中院完成清单明细")
+    book.sheet("红榜", _columns(1), [], title="甲市中院逾期事项红榜", period="")
+    wb = load_workbook(io.BytesIO(book.to_bytes()))
+    first, second, third = wb.worksheets
+    title = first["A1"].value
+    assert title == "甲市中院完成清单（2026年1月1日至2026年3月31日）　截至2026年11月30日"
+    assert [str(r) for r in first.merged_cells.ranges] == ["A1:E1"]
+    assert (
+        first["A1"].font.bold and first["A1"].font.sz == 14 and first["A1"].alignment.horizontal == "center"
+    )
+    assert first.row_dimensions[1].height >= 20
+    assert [c.value for c in first[HEADER_ROW]] == [f"列{i}" for i in range(5)]
+    assert first.freeze_panes == f"A{FIRST_DATA_ROW}"
+    assert second["A1"].value == "甲市中院完成清单明细（2026年1月1日至2026年3月31日）　截至2026年11月30日"
+    assert third["A1"].value == "甲市中院逾期事项红榜　截至2026年11月30日" and not third.merged_cells.ranges
+
+
+def test_period_text():
+    """A period reads as Chinese dates; an open end says 起 or 至; no bound, no period."""
+    assert period_text(date(2026, 1, 1), date(2026, 3, 31)) == "2026年1月1日至2026年3月31日"
+    assert period_text(date(2026, 1, 1), None) == "2026年1月1日起"
+    assert period_text(None, date(2026, 3, 31)) == "至2026年3月31日"
+    assert period_text(None, None) is None
 
 
 def test_page_header_never_mistaken_for_a_picture():
@@ -66,7 +107,7 @@ def test_page_header_never_mistaken_for_a_picture():
 
 @MODES
 def test_header_and_body_styles(write_only):
-    """Header: bold on F2DCDB with thin BFBFBF borders, centred, wrapped, frozen at A2;
+    """Header (row 2): bold on F2DCDB with thin BFBFBF borders, centred, wrapped, frozen;
     body: bordered, top-aligned, wrapped, the column's number format and alignment; an
     empty value is an empty bordered cell; widths as given; the document title set."""
     columns = [
@@ -79,9 +120,9 @@ def test_header_and_body_styles(write_only):
     )
     assert count == 3
     assert load_workbook(io.BytesIO(data)).properties.title == "甲市中院 & 完成清单"
-    assert ws.freeze_panes == "A2" and ws.row_dimensions[1].height == 30
+    assert ws.freeze_panes == "A3" and ws.row_dimensions[2].height == 30
     assert [ws.column_dimensions[c].width for c in "ABC"] == [34, 10, 8]
-    for cell in ws[1]:
+    for cell in ws[2]:
         assert cell.font.bold and cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb.endswith("F2DCDB")
         assert cell.border.left.style == "thin" and cell.border.bottom.color.rgb.endswith("BFBFBF")
         assert (cell.alignment.horizontal, cell.alignment.vertical, cell.alignment.wrap_text) == (
@@ -89,19 +130,19 @@ def test_header_and_body_styles(write_only):
             "center",
             True,
         )
-    a2, b2, c2 = ws[2]
-    assert (a2.value, a2.data_type, a2.quotePrefix) == ("甲一区法院", "s", False)
-    assert (b2.value, b2.number_format) == (0.875, "0.0%")
-    assert c2.value is None and c2.border.top.style == "thin" and c2.alignment.horizontal == "center"
-    for cell in (a2, b2, c2):
+    a3, b3, c3 = ws[3]
+    assert (a3.value, a3.data_type, a3.quotePrefix) == ("甲一区法院", "s", False)
+    assert (b3.value, b3.number_format) == (0.875, "0.0%")
+    assert c3.value is None and c3.border.top.style == "thin" and c3.alignment.horizontal == "center"
+    for cell in (a3, b3, c3):
         assert (
             cell.alignment.vertical == "top"
             and cell.alignment.wrap_text
             and cell.border.right.style == "thin"
         )
         assert not cell.font.bold and cell.fill.fill_type is None
-    assert [c.value for c in ws[3]] == [None, None, None]  # the empty row stays empty
-    assert (ws["B4"].value, ws["C4"].value) == (1, "✓")
+    assert [c.value for c in ws[4]] == [None, None, None]  # the empty row stays empty
+    assert (ws["B5"].value, ws["C5"].value) == (1, "✓")
 
 
 @MODES
@@ -120,7 +161,7 @@ def test_styled_cells_and_one_format_per_look(write_only):
     formats = len(book.workbook.formats)
     ws = load_workbook(io.BytesIO(book.to_bytes())).worksheets[0]
     assert formats <= 10, formats
-    verified, missing = ws["B3"], ws["B2"]
+    verified, missing = ws["B4"], ws["B3"]
     assert verified.value == "✓ 已核验" and verified.fill.fgColor.rgb.endswith("CCEBE1")
     assert verified.font.color.rgb.endswith("00664A") and verified.font.bold
     assert missing.fill.fgColor.rgb.endswith("F2F2F2") and missing.font.color.rgb.endswith("666666")
@@ -139,19 +180,40 @@ def test_note_spans_every_column_and_prints_whole(write_only):
     )
     count, _, ws = _book(write_only, _columns(10), [["a"] * 10, Note(short), ["b"] * 10, Note(long_)])
     assert count == 4
-    assert {str(r) for r in ws.merged_cells.ranges} == {"A3:J3", "A5:J5"}
-    assert ws["A3"].value == short and ws["A5"].value == long_
-    assert ws["A5"].alignment.wrap_text and ws["A5"].alignment.vertical == "top"
-    assert ws["J5"].border.right.style == "thin"  # the whole merged range is boxed
-    short_height, long_height = ws.row_dimensions[3].height, ws.row_dimensions[5].height
+    assert {str(r) for r in ws.merged_cells.ranges} == {"A1:J1", "A4:J4", "A6:J6"}  # A1: the title
+    assert ws["A4"].value == short and ws["A6"].value == long_
+    assert ws["A6"].alignment.wrap_text and ws["A6"].alignment.vertical == "top"
+    assert ws["J6"].border.right.style == "thin"  # the whole merged range is boxed
+    short_height, long_height = ws.row_dimensions[4].height, ws.row_dimensions[6].height
     assert short_height >= 15 and long_height > 3 * short_height
-    assert ws["A4"].value == "b" and ws.row_dimensions[4].height is None  # rows after it as before
+    assert ws["A5"].value == "b" and ws.row_dimensions[5].height is None  # rows after it as before
+
+
+@MODES
+def test_rows_are_as_tall_as_their_wrapped_text(write_only):
+    """Excel and LibreOffice do not grow a row to its wrapped text on opening a file: a
+    row whose text wraps gets the height of its tallest cell; a one-line row keeps the
+    default; streaming keeps no row heights behind once the rows are written."""
+    columns = [Column("事项", 20), Column("单位", 24), Column("进度", 6)]
+    long_ = "完善诉源治理机制，推进矛盾纠纷多元化解，" * 3  # 60 CJK characters: 7 lines of 20
+    book = Book("行高", write_only=write_only)
+    book.sheet(
+        "s", columns, [["短", "桓仁满族自治县人民法院", 50], [long_, "短", 1], ["一\n二\n三", "", None]]
+    )
+    ws = book.workbook.worksheets()[0]
+    kept = len(ws.set_rows)
+    sheet = load_workbook(io.BytesIO(book.to_bytes())).worksheets[0]
+    assert sheet.row_dimensions[3].height is None  # one line each
+    assert sheet.row_dimensions[4].height == 15 * 7 + 2
+    assert sheet.row_dimensions[5].height == 15 * 3 + 2
+    if write_only:
+        assert kept == 1  # only the last row's, not yet written; the title's and row 4's are gone
 
 
 def test_note_in_a_one_column_sheet_is_one_cell():
     """With one column there is nothing to merge: the note is a plain wrapped cell."""
     _, _, ws = _book(True, [Column("事项", 30)], [Note("注：其余 4 项未列出。")])
-    assert ws["A2"].value == "注：其余 4 项未列出。" and not ws.merged_cells.ranges
+    assert ws["A3"].value == "注：其余 4 项未列出。" and not ws.merged_cells.ranges
 
 
 def test_completion_note_spans_the_item_columns():
@@ -161,8 +223,8 @@ def test_completion_note_spans_the_item_columns():
     count = book.sheet("事项明细", ITEM_COLUMNS, _listed_with_note([], date(2026, 6, 15), 4))
     ws = load_workbook(io.BytesIO(book.to_bytes()))["事项明细"]
     assert count == 1 and len(ITEM_COLUMNS) == 10
-    assert [str(r) for r in ws.merged_cells.ranges] == ["A2:J2"]
-    assert ws["A2"].value.startswith("注：明细仅列出前 0 项，汇总共 4 项")
+    assert [str(r) for r in ws.merged_cells.ranges] == ["A1:J1", "A3:J3"]
+    assert ws["A3"].value.startswith("注：明细仅列出前 0 项，汇总共 4 项")
 
 
 @MODES
@@ -172,13 +234,13 @@ def test_formula_like_text_stays_text(write_only):
     columns = [Column(text, 20) for text in FORMULA_LIKE]
     rows = [FORMULA_LIKE, [Styled(text, fill="CCEBE1") for text in FORMULA_LIKE], Note("-注意"), ["普通", 3]]
     _, data, ws = _book(write_only, columns, rows)
-    for row in (1, 2, 3):
+    for row in (2, 3, 4):
         cells = ws[row]
         assert [c.value for c in cells] == FORMULA_LIKE
         for cell in cells:
             assert cell.data_type == "s" and cell.quotePrefix, (cell.coordinate, cell.value)
-    assert ws["A4"].value == "-注意" and ws["A4"].quotePrefix
-    assert not ws["A5"].quotePrefix and ws["B5"].value == 3 and ws["B5"].data_type == "n"
+    assert ws["A5"].value == "-注意" and ws["A5"].quotePrefix
+    assert not ws["A6"].quotePrefix and ws["B6"].value == 3 and ws["B6"].data_type == "n"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
 
@@ -187,8 +249,8 @@ def test_formula_like_text_stays_text(write_only):
 def test_long_text_cut_and_illegal_characters_dropped(write_only):
     """A cell holds at most 32,767 characters; characters XML cannot hold become U+FFFD."""
     _, _, ws = _book(write_only, [Column("长文本"), Column("控制符")], [["长" * 40_000, "竖\x0b表\x01符"]])
-    assert ws["A2"].value == "长" * CELL_MAX and len(ws["A2"].value) == 32_767
-    assert ws["B2"].value == "竖\ufffd表\ufffd符"
+    assert ws["A3"].value == "长" * CELL_MAX and len(ws["A3"].value) == 32_767
+    assert ws["B3"].value == "竖\ufffd表\ufffd符"
 
 
 @MODES
@@ -205,7 +267,7 @@ def test_numbers_booleans_and_dates(write_only):
     ]
     rows = [[42, 0.5, True, date(2026, 3, 2), datetime(2026, 3, 2, 10, 30), date(2026, 3, 1)]]
     _, _, ws = _book(write_only, columns, rows)
-    a, b, c, d, e, f = ws[2]
+    a, b, c, d, e, f = ws[3]
     assert (a.value, a.data_type, b.value, c.value) == (42, "n", 0.5, True)
     assert (d.value, d.number_format) == (datetime(2026, 3, 2), "yyyy-mm-dd")
     assert (e.value, e.number_format) == (datetime(2026, 3, 2, 10, 30), "yyyy-mm-dd h:mm:ss")

@@ -13,7 +13,7 @@ from app.api.outputs import JOB_ACCEPTED, CompletionOut, JobAcceptedOut
 from app.extensions import db
 from app.org.models import Unit
 from app.tasks import jobs as task_jobs
-from app.tasks.export import completion_xlsx, item_values
+from app.tasks.export import completion_period, completion_xlsx, item_values
 from app.tasks.models import Project
 from app.tasks.queries import completion_items_query, completion_rows, stream
 from app.timeutil import local_today
@@ -82,4 +82,7 @@ def completion_list_xlsx(args: dict):
             )
         )
     )
-    return Response(completion_xlsx(f"{root.name}完成清单", rows, items, local_today()), mimetype=XLSX)
+    project = db.session.get(Project, project_id) if project_id else None
+    period = completion_period(project.name if project else None, d_from, d_to)
+    data = completion_xlsx(f"{root.name}完成清单", rows, items, local_today(), period=period)
+    return Response(data, mimetype=XLSX)

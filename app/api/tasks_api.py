@@ -219,7 +219,9 @@ def assignment_list_xlsx(args: dict):
     title = f"{root.name}承办事项"
     if list_export.more_than(assignment_ids_query(current_user, f, today), task_jobs.inline_limit()):
         return job_accepted(lambda: task_jobs.queue_list_export(current_user, f, title))
-    file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
+    file, count = list_export.spooled(
+        assignments_query(current_user, f, today), title=title, today=today, period=list_export.period_of(f)
+    )
     # On the export's own audit row (app/audit/hooks.py writes it for any attachment).
     g.audit_detail = {"rows": count, "filters": {k: str(v) for k, v in args.items()}}
     return list_export.download(file, list_export.file_name(title, today))

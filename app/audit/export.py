@@ -1,38 +1,35 @@
-"""The audit log as XLSX: every row of the filter, however many — openpyxl's
-write-only mode keeps one row in memory at a time (the sheet goes to a temporary
-file), and the finished workbook is sent from a temporary file in chunks."""
+"""The audit log as XLSX: every row of the filter, however many, through the one XLSX
+writer in streaming mode (each row goes to a temporary file as it is written: one row in
+memory at a time), and the finished workbook is sent from a temporary file in chunks."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from collections.abc import Iterable
+from datetime import date
 from typing import IO, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from app.audit.models import RESULTS, AuditEntry
 from app.audit.queries import action_label
-from app.exports.xlsx import put
+from app.exports.xlsx import INTEGER, Book, Column
 from app.timeutil import to_local
 
-COLUMNS = (
-    ("编号", 9),
-    ("时间", 20),
-    ("用户名", 14),
-    ("单位", 30),
-    ("客户端地址", 16),
-    ("操作", 16),
-    ("操作代码", 18),
-    ("对象", 20),
-    ("结果", 8),
-    ("详情", 60),
-    ("本条哈希（SM3）", 66),
-)
-HEADER_FILL = PatternFill("solid", fgColor="F2DCDB")
+# Widths for the printed page (fit to one landscape A4 page wide): the detail and the
+# 64-character hash wrap in their cells rather than widen the sheet.
+COLUMNS = [
+    Column("编号", 9, number_format=INTEGER),
+    Column("时间", 19),
+    Column("用户名", 14),
+    Column("单位", 26),
+    Column("客户端地址", 15),
+    Column("操作", 16),
+    Column("操作代码", 18),
+    Column("对象", 18),
+    Column("结果", 8),
+    Column("详情", 44),
+    Column("本条哈希（SM3）", 34),
+]
 
 
 def row_values(row: AuditEntry) -> list[Any]:
@@ -52,37 +49,29 @@ def row_values(row: AuditEntry) -> list[Any]:
     ]
 
 
-def write_xlsx(rows: Iterable[AuditEntry], out: IO[bytes], *, title: str) -> int:
-    """Write the rows to `out`; return how many."""
-    wb = Workbook(write_only=True)
-    wb.properties.title = title
-    ws = wb.create_sheet("审计日志")
-    for col, (_, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, header, bold=True) for header, _ in COLUMNS])
-    count = 0
-    for row in rows:
-        ws.append([_cell(ws, value) for value in row_values(row)])
-        count += 1
-    wb.save(out)
+def write_xlsx(
+    rows: Iterable[AuditEntry],
+    out: IO[bytes],
+    *,
+    title: str,
+    period: str | None = None,
+    as_of: date | None = None,
+) -> int:
+    """Write the rows to `out`; return how many. Text stays text (no formula, no
+    character a file cannot hold): the writer sees to it."""
+    book = Book(title, period=period, as_of=as_of, write_only=True)
+    count = book.sheet("审计日志", COLUMNS, (row_values(row) for row in rows))
+    book.save(out)
     return count
 
 
-def _cell(ws: Any, value: Any, *, bold: bool = False) -> Any:
-    cell = WriteOnlyCell(ws)
-    put(cell, value)  # text stays text: no formula, no character a file cannot hold
-    if bold:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-    return cell
-
-
-def spooled(rows: Iterable[AuditEntry], *, title: str) -> tuple[IO[bytes], int]:
+def spooled(
+    rows: Iterable[AuditEntry], *, title: str, period: str | None = None, as_of: date | None = None
+) -> tuple[IO[bytes], int]:
     """The workbook in a temporary file, rewound, and the number of rows in it."""
     tmp = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the response, which closes it
     try:
-        count = write_xlsx(rows, tmp, title=title)
+        count = write_xlsx(rows, tmp, title=title, period=period, as_of=as_of)
     except BaseException:
         tmp.close()
         raise

@@ -40,12 +40,55 @@ ACTIONS = {
     "audit.verify": "校验审计日志",
     "audit.purge": "清理审计日志",
 }
+# The reasons the auth and token code record (short English codes in the row's detail),
+# as the log shows them.
+REASONS = {
+    "unknown user": "用户名不存在",
+    "wrong password": "密码错误",
+    "inactive": "账号已停用",
+    "locked": "登录已被限制",
+    "bad code": "验证码错误",
+    "bad second factor": "第二因素验证失败",
+    "second factor missing": "未完成第二因素验证",
+    "idle": "长时间未操作",
+    "absolute": "登录时间超过上限",
+    "logout": "退出登录",
+    "password": "修改密码",
+    "reset": "重置密码",
+    "deactivated": "账号停用",
+    "mfa_reset": "重置双因素认证",
+    "owner": "本人吊销",
+    "secadmin": "安全管理员吊销",
+}
+# What a row is about, by the class name it records.
+OBJECTS = {
+    "User": "用户",
+    "UserSession": "登录会话",
+    "ApiToken": "访问令牌",
+    "Unit": "单位",
+    "Task": "事项",
+    "Assignment": "承办事项",
+    "Project": "项目",
+    "Visit": "走访",
+    "Checklist": "检查清单",
+    "Circular": "通报",
+    "BackgroundJob": "后台任务",
+    "SecuritySettings": "安全设置",
+}
 ACTION_MAX = 50
 USER_MAX = 50
 
 
 def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
+
+
+def reason_label(reason: str) -> str:
+    return REASONS.get(reason, reason)
+
+
+def object_label(object_type: str) -> str:
+    return OBJECTS.get(object_type, object_type)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from app.audit import bp, queries, services
 from app.audit.chain import GENESIS, link_hash
 from app.audit.export import spooled
 from app.audit.models import RESULTS, AuditEntry
+from app.exports.xlsx import period_text
 from app.extensions import db
 from app.org.queries import unit_choices
 from app.timeutil import local_today
@@ -36,6 +37,8 @@ def log():
         results=RESULTS,
         check=queries.last_verification(),
         label=queries.action_label,
+        reason=queries.reason_label,
+        object_label=queries.object_label,
     )
 
 
@@ -46,7 +49,12 @@ def export():
     authz.require(current_user, "audit.view")
     filters = queries.parse_filters(request.args)
     stmt = queries.rows_query(current_user, filters).execution_options(yield_per=1000)
-    file, count = spooled(db.session.scalars(stmt), title="审计日志")
+    file, count = spooled(
+        db.session.scalars(stmt),
+        title="审计日志",
+        period=period_text(filters.start, filters.end),
+        as_of=local_today(),
+    )
     g.audit_detail = {"rows": count, "filters": filters.args()}  # on the export's own audit row
     return send_file(file, mimetype=XLSX, as_attachment=True, download_name=f"审计日志-{local_today()}.xlsx")
 
@@ -67,6 +75,8 @@ def entry(entry_id: int):
         content_ok=link_hash(row.prev_hash, row) == row.hash,
         linked=linked,
         label=queries.action_label,
+        reason=queries.reason_label,
+        object_label=queries.object_label,
         results=RESULTS,
     )
 

@@ -1,10 +1,13 @@
 """The 对标对表 matrix as XLSX: the same cells as the wall page (symbol + word + colour),
-Chinese intact, header frozen, widths set."""
+Chinese intact, written by the one XLSX writer (title row, header and unit column
+frozen, print setup; compliance as a number formatted 0.0%)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from app.checklists.models import ENTRY_STATUSES
-from app.exports.xlsx import Book, Column, Styled
+from app.exports.xlsx import PERCENT, Book, Column, Styled
 
 # Okabe–Ito hues (safe for colour-blind readers); the symbol carries the meaning anyway.
 SYMBOLS = {"verified": "✓", "claimed": "●", "rejected": "✗", "missing": "○"}
@@ -34,7 +37,7 @@ def _matrix_sheet(book: Book, m, rows) -> None:
         Column("单位", 26),
         Column("所属", 22),
         Column("版本", 7),
-        Column("达标率", 9, number_format="0.0%"),
+        Column("达标率", 9, number_format=PERCENT),
         *(Column(code, 11, align="center") for code in codes),
     ]
     book.sheet(
@@ -51,14 +54,14 @@ def _matrix_sheet(book: Book, m, rows) -> None:
             for group, unit, checklist, entries, compliance in rows
         ),
         header_height=30,
-        freeze="B2",  # the unit column stays in view as well as the header: the matrix is wide
+        freeze_columns=1,  # the unit column stays in view as well as the header: the matrix is wide
     )
 
 
 def _rollup_sheet(book: Book, rollup, root) -> None:
     book.sheet(
         "汇总",
-        [Column("单位", 34), Column("清单数", 10), Column("达标率（含下级）", 18, number_format="0.0%")],
+        [Column("单位", 34), Column("清单数", 10), Column("达标率（含下级）", 18, number_format=PERCENT)],
         (
             [
                 f"{row.unit.name}（本级）" if row.unit.id == root.id else row.unit.name,
@@ -67,6 +70,7 @@ def _rollup_sheet(book: Book, rollup, root) -> None:
             ]
             for row in rollup
         ),
+        title=f"{book.title}汇总",
     )
 
 
@@ -76,11 +80,13 @@ def _legend_sheet(book: Book, m) -> None:
         "检查项",
         [Column("编号", 12), Column("分组", 22), Column("检查项", 70)],
         [*([code, section, title] for code, title, section in m.columns), [], legend],
+        title=f"{book.title}检查项",
     )
 
 
-def matrix_xlsx(title: str, m, rows, rollup, root) -> bytes:
-    book = Book(title)
+def matrix_xlsx(title: str, m, rows, rollup, root, *, today: date | None = None) -> bytes:
+    """The matrix, its roll-up and its legend, each sheet titled "… 截至 `today`"."""
+    book = Book(title, as_of=today)
     _matrix_sheet(book, m, rows)
     _rollup_sheet(book, rollup, root)
     _legend_sheet(book, m)

@@ -12,7 +12,8 @@ from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate, 
 from app.errors import ServiceError, hold_version
 from app.extensions import db
 from app.journal import record
-from app.org.models import Unit, User
+from app.notifications import notify_users
+from app.org.models import Unit, User, UserRole
 from app.timeutil import to_local
 from app.validation import allow as _allow
 from app.validation import clean_text as _text
@@ -320,16 +321,52 @@ def claim_entry(
     entry.claimed_by_id, entry.claimed_at = actor.id, now
     entry.comment = _text(comment, "说明", 2000, False)
     db.session.flush()
+    told = notify_users(
+        verifier_ids(checklist),
+        kind="entry_claimed",
+        subject_type="ChecklistEntry",
+        subject_id=entry.id,
+        message=f"{checklist.unit.name}填报了检查项“{entry.code} {entry.title}”，请核验。",
+        dedupe_key=f"entry.claim:{entry.id}:{entry.version}",  # each claim once
+        actor_id=actor.id,
+        now=now,
+        email=True,  # and by e-mail as each person chose (immediate or in the day's digest)
+    )
     record(
         actor,
         "entry.claim",
         entry,
         before,
-        {"status": "claimed", "comment": entry.comment},
+        {"status": "claimed", "comment": entry.comment, "recipients": told},
         unit_id=checklist.unit_id,
         now=now,
     )
     return entry
+
+
+# Who is told of a claim: those who verify as their work (the sweep's reviewers of a
+# checklist, and the high court's 强基办); leaders may verify too but are not paged per item.
+CLAIM_NOTIFY_ROLES = ("assigner", "reviewer", "coordinator")
+
+
+def verifier_ids(checklist: Checklist) -> list[int]:
+    """The people told that an item waits for verification: those of the unit that
+    applied the standard — or, when it has nobody (or applied it to itself), of the
+    unit directly above."""
+    for unit_id in (checklist.applied_by_unit_id, checklist.unit.parent_id):
+        if unit_id is None or unit_id == checklist.unit_id:
+            continue
+        ids = list(
+            db.session.scalars(
+                select(User.id)
+                .where(User.unit_id == unit_id, User.active.is_(True))
+                .where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(CLAIM_NOTIFY_ROLES))))
+                .order_by(User.id)
+            )
+        )
+        if ids:
+            return ids
+    return []
 
 
 def verify_entry(

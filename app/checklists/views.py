@@ -17,6 +17,7 @@ from app.checklists.export import SYMBOLS, matrix_xlsx
 from app.checklists.forms import ApplyForm, ClaimForm, ItemForm, SectionForm, TemplateForm, VerifyForm
 from app.checklists.models import ENTRY_STATUSES, Checklist, ChecklistEntry, ChecklistTemplate, TemplateItem
 from app.extensions import db
+from app.journal import JournalEntry, actors_of
 from app.org.models import Unit
 from app.org.queries import subtree_units
 from app.tasks.helpers import arg_int, units_by_ids
@@ -262,6 +263,19 @@ def _current_of(c: Checklist) -> Checklist | None:
     )
 
 
+def _entry_timelines(ids: list[int]) -> dict[int, list[JournalEntry]]:
+    """Each entry's 办理记录 (claims, verifications, and who was told), oldest first. One query."""
+    out: dict[int, list[JournalEntry]] = {i: [] for i in ids}
+    if ids:
+        for j in db.session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.object_type == "ChecklistEntry", JournalEntry.object_id.in_(ids))
+            .order_by(JournalEntry.at, JournalEntry.id)
+        ):
+            out[j.object_id].append(j)
+    return out
+
+
 def _detail_context(c: Checklist) -> dict:
     entries = list(
         db.session.scalars(
@@ -272,6 +286,7 @@ def _detail_context(c: Checklist) -> dict:
         )
     )
     only = request.args.get("status")
+    timelines = _entry_timelines([e.id for e in entries])
     sections: dict[str, list[ChecklistEntry]] = {}
     for e in entries:
         if only in (None, "", e.status):
@@ -282,6 +297,8 @@ def _detail_context(c: Checklist) -> dict:
         only=only,
         guidance={i.id: i.guidance for i in c.template.items},
         files=attachments.for_owner("ChecklistEntry", [e.id for e in entries]),
+        timelines=timelines,
+        timeline_users=actors_of([j for rows in timelines.values() for j in rows]),
         compliance=queries.compliance_by_checklist([c.id]).get(c.id, 0.0),
         counts=_status_counts([c.id])[c.id],
         current=None if c.is_current else _current_of(c),

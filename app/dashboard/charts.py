@@ -41,7 +41,16 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-__all__ = ["EMPTY_TEXT", "Series", "bar_chart", "format_value", "line_chart", "nice_ticks", "shown_x_labels"]
+__all__ = [
+    "EMPTY_TEXT",
+    "Series",
+    "bar_chart",
+    "format_value",
+    "line_chart",
+    "month_label",
+    "nice_ticks",
+    "shown_x_labels",
+]
 
 WIDTH = 640
 HEIGHT = 260
@@ -255,7 +264,7 @@ def _describe(
     labels: Sequence[str], series: Sequence[Series], values: Sequence[Sequence[float | None]], percent: bool
 ) -> str:
     points = [
-        f"{label} {s.name} {format_value(row[i], percent=percent, decimals=1)}"
+        f"{month_label(label)} {s.name} {format_value(row[i], percent=percent, decimals=1)}"
         for i, label in enumerate(labels)
         for s, row in zip(series, values, strict=True)
         if row[i] is not None
@@ -336,16 +345,28 @@ def _grid(frame: _Frame, ticks: list[float], tick_labels: list[str], scale: floa
     return _el("g", {"class": "y-axis"}, "".join(parts))
 
 
+def month_label(label: str, *, year: bool = True) -> str:
+    """A month in Chinese: "2026-02" → "2026年2月" (or "2月" without the year); any other
+    label as it is."""
+    match = _YEAR_MONTH.fullmatch(label)
+    if not match:
+        return label
+    y, m = match.groups()
+    return f"{y}年{int(m)}月" if year else f"{int(m)}月"
+
+
 def shown_x_labels(labels: Sequence[str], every: int) -> dict[int, str]:
-    """Every `every`-th label by index; "2026-11" reads "11月" when the year is the previous label's."""
+    """Every `every`-th label by index, months in one style: "2026年2月" where the year
+    matters (the first, and where a new year starts), "4月" where it is the previous
+    label's."""
     shown: dict[int, str] = {}
     last_year: str | None = None
     for i in range(0, len(labels), every):
         label = labels[i]
         match = _YEAR_MONTH.fullmatch(label)
         if match:
-            year, month = match.groups()
-            shown[i] = f"{int(month)}月" if year == last_year else label
+            year = match.group(1)
+            shown[i] = month_label(label, year=year != last_year)
             last_year = year
         else:
             shown[i], last_year = label, None
@@ -353,28 +374,35 @@ def shown_x_labels(labels: Sequence[str], every: int) -> dict[int, str]:
 
 
 def _x_labels(frame: _Frame, labels: list[str], scale: float) -> str:
-    """More than 12 labels: every second one; more still if even those would touch (large `scale`)."""
+    """More than 12 labels: every second one; more still if two neighbours would touch
+    (large `scale`, or a month with its year beside one without). A label that would
+    run past either edge of the chart is aligned to that edge instead of centred."""
     fs = AXIS_FONT * scale
     every = 2 if len(labels) > MAX_FULL_X_LABELS else 1
     shown = shown_x_labels(labels, every)
-    while every < len(labels) and max(_text_width(t, fs) for t in shown.values()) > every * frame.band * 0.9:
+    while every < len(labels) and _crowded(shown, frame.band, fs):
         every += 1
         shown = shown_x_labels(labels, every)
-    parts = [
-        _el(
-            "text",
-            {
-                "x": frame.x(i),
-                "y": frame.bottom + 3 * scale + fs,
-                "text-anchor": "middle",
-                "font-size": fs,
-                "fill": TEXT_COLOUR,
-            },
-            _text(text),
-        )
-        for i, text in shown.items()
-    ]
+    parts = []
+    for i, text in shown.items():
+        x, anchor, half = frame.x(i), "middle", _text_width(text, fs) / 2
+        if x - half < 0:
+            x, anchor = max(x - frame.band / 2, 0), "start"
+        elif x + half > WIDTH:
+            x, anchor = min(x + frame.band / 2, WIDTH), "end"
+        attrs = {"x": x, "y": frame.bottom + 3 * scale + fs, "text-anchor": anchor, "font-size": fs}
+        parts.append(_el("text", {**attrs, "fill": TEXT_COLOUR}, _text(text)))
     return _el("g", {"class": "x-axis"}, "".join(parts))
+
+
+def _crowded(shown: dict[int, str], band: float, fs: float) -> bool:
+    """Two neighbouring labels, centred on their bands, would come closer than 10 % of
+    the distance between their centres."""
+    placed = sorted(shown.items())
+    return any(
+        (_text_width(a, fs) + _text_width(b, fs)) / 2 > (j - i) * band * 0.9
+        for (i, a), (j, b) in zip(placed, placed[1:], strict=False)
+    )
 
 
 def _value_label(x: float, y: float, text: str, series_index: int, scale: float) -> str:

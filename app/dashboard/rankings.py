@@ -47,7 +47,7 @@ def period_bounds(period: str) -> tuple[date, date]:
             raise ValueError
         last = calendar.monthrange(year, month)[1]
     except (ValueError, TypeError, calendar.IllegalMonthError):
-        raise ServiceError(f"无法识别的月份“{period}”，请使用 YYYY-MM 格式，例如 2026-10。") from None
+        raise ServiceError(f"无法识别的月份“{period}”，请按“年-月”填写，例如 2026-10。") from None
     return date(year, month, 1), date(year, month, last)
 
 

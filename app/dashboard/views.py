@@ -62,7 +62,7 @@ def filters_from_args(today: date) -> tuple[queries.Filters, str]:
         first, last = parse_date(args.get("from")), parse_date(args.get("to"))
         period = "custom" if (first or last) else "all"
         if (args.get("from") and first is None) or (args.get("to") and last is None):
-            flash("日期格式应为 YYYY-MM-DD，已忽略无法识别的日期。", "warning")
+            flash("日期应写成“2026-06-30”这样的年-月-日，已忽略无法识别的日期。", "warning")
     if first and last and first > last:
         flash("起始日期晚于截止日期，已对调。", "warning")
         first, last = last, first
@@ -238,7 +238,14 @@ def rankings_export():
     data = _ranking_data()
     if data["status"] != 200:
         abort(400)
-    body = rankings_xlsx(data["rows"], data["red"], level=data["level"], period=data["period"])
+    body = rankings_xlsx(
+        data["rows"],
+        data["red"],
+        level=data["level"],
+        period=data["period"],
+        unit=data["root"].name,
+        today=data["today"],
+    )
     return send_file(
         io.BytesIO(body),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,14 +1,20 @@
-"""The one XLSX writer: a workbook of sheets, each a header row over data rows.
+"""The one XLSX writer: a workbook of sheets, each a title row and a header row over
+data rows — print-ready, whoever writes it.
 
-    book = Book("甲市中院完成清单")
-    book.sheet("完成清单", [Column("单位", 34), Column("达标率", 10, number_format="0.0%")], rows)
+    book = Book("甲市中院完成清单", period="2026年1月1日至2026年3月31日", as_of=today)
+    book.sheet("完成清单", [Column("单位", 34), Column("按期办结率", 10, number_format=PERCENT)], rows)
     data = book.to_bytes()
 
-The header is row 1 (tools reading our exports expect it there), bold on a tinted
-fill and frozen; the title goes into the document properties and the printed page
-header. Printing: A4, as wide as the page, header repeated on every page, page
-numbers in the footer. A `Note(text)` among the rows is one line of text across all
-the columns (merged, wrapped, as tall as its text), so it prints whole.
+Row 1 is the title: what, which unit, which period and "截至2026年11月30日", merged
+across the columns. Row 2 is the header (bold on a tinted fill), frozen with the title
+above it; the data start at row 3 (HEADER_ROW, FIRST_DATA_ROW: our own importers find
+the header wherever it is). Printing: landscape A4 with narrow margins, fit to one page
+wide and as many pages long as it takes (fitToHeight 0), the header row repeated on
+every page (print titles), the title in the page header and page numbers in the
+footer. Numbers and rates are written as numbers with the column's number format
+(`PERCENT` for a fraction 0..1), never as text. A `Note(text)` among the rows is one
+line of text across all the columns (merged, wrapped, as tall as its text), so it
+prints whole.
 
 Written with XlsxWriter (openpyxl stays for reading imports): its `constant_memory`
 mode writes each row to a temporary file as it comes, with one Format per distinct
@@ -24,7 +30,6 @@ import math
 import re
 import shutil
 import tempfile
-import unicodedata
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,12 +45,22 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from app.textclean import for_file, looks_like_formula
+from app.timeutil import fmt_date_cn, local_today
 
 HEADER_FILL = "F2DCDB"
 BORDER_COLOR = "BFBFBF"
 CELL_MAX = 32767  # Excel refuses longer cell text
 A4 = 9  # Excel's paper code
+HEADER_ROW = 2  # 1-based, as Excel numbers rows: the title is row 1
+FIRST_DATA_ROW = HEADER_ROW + 1
+PERCENT = "0.0%"  # a rate stored as the fraction 0..1
+INTEGER = "0"
+TITLE_PT = 14
+# Inches: narrow left/right margins give a wide sheet ~9 % more width on the page.
+MARGINS = {"left": 0.4, "right": 0.4, "top": 0.75, "bottom": 0.6}
+HEADER_MARGIN = 0.3
 ROW_HEIGHT_MAX = 409  # points: Excel's tallest row
+LINE_PT = 15  # points a line of 11-point text takes
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 # What openpyxl gave a date or time written into a cell with no date format of its own.
 DATE_FORMATS: dict[type, str] = {
@@ -91,17 +106,27 @@ def safe_text(value: str) -> str:
     return for_file(value)[:CELL_MAX]
 
 
-def put(cell: Any, value: Any) -> None:
-    """Write one value into an openpyxl cell (the audit log's writer); text is always
-    text, whatever it starts with."""
-    if isinstance(value, str):
-        text = safe_text(value)
-        cell.value = text
-        if looks_like_formula(text):
-            cell.data_type = "s"  # openpyxl would store "=…" as a formula
-            cell.quotePrefix = True  # Excel, WPS and LibreOffice keep it text when edited
-    else:
-        cell.value = value
+def period_text(start: date | None, end: date | None) -> str | None:
+    """A period for a title: 2026年1月1日至2026年3月31日, 2026年1月1日起, 至2026年3月31日,
+    or None when there is no bound."""
+    if start and end:
+        return f"{fmt_date_cn(start)}至{fmt_date_cn(end)}"
+    if start:
+        return f"{fmt_date_cn(start)}起"
+    if end:
+        return f"至{fmt_date_cn(end)}"
+    return None
+
+
+def month_text(period: str) -> str:
+    """ "2026-03" → "2026年3月" (anything else unchanged)."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", period or "")
+    return f"{match[1]}年{int(match[2])}月" if match else period
+
+
+def title_text(what: str, period: str | None, as_of: date) -> str:
+    """The title row: 甲市中院完成清单（2026年1月1日至2026年3月31日）　截至2026年11月30日."""
+    return f"{what}{f'（{period}）' if period else ''}　截至{fmt_date_cn(as_of)}"
 
 
 def sheet_name(name: str) -> str:
@@ -127,13 +152,23 @@ def column_width(width: float) -> float:
     return given if given >= 1 else width * 7 / 12
 
 
+@functools.lru_cache(maxsize=8192)  # an item's title comes back once per unit it went to
 def text_lines(text: str, width: float) -> int:
-    """How many lines `text` wraps to in `width` characters (a CJK character is two)."""
+    """How many lines `text` wraps to in `width` characters: a character of one UTF-8
+    byte (ASCII: digits, letters) takes one, one of three (CJK) 2.1, as Excel's fonts set
+    them at 11 points — counted from the encoded length, with no loop over characters."""
     lines = 0
     for paragraph in text.split("\n"):
-        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in paragraph)
+        chars = len(paragraph)
+        units = chars + 0.55 * (len(paragraph.encode("utf-8", "surrogatepass")) - chars)
         lines += max(1, math.ceil(units / max(width, 1)))
     return lines
+
+
+def row_height(lines: int) -> float:
+    """Points for a row of `lines` lines of 11-point text: Excel and LibreOffice do not
+    grow a row to its wrapped text when they open a file, so the writer sets it."""
+    return min(ROW_HEIGHT_MAX, LINE_PT * lines + 2)
 
 
 # The characters that make XlsxWriter escape a string: controls, non-characters, and
@@ -146,10 +181,11 @@ class _Sheet(Worksheet):
     """XlsxWriter's worksheet, with two changes.
 
     Streaming, a row of plain cells (text, number, blank, each with its Format — all a
-    sheet of ours holds but for a note) is written as one string, as XlsxWriter itself
-    writes it: its cell-by-cell writer spends more than half of a 150,000-row export
-    on calls and file writes per cell. Any other row goes through XlsxWriter's own
-    writer. (XlsxWriter is pinned; tests/test_xlsx_writer.py reads the result back.)
+    sheet of ours holds but for a note), with at most a height of its own, is written as
+    one string, as XlsxWriter itself writes it: its cell-by-cell writer spends more than
+    half of a 150,000-row export on calls and file writes per cell. Any other row goes
+    through XlsxWriter's own writer. (XlsxWriter is pinned; tests/test_xlsx_writer.py
+    checks the two write the same bytes.)
 
     And `fitToWidth="1"` is written out: XlsxWriter leaves it to the schema's default,
     which Excel and LibreOffice apply but openpyxl (and tools built on it) read as
@@ -161,9 +197,10 @@ class _Sheet(Worksheet):
         row_num = self.previous_row
         cells = self.table.get(row_num)
         plain = self._PLAIN
+        props = self.set_rows.get(row_num)
         if (
             not cells
-            or row_num in self.set_rows
+            or (props is not None and (props[1] is not None or props[2] or props[3] or props[4]))
             or row_num in self.comments
             or self.excel_version != 2007
             or self.default_row_height != self.original_row_height
@@ -173,7 +210,11 @@ class _Sheet(Worksheet):
             return
         self.previous_row = current_row_num
         number = row_num + 1
-        parts = [f'<row r="{number}">']
+        if props is None or props[0] == self.original_row_height:
+            parts = [f'<row r="{number}">']
+        else:
+            parts = [f'<row r="{number}" ht="{props[0]:g}" customHeight="1">']
+            del self.set_rows[row_num]  # written: streaming keeps nothing of a row behind
         for col in sorted(cells):
             cell = cells[col]
             ref = f'<c r="{_column_name(col)}{number}" s="{cell.format._get_xf_index()}"'
@@ -193,6 +234,13 @@ class _Sheet(Worksheet):
         parts.append("</row>")
         self.fh.write("".join(parts))
         self.table.clear()
+
+    def tall(self, row: int, height: float) -> None:
+        """`set_row(row, height)` for a row being written, without its checks (a long
+        export sets thousands): what set_row stores, but the sizes kept for placing
+        pictures (a sheet of ours has none)."""
+        self.set_rows[row] = [height, None, False, 0, False]
+        self.row_size_changed = True
 
     def _write_page_setup(self) -> None:
         if not (self.fit_page and self.fit_width == 1):
@@ -228,7 +276,14 @@ class Book:
     export of any length (the audit log) holds one row in memory at a time. The rows of a
     sheet must then be written before the next sheet starts (as `sheet()` does)."""
 
-    def __init__(self, title: str | None = None, *, write_only: bool = False) -> None:
+    def __init__(
+        self,
+        title: str | None = None,
+        *,
+        period: str | None = None,
+        as_of: date | None = None,
+        write_only: bool = False,
+    ) -> None:
         options: dict[str, Any] = {**_OPTIONS, "nan_inf_to_errors": True}
         if write_only:
             # Its own directory for the rows on their way to the file: removed at save(),
@@ -241,6 +296,8 @@ class Book:
         self._discard = weakref.finalize(self, _discard_rows, self.workbook, tmpdir if write_only else None)
         self._formats: dict[tuple, Format] = {}
         self.title = for_file(title or "")
+        self.period = for_file(period) if period else None
+        self.as_of = as_of or local_today()
         if self.title:
             self.workbook.set_properties({"title": self.title})
 
@@ -307,14 +364,24 @@ class Book:
         columns: Sequence[Column],
         rows: Iterable[Sequence[Any] | Note],
         *,
-        freeze: str = "A2",
+        title: str | None = None,
+        period: str | None = None,
+        freeze_columns: int = 0,
         header_height: float | None = None,
-        landscape: bool | None = None,
+        landscape: bool = True,
     ) -> int:
-        """Header row, then one row per item of `rows` (an empty row stays empty, a `Note`
-        spans the columns); returns the number of rows written under the header."""
+        """Title row, header row, then one row per item of `rows` (an empty row stays
+        empty, a `Note` spans the columns); returns the number of rows written under the
+        header. `title` and `period` are what this sheet shows and for when (the book's
+        if not given; `period=""`: none, e.g. a list as of today); `freeze_columns` keeps
+        that many columns in view as well as the header."""
         try:
-            return self._sheet(name, columns, rows, freeze, header_height, landscape)
+            heading = title_text(
+                for_file(title) if title else self.title or sheet_name(name),
+                self.period if period is None else for_file(period),
+                self.as_of,
+            )
+            return self._sheet(name, columns, rows, heading, freeze_columns, header_height, landscape)
         except BaseException:
             self._discard()
             raise
@@ -324,50 +391,82 @@ class Book:
         name: str,
         columns: Sequence[Column],
         rows: Iterable[Sequence[Any] | Note],
-        freeze: str | None,
+        heading: str,
+        freeze_columns: int,
         header_height: float | None,
-        landscape: bool | None,
+        landscape: bool,
     ) -> int:
         ws = self.workbook.add_worksheet(self._unique_name(sheet_name(name)), worksheet_class=_Sheet)
         for col, column in enumerate(columns):
             ws.set_column(col, col, column_width(column.width))
+        span = sum(column.width for column in columns)
+        self._title_row(ws, heading, columns, span)
+        header_row = HEADER_ROW - 1
+        widths = [column.width for column in columns]
+        headers = [safe_text(column.header) for column in columns]
+        if header_height is None:
+            lines = max((text_lines(h, w) for h, w in zip(headers, widths, strict=True)), default=1)
+            header_height = row_height(lines) if lines > 1 else None
         if header_height:
-            ws.set_row(0, header_height)
-        if freeze:
-            ws.freeze_panes(freeze)
-        self._print_setup(ws, len(columns), landscape)
-        for col, column in enumerate(columns):
-            header = safe_text(column.header)
-            ws.write_string(0, col, header, self._header_format(header))
+            ws.set_row(header_row, header_height)
+        ws.freeze_panes(header_row + 1, freeze_columns)
+        self._print_setup(ws, landscape, header_row)
+        for col, header in enumerate(headers):
+            ws.write_string(header_row, col, header, self._header_format(header))
 
         # Per column: its props, its Format and the same quote-prefixed (for "=…" text).
         props = [self._body_props(column) for column in columns]
         plain_props = self._body_props(Column(""))
         looks = [(p, self._format(**p), self._format(**p, quote_prefix=True)) for p in props]
         plain = (plain_props, self._format(**plain_props), self._format(**plain_props, quote_prefix=True))
-        span = sum(column.width for column in columns)
         # XlsxWriter's own undecorated writers (the public ones first try to parse "A1"
         # notation: 15 % of a long export's time); a cell is always (row, col) here.
         write_string, write_number, write_blank = ws._write_string, ws._write_number, ws._write_blank
-        row = 0
+        ncols = len(columns)
+        one_line = [w / 2.1 for w in widths]  # characters that fit on one line, whatever they are
+        row = header_row
         for values in rows:
             row += 1
             if isinstance(values, Note):
-                self._note(ws, row, values.text, len(columns), span)
+                self._note(ws, row, values.text, ncols, span)
                 continue
+            lines = 1  # the row's tallest cell, in lines of text
             for col, value in enumerate(values):
-                base, fmt, quoted = looks[col] if col < len(looks) else plain
+                base, fmt, quoted = looks[col] if col < ncols else plain
                 kind = type(value)
                 if kind is str:
                     text = safe_text(value)
                     write_string(row, col, text, quoted if looks_like_formula(text) else fmt)
+                    # Cheap tests first: short enough to fit on one line whatever it holds,
+                    # or ASCII (a date, a number) within the width? (isascii() is O(1).)
+                    if (
+                        col < ncols
+                        and (len(text) > one_line[col] or "\n" in text)
+                        and ("\n" in text or not text.isascii() or len(text) > widths[col])
+                    ):
+                        lines = max(lines, text_lines(text, widths[col]))
                 elif value is None:
                     write_blank(row, col, None, fmt)
                 elif kind is int or kind is float:
                     write_number(row, col, value, fmt)
                 else:
                     self._write_other(ws, row, col, value, base)
-        return row
+            if lines > 1:
+                ws.tall(row, row_height(lines))
+        return row - header_row
+
+    def _title_row(self, ws: Worksheet, text: str, columns: Sequence[Column], span: float) -> None:
+        """Row 1: the title across every column, large and bold, as tall as its text."""
+        text = safe_text(text)
+        fmt = self._format(
+            bold=True, font_size=TITLE_PT, align="center", valign="vcenter", text_wrap=True, **_quoted(text)
+        )
+        # A 14-point character takes 14/11 of a column's width unit.
+        lines = text_lines(text, span * 11 / TITLE_PT)
+        ws.set_row(0, min(ROW_HEIGHT_MAX, (TITLE_PT + 8) * lines + 6))
+        if len(columns) > 1:
+            ws.merge_range(0, 0, 0, len(columns) - 1, None, fmt)
+        ws.write_string(0, 0, text, fmt)
 
     def _write_other(self, ws: Worksheet, row: int, col: int, value: Any, base: dict[str, Any]) -> None:
         value, fmt = self._value_format(base, value)
@@ -403,18 +502,19 @@ class Book:
             candidate = name[: 31 - len(str(n))] + str(n)
         return candidate
 
-    def _print_setup(self, ws: Worksheet, width: int, landscape: bool | None) -> None:
+    def _print_setup(self, ws: Worksheet, landscape: bool, header_row: int) -> None:
         ws.set_paper(A4)
-        wide = width > 7 if landscape is None else landscape
-        if wide:
+        if landscape:
             ws.set_landscape()
         else:
             ws.set_portrait()
-        ws.fit_to_pages(1, 0)  # as wide as the page, any length
-        ws.repeat_rows(0)
+        ws.set_margins(**MARGINS)
+        ws.center_horizontally()
+        ws.fit_to_pages(1, 0)  # one page wide, as many pages long as it takes
+        ws.repeat_rows(header_row)  # the header on every printed page
         if self.title:
-            ws.set_header(page_header(self.title))
-        ws.set_footer("&C第 &P 页，共 &N 页")
+            ws.set_header(page_header(self.title), {"margin": HEADER_MARGIN})
+        ws.set_footer("&C第 &P 页，共 &N 页", {"margin": HEADER_MARGIN})
 
     # ------------------------------------------------------------------ output
 

@@ -198,11 +198,12 @@ def weekly_job(app: Flask) -> bool:
 
 
 def circular_drafts(now: datetime) -> tuple[dict, list[str]]:
-    """Last day of the month: the draft circular of this month for each high court."""
+    """Last day of the month: the draft circular of this month for each high court (a
+    catch-up run after midnight drafts the month just ended, not the new one)."""
     from app.org.models import Unit
-    from app.reminders.circular import make_draft
+    from app.reminders.circular import default_period, make_draft
 
-    period = to_local(now).strftime("%Y-%m")
+    period = default_period(to_local(now).date())
     made = 0
     for root in db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id)):
         make_draft(root, period, now)

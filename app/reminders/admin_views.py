@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import authz
 from app.extensions import db
-from app.reminders import bp, rules
+from app.reminders import bp, rules, runlog
 from app.reminders.models import CalendarOverride, ReminderRule, SweepRun
 from app.reminders.sweep import run_sweep
 from app.timeutil import local_today, utcnow
@@ -126,7 +126,13 @@ def runs():
             select(SweepRun).order_by(SweepRun.started_at.desc(), SweepRun.id.desc()).limit(100)
         )
     )
-    return render_template("reminders/runs.html", runs=rows)
+    return render_template(
+        "reminders/runs.html",
+        runs=rows,
+        jobs=runlog.JOBS,
+        triggers=runlog.TRIGGERS,
+        count_items=runlog.count_items,
+    )
 
 
 @bp.route("/admin/reminders/run-now", methods=["POST"])
@@ -135,6 +141,8 @@ def run_now():
     _admin()
     result, _ = run_service(lambda: run_sweep(local_today(), utcnow(), trigger="web"))
     if result is not None:
-        line = result.summary() + (f"（{result.skipped_reason}）" if result.skipped_reason else "")
+        line = runlog.sweep_summary(result.counts) + (
+            f"（{result.skipped_reason}）" if result.skipped_reason else ""
+        )
         flash(f"已运行提醒：{line}", "success")
     return redirect(url_for("reminders.runs"))

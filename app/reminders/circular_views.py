@@ -1,4 +1,6 @@
-"""月末通报 pages: list, edit the draft, issue, Word file, draft last month's now."""
+"""月末通报 pages: the list (the reviewers' drafts, and every issued circular the user's
+court may read), one circular (edit the draft, issue it; read it, which is recorded;
+who has read it), the Word file, and drafting the month picked."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from sqlalchemy import select
 
 from app import authz
 from app.background import services as jobs
-from app.extensions import db
+from app.errors import ServiceError
+from app.extensions import db, writes_on_get
 from app.org.models import Unit
 from app.reminders import bp, circular
 from app.reminders import jobs as _jobs  # noqa: F401 — declares the circular's background job
@@ -26,23 +29,55 @@ def _load(circular_id: int) -> Circular:
     return authz.get_scoped_or_404(Circular, circular_id, "circular.manage", current_user)
 
 
+def _list_page(period: str | None = None, status: int = 200):
+    rows = db.session.execute(
+        authz.scope(
+            select(Circular, Unit.name).join(Unit, Unit.id == Circular.unit_id), Circular, current_user
+        ).order_by(Circular.period.desc(), Circular.id.desc())
+    ).all()
+    ids = [c.id for c, _ in rows]
+    today = local_today()
+    return render_template(
+        "reminders/circular_list.html",
+        rows=rows,
+        counts=circular.read_counts(current_user, ids),
+        mine=circular.my_receipts(current_user, ids),
+        periods=circular.period_choices(today),
+        period=period or circular.default_period(today),
+        can_draft=authz.can(current_user, "circular.manage"),
+    ), status
+
+
 @bp.route("/circulars")
 @login_required
 def circular_list():
-    authz.require(current_user, "circular.manage")
-    rows = db.session.execute(
-        select(Circular, Unit.name)
-        .join(Unit, Unit.id == Circular.unit_id)
-        .where(Circular.unit_id.in_(authz.scope_unit_ids(current_user)))
-        .order_by(Circular.period.desc(), Circular.id.desc())
-    ).all()
-    return render_template("reminders/circular_list.html", rows=rows)
+    return _list_page()
+
+
+def _detail(c: Circular, status: int = 200, **extra):
+    issuing = circular.is_issuing_side(current_user, c)
+    receipts = circular.receipts(current_user, c) if c.status == "issued" else []
+    return render_template(
+        "reminders/circular_detail.html",
+        c=c,
+        as_of=circular.figures_as_of(c),
+        issuing=issuing,
+        receipts=receipts,
+        not_read=[r for r in receipts if r.read_at is None],
+        read_count=sum(1 for r in receipts if r.read_at),
+        courts_read=len({r.unit_id for r in receipts if r.read_at}),
+        courts=len({r.unit_id for r in receipts}),
+        **extra,
+    ), status
 
 
 @bp.route("/circulars/<int:circular_id>")
 @login_required
+@writes_on_get  # an addressee's first opening is recorded: a write, so it takes the write lock from the start
 def circular_detail(circular_id: int):
-    return render_template("reminders/circular_detail.html", c=_load(circular_id))
+    c = circular.load_readable(circular_id, current_user)
+    run_service(lambda: circular.mark_read(actor(), c, utcnow()))
+    return _detail(c)
 
 
 @bp.route("/circulars/<int:circular_id>", methods=["POST"])
@@ -60,9 +95,7 @@ def circular_save(circular_id: int):
         )
     )
     if result is None:
-        return render_template(
-            "reminders/circular_detail.html", c=c, draft_body=request.form.get("body")
-        ), status
+        return _detail(c, status, draft_body=request.form.get("body"))
     flash("已保存通报稿。", "success")
     return redirect(url_for("reminders.circular_detail", circular_id=c.id))
 
@@ -77,15 +110,15 @@ def circular_issue(circular_id: int):
         )
     )
     if result is None:
-        return render_template("reminders/circular_detail.html", c=c), status
-    flash("通报已印发。", "success")
+        return _detail(c, status)
+    flash("通报已印发，已通知通报涉及的各法院。", "success")
     return redirect(url_for("reminders.circular_detail", circular_id=c.id))
 
 
 @bp.route("/circulars/<int:circular_id>.docx")
 @login_required
 def circular_docx(circular_id: int):
-    c = _load(circular_id)
+    c = circular.load_readable(circular_id, current_user)
     return send_file(
         io.BytesIO(circular.circular_docx(c)),
         mimetype=DOCX_MIME,
@@ -97,16 +130,23 @@ def circular_docx(circular_id: int):
 @bp.route("/circulars/draft", methods=["POST"])
 @login_required
 def circular_draft():
-    """Last month's draft: opened at once if it exists, else made by a background job
-    (its ranking reads every item of the province) whose page opens it when done."""
+    """The picked month's draft (default: the last complete month; on a month's last day,
+    that month): opened at once if it exists, else made by a background job (its ranking
+    reads every item of the province) whose page opens it when done."""
     authz.require(current_user, "circular.manage")
     unit = current_user.unit
-    period = circular.previous_period(local_today())
+    today = local_today()
+    period = (request.form.get("period") or "").strip() or circular.default_period(today)
+    try:
+        circular.check_period(period, today)
+    except ServiceError as exc:
+        flash(exc.message, "danger")
+        return _list_page(status=exc.status)
     existing = db.session.scalar(
         select(Circular).where(Circular.unit_id == unit.id, Circular.period == period)
     )
     if existing is not None:
-        flash(f"{period} 月末通报稿此前已生成。", "info")
+        flash(f"{circular.period_label(period)}月末通报稿此前已生成。", "info")
         return redirect(url_for("reminders.circular_detail", circular_id=existing.id))
     params = {"unit_id": unit.id, "period": period}
     job, _status = run_service(

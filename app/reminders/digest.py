@@ -121,6 +121,15 @@ def message(kind: str, rule_days: int, first: list[Entry], total: int, moved: in
     }[kind]
 
 
+def nobody_message(unit: str, total: int, title: str) -> str:
+    """What a superior is told, once, of a unit with nobody to remind of its own items."""
+    items = f"“{title}”" if total == 1 else f"“{title}”等 {total} 项事项"
+    return (
+        f"【无人接收】{unit}没有可接收提醒的在岗人员，交给它的{items}的临期、逾期提醒无人收到。"
+        "请为该单位开设账号，或将事项改交其他单位。"
+    )
+
+
 def stored_items(kind: str, first: list[Entry]) -> list[dict]:
     """The first items as SweepDigest.items keeps them (their links need no query)."""
     return [

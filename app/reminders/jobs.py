@@ -10,6 +10,7 @@ from app import authz
 from app.background.registry import Outcome, job_kind
 from app.background.runner import JobContext
 from app.errors import ServiceError
+from app.exports.xlsx import month_text
 from app.extensions import db
 from app.org.models import Unit
 from app.reminders import circular
@@ -31,4 +32,4 @@ def draft_circular(ctx: JobContext) -> Outcome:
             raise ServiceError("您已无权生成该单位的月末通报。")
         data = circular.draft_data(unit, period, to_local(ctx.now).date())
     made = circular.make_draft(db.session.get(Unit, ctx.params["unit_id"]), period, ctx.now, data=data)
-    return Outcome(f"已生成 {made.period} 月末通报稿。", {"circular_id": made.id})
+    return Outcome(f"已生成{month_text(made.period)}月末通报稿。", {"circular_id": made.id})

@@ -94,7 +94,7 @@ def send_pending(now: datetime, *, digest: bool) -> MailResult:
     e-mail per person. Flushes after each message; the caller commits."""
     result = MailResult()
     if not current_app.config.get("MAIL_SERVER"):
-        result.reason = "未配置邮件服务器（MAIL_SERVER），邮件暂不发送，待发记录保留。"
+        result.reason = "未配置发信服务器（见部署说明中的邮件设置），邮件暂不发送，待发记录保留。"
         return result
     modes = ["immediate", "digest"] if digest else ["immediate"]
     rows = db.session.execute(

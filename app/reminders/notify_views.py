@@ -12,8 +12,9 @@ from app.checklists.models import ChecklistEntry
 from app.extensions import db, writes_on_get
 from app.forms import BaseForm
 from app.notifications import Notification
-from app.org.models import Unit
+from app.org.models import Unit, User
 from app.reminders import bp, prefs
+from app.tasks.models import Assignment
 from app.timeutil import utcnow
 from app.views_util import actor, form_status, page_args, run_service
 
@@ -53,10 +54,23 @@ def _mine_or_404(notification_id: int) -> Notification:
 
 
 def subject_url(n: Notification) -> str | None:
-    """Where a notification points: the assignment, the item, or the checklist entry."""
+    """Where a notification points: the assignment, the item, the circular, or the
+    checklist entry."""
+    if n.subject_type == "Circular":
+        return url_for("reminders.circular_detail", circular_id=n.subject_id)
     if n.subject_type == "Assignment":
         return url_for("tasks.assignment_detail", assignment_id=n.subject_id)
     if n.subject_type == "Task":
+        # a new item: the recipient's court's own assignment of it, to sign for; else the item
+        held = db.session.scalar(
+            select(Assignment.id)
+            .join(User, User.unit_id == Assignment.unit_id)
+            .where(Assignment.task_id == n.subject_id, User.id == n.recipient_id)
+            .order_by(Assignment.deadline, Assignment.id)
+            .limit(1)
+        )
+        if held is not None:
+            return url_for("tasks.assignment_detail", assignment_id=held)
         return url_for("tasks.task_detail", task_id=n.subject_id)
     if n.subject_type == "ChecklistEntry":
         checklist_id = db.session.scalar(

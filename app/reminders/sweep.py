@@ -26,7 +26,7 @@ from sqlalchemy import select, tuple_
 from app.checklists.models import Checklist, ChecklistEntry
 from app.deadlines import not_closed
 from app.extensions import db
-from app.notifications import Notification
+from app.notifications import Notification, add_new_only, email_modes
 from app.org.models import Unit, User, UserRole
 from app.reminders import digest
 from app.reminders.digest import ESCALATION_NOTE, Digest, Entry
@@ -49,6 +49,9 @@ COUNTER_OF = {
     "escalate_high": "escalated",
     "review_waiting": "review_waiting",
 }
+# A unit with nobody to hear of its own items: its superior's people are told, once.
+SUPERIOR_ROLES = ("coordinator", "assigner", "leader", "admin")
+OWN_UNIT_KINDS = ("due_soon", "overdue")  # the rules whose audience is the item's own unit
 WORKING = ("pending", "in_progress", "returned")  # the unit's turn; a submitted item waits for review
 CLAIM_BATCH = 5000  # reminders claimed per round: bounds the memory, whatever the province's size
 STREAM = 2000  # rows fetched at a time from the item queries
@@ -183,7 +186,7 @@ class People:
         ):
             self._roles[(unit_id, role)].append(uid)
         self._in_unit: dict[tuple[int, tuple[str, ...]], tuple[int, ...]] = {}
-        self._escalation: dict[int, tuple[tuple[int, ...], bool]] = {}
+        self._escalation: dict[tuple, tuple[tuple[int, ...], bool]] = {}
         self._root: dict[int, int] = {}
 
     def in_unit(self, unit_id: int, roles: tuple[str, ...]) -> tuple[int, ...]:
@@ -195,17 +198,26 @@ class People:
     def escalation(self, unit_id: int) -> tuple[tuple[int, ...], bool]:
         """The assigning unit's assigners and leaders — or, where it has none, those of the
         first unit above that has some (and whether it moved up)."""
-        if unit_id not in self._escalation:
+        return self.nearest(unit_id, ESCALATE_ROLES)
+
+    def nearest(self, unit_id: int | None, roles: tuple[str, ...]) -> tuple[tuple[int, ...], bool]:
+        """The people holding `roles` of the unit or, where it has none, of the first unit
+        above that has some; and whether it moved up."""
+        key = (unit_id, roles)
+        if key not in self._escalation:
             current: int | None = unit_id
             found: tuple[int, ...] = ()
             moved = False
             while current is not None:
-                found = self.in_unit(current, ESCALATE_ROLES)
+                found = self.in_unit(current, roles)
                 if found:
                     break
                 current, moved = self._parents.get(current), True
-            self._escalation[unit_id] = (found, moved)
-        return self._escalation[unit_id]
+            self._escalation[key] = (found, moved)
+        return self._escalation[key]
+
+    def parent(self, unit_id: int) -> int | None:
+        return self._parents.get(unit_id)
 
     def root(self, unit_id: int) -> int:
         if unit_id not in self._root:
@@ -421,20 +433,7 @@ class Claims:
 
 def email_targets(user_ids: set[int]) -> dict[int, str]:
     """{user id: e-mail mode} for people who get e-mail (address set, not off, unit not muted)."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(
-        select(User.id, User.email_mode)
-        .join(Unit, Unit.id == User.unit_id)
-        .where(
-            User.id.in_(user_ids),
-            User.email.is_not(None),
-            User.email != "",
-            User.email_mode != "off",
-            Unit.email_muted.is_(False),
-        )
-    ).all()
-    return dict(rows)
+    return email_modes(user_ids)
 
 
 def _per_person(groups: dict[tuple[int, tuple], Group]) -> tuple[dict[tuple[int, int], Digest], int]:
@@ -545,6 +544,16 @@ def _no_one(errors: dict[tuple[str, int], tuple[int, str]], people: People) -> l
     return lines
 
 
+class Unheard:
+    """A unit whose own items found nobody of it to remind: how many, and the first."""
+
+    __slots__ = ("first", "items")
+
+    def __init__(self, item: Item) -> None:
+        self.first = item
+        self.items: set[tuple[str, int]] = set()
+
+
 def _scan(
     as_of: date,
     by_type: dict[str, list[Rule]],
@@ -552,9 +561,12 @@ def _scan(
     claims: Claims,
     counts: dict[str, int],
     cal: Calendar,
+    unheard: dict[int, Unheard],
 ) -> tuple[dict[tuple[int, tuple], Group], list[str]]:
     """Every (rule, item) due today, in its audience's group and handed to `claims`; the
-    groups, and an error line per unit whose items found nobody to notify."""
+    groups, and an error line per unit whose items found nobody to notify — except the
+    units with nobody of their own to remind, which are gathered in `unheard` (their
+    superiors are told: `_tell_superiors`)."""
     days = Days(cal)
     rules = [r for mine in by_type.values() for r in mine]
     horizon = as_of + timedelta(days=3 * max([r.days for r in rules if r.kind == "due_soon"] or [7]) + 14)
@@ -575,6 +587,11 @@ def _scan(
                 group = groups.get((rule.id, audience.key)) or Group(audience)
                 groups[(rule.id, audience.key)] = of_whom[whose] = group
             if not group.audience.recipients:
+                if rule.kind in OWN_UNIT_KINDS:
+                    unheard.setdefault(item.unit_id, Unheard(item)).items.add(
+                        (item.subject_type, item.subject_id)
+                    )
+                    continue
                 found, first = no_one.get((rule.kind, item.unit_id), (0, item.title))
                 no_one[(rule.kind, item.unit_id)] = (found + 1, first)
                 continue
@@ -601,13 +618,54 @@ def run_sweep(as_of: date, now: datetime, *, dry_run: bool = False, trigger: str
     by_type = _rules()
     claims = Claims(result.run_id, as_of, dry_run)
     people = People()
-    groups, result.errors = _scan(as_of, by_type, people, claims, result.counts, cal)
+    unheard: dict[int, Unheard] = {}
+    groups, result.errors = _scan(as_of, by_type, people, claims, result.counts, cal, unheard)
     digests, skipped = _per_person(groups)
     result.counts.update(sent=len(digests), duplicates_skipped=skipped, items=claims.claimed)
     if not dry_run:
         rules = {r.id: r for mine in by_type.values() for r in mine}
         _write(digests, rules, people, run.id, as_of, now)
+        result.errors += _tell_superiors(unheard, people, now)
     return _finish(run, result, now, dry_run)
+
+
+def _tell_superiors(unheard: dict[int, Unheard], people: People, now: datetime) -> list[str]:
+    """A unit with nobody to remind of its own items: the people of the unit above it
+    (the nearest one with some) are told once — one notification per unit, ever
+    (dedupe key "nobody:<unit>"), in the centre and by e-mail as they prefer — not on
+    every sweep. The run log says so the once it happens; a unit with nobody above it
+    either is logged every time (nobody can be told). One multi-row INSERT."""
+    rows, lines = [], []
+    told_by_unit: dict[int, str] = {}
+    for unit_id, u in sorted(unheard.items()):
+        parent = people.parent(unit_id)
+        superiors, _ = people.nearest(parent, SUPERIOR_ROLES) if parent is not None else ((), False)
+        name = people.name(unit_id)
+        if not superiors:
+            lines.append(
+                f"{name}：{len(u.items)} 项事项（如“{u.first.title}”）找不到可通知的人员，上级单位亦无人可告知。"
+            )
+            continue
+        told_by_unit[unit_id] = name
+        message = digest.nobody_message(name, len(u.items), u.first.title)
+        rows += [
+            {
+                "recipient_id": uid,
+                "kind": "nobody",
+                "subject_type": u.first.subject_type,
+                "subject_id": u.first.subject_id,
+                "message": message,
+                "dedupe_key": f"nobody:{unit_id}",
+                "created_by_id": None,
+                "created_at": now,
+            }
+            for uid in superiors
+        ]
+    told = {key for _, _, key in add_new_only(rows, now=now)}
+    for unit_id, name in told_by_unit.items():
+        if f"nobody:{unit_id}" in told:
+            lines.append(f"{name}没有可接收提醒的在岗人员，已告知上级单位（此后不再重复提示）。")
+    return lines
 
 
 def _finish(run: SweepRun, result: SweepResult, now: datetime, dry_run: bool) -> SweepResult:

@@ -42,6 +42,8 @@ def _new_page(selected: list[int], message: str, status: int = 200):
 @bp.route("/urge/new")
 @login_required
 def urge_new():
+    if not authz.can(current_user, "urge.compose"):
+        abort(403)  # a tribunal head, staff, administrators: nobody they could chase
     return _new_page(_ids(request.args.getlist("ids")), DEFAULT_MESSAGE)
 
 
@@ -69,7 +71,11 @@ def urge_create():
 @bp.route("/urge")
 @login_required
 def urge_list():
-    return render_template("reminders/urge_list.html", notices=urge.visible_notices(current_user))
+    return render_template(
+        "reminders/urge_list.html",
+        notices=urge.visible_notices(current_user),
+        may_compose=authz.can(current_user, "urge.compose"),
+    )
 
 
 @bp.route("/urge/<int:notice_id>")

@@ -218,6 +218,15 @@ USERS = [
     ("hlft", "华来法庭庭长", "华来人民法庭", ["tribunal_head"], None),
     ("fjft", "冯家法庭庭长", "冯家人民法庭", ["tribunal_head"], None),
     ("tsft", "田师付法庭庭长", "田师付人民法庭", ["tribunal_head"], None),
+    # Every court the demo hands an item to has someone to receive it (an assignment to
+    # a unit with nobody there is refused).
+    ("bxfy", "本溪县法院联络员", "本溪满族自治县人民法院", ["coordinator"], None),
+    ("psfy", "平山区法院联络员", "本溪市平山区人民法院", ["coordinator"], None),
+    ("xhfy", "溪湖区法院联络员", "本溪市溪湖区人民法院", ["coordinator"], None),
+    ("fmfy", "阜蒙县法院联络员", "阜新蒙古族自治县人民法院", ["coordinator"], None),
+    ("zwfy", "彰武县法院联络员", "彰武县人民法院", ["coordinator"], None),
+    ("qhfy", "清河门区法院联络员", "阜新市清河门区人民法院", ["coordinator"], None),
+    ("wfft", "王府法庭庭长", "王府人民法庭", ["tribunal_head"], None),
 ]
 
 
@@ -256,6 +265,26 @@ def load_demo(now: datetime) -> dict[str, int]:
             roles=roles,
             password=DEMO_PASSWORD,
             email=email,
+            now=now,
+        )
+        created["users"] += 1
+    # Every other base court has its 联络员 too (the monthly history hands it an item):
+    # `llr01`, `llr02`, … in the tree's order.
+    courts = db.session.scalars(
+        select(Unit).where(Unit.level == "base").order_by(Unit.sort_order, Unit.id)
+    ).all()
+    staffed = set(db.session.scalars(select(User.unit_id).where(User.unit_id.in_([c.id for c in courts]))))
+    for n, court in enumerate(courts, start=1):
+        username = f"llr{n:02d}"
+        if court.id in staffed or db.session.scalar(select(User.id).where(User.username == username)):
+            continue
+        services.create_user(
+            None,
+            username=username,
+            display_name=f"{court.aliases[0] if court.aliases else court.name}联络员",
+            unit=court,
+            roles=["coordinator"],
+            password=DEMO_PASSWORD,
             now=now,
         )
         created["users"] += 1

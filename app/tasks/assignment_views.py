@@ -18,6 +18,7 @@ from app.sqlutil import paginate_by_id
 from app.tasks import bp, detail, list_export, services
 from app.tasks import jobs as task_jobs
 from app.tasks.forms import (
+    RECTIFICATION_REVIEW_CHOICES,
     BulkForm,
     DecideExtensionForm,
     ExtensionForm,
@@ -104,7 +105,9 @@ def assignment_export():
         if job is None:
             return redirect(url_for("tasks.assignment_list", **request.args), 303)
         return redirect(url_for("jobs.job_detail", job_id=job.id), 303)
-    file, count = list_export.spooled(assignments_query(current_user, f, today), title=title, today=today)
+    file, count = list_export.spooled(
+        assignments_query(current_user, f, today), title=title, today=today, period=list_export.period_of(f)
+    )
     filters = {k: v for k, v in request.args.items() if k not in ("page", "size")}
     g.audit_detail = {"rows": count, "filters": filters}  # on the export's own audit row
     return list_export.download(file, list_export.file_name(title, today))
@@ -169,9 +172,12 @@ def _forms(a: Assignment) -> dict:
     split_form.unit_ids.choices = (
         assignable_units(current_user) if authz.can(current_user, "assignment.split", a) else {}
     )
+    review_form = ReviewForm(version=a.version)
+    if a.task.kind == "rectification":
+        review_form.decision.choices = RECTIFICATION_REVIEW_CHOICES
     return dict(
         report_form=ReportForm(version=a.version),
-        review_form=ReviewForm(version=a.version),
+        review_form=review_form,
         extension_form=ExtensionForm(version=a.version),
         decide_form=DecideExtensionForm(version=a.version),
         step_form=StepForm(version=a.version),
@@ -179,9 +185,10 @@ def _forms(a: Assignment) -> dict:
     )
 
 
-def _detail_context(a: Assignment) -> dict:
+def _detail_context(a: Assignment, **extra) -> dict:
     """Everything the page shows, in a fixed number of statements however long the
-    history (app/tasks/detail.py)."""
+    history (app/tasks/detail.py); `extra`: what a refused action adds (the split's
+    confirmation)."""
     children = detail.load_page(a)
     reports, steps = detail.reports(a), detail.steps(a)
     report_files, step_files = detail.files(a, reports, steps)
@@ -204,6 +211,8 @@ def _detail_context(a: Assignment) -> dict:
         return_reason=(returns[-1].after or {}).get("comment")
         if returns and a.status == "returned"
         else None,
+        visit=detail.visit_of(a),
+        **{"held": None, **extra},
     )
 
 
@@ -214,9 +223,12 @@ def assignment_detail(assignment_id: int):
     return render_template("tasks/assignment_detail.html", **_detail_context(a))
 
 
-def _act(assignment_id: int, action: str, fn, form=None, success: str = "已保存。"):
+def _act(
+    assignment_id: int, action: str, fn, form=None, success: str = "已保存。", refused: dict | None = None
+):
     """Load → a stale page ends on the conflict page → check → validate the form → one
-    service (which checks the version too) → commit → redirect (or 4xx page)."""
+    service (which checks the version too) → commit → redirect (or 4xx page, showing
+    what the service left in `refused`)."""
     a = authz.get_scoped_or_404(Assignment, assignment_id, "assignment.view", current_user)
     refuse_stale(a, form)
     authz.require(current_user, action, a)
@@ -227,7 +239,8 @@ def _act(assignment_id: int, action: str, fn, form=None, success: str = "已保�
         return render_template("tasks/assignment_detail.html", **_detail_context(a)), 400
     result, status = run_service(lambda: fn(a), form, versioned=a)
     if result is None:
-        return render_template("tasks/assignment_detail.html", **_detail_context(a)), status
+        page = _detail_context(a, **(refused or {}))
+        return render_template("tasks/assignment_detail.html", **page), status
     flash(success, "success")
     return redirect(url_for("tasks.assignment_detail", assignment_id=a.id))
 
@@ -283,8 +296,15 @@ def assignment_review(assignment_id: int):
             now=utcnow(),
         ),
         form,
-        success="已办结。" if form.decision.data == "approve" else "已退回。",
+        success=_review_done(assignment_id, form.decision.data),
     )
+
+
+def _review_done(assignment_id: int, decision: str) -> str:
+    if decision != "approve":
+        return "已退回。"
+    a = db.session.get(Assignment, assignment_id)
+    return "已销号。" if a is not None and a.task.kind == "rectification" else "已办结。"
 
 
 @bp.route("/assignments/<int:assignment_id>/extension", methods=["POST"])
@@ -342,21 +362,27 @@ def assignment_remind(assignment_id: int):
 @bp.route("/assignments/<int:assignment_id>/split", methods=["POST"])
 @login_required
 def assignment_split(assignment_id: int):
+    """分解. A chosen unit that already holds the item: the page comes back (409) showing
+    what it holds, with a form posting the same choice again with 仍要分解."""
     form = SplitForm()
     form.unit_ids.choices = assignable_units(current_user)
-    return _act(
-        assignment_id,
-        "assignment.split",
-        lambda a: services.split_assignment(
-            actor(),
-            a,
-            units_by_ids(form.unit_ids.data or []),
-            expected_version=form.version.data,
-            now=utcnow(),
-        ),
-        form,
-        success="已分解到下级单位。",
-    )
+    refused: dict = {}
+
+    def split(a: Assignment):
+        try:
+            return services.split_assignment(
+                actor(),
+                a,
+                units_by_ids(form.unit_ids.data or []),
+                expected_version=form.version.data,
+                now=utcnow(),
+                confirmed=bool(form.confirm.data),
+            )
+        except services.AlreadyHeld as exc:
+            refused["held"] = {"rows": exc.existing, "unit_ids": list(form.unit_ids.data or [])}
+            raise
+
+    return _act(assignment_id, "assignment.split", split, form, success="已分解到下级单位。", refused=refused)
 
 
 @bp.route("/assignments/<int:assignment_id>/steps", methods=["POST"])

@@ -17,7 +17,7 @@ from app.extensions import begin_writes, db
 from app.org.models import Unit
 from app.tasks import bp, services
 from app.tasks import jobs as task_jobs
-from app.tasks.export import completion_xlsx, item_values, rate_text
+from app.tasks.export import completion_period, completion_xlsx, item_values, rate_text
 from app.tasks.forms import CompletionReviewForm
 from app.tasks.helpers import arg_int, parse_date, visible_projects
 from app.tasks.models import Project
@@ -80,7 +80,8 @@ def completion_export():
     scope = _scope(project, date_from, date_to)
     items = stream(item_values(completion_items_query(current_user, root, local_today(), **scope)))
     title = f"{root.name}完成清单"
-    data = completion_xlsx(title, rows, items, local_today())
+    period = completion_period(project.name if project else None, date_from, date_to)
+    data = completion_xlsx(title, rows, items, local_today(), period=period)
     return Response(
         data,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -1,6 +1,7 @@
 """Reads for one assignment as its page shows it: the splits the user may see, its
 steps and extension requests, and its history (办理记录) a page at a time, newest
-first — the journal of the assignment and of its item (the page's timeline) and its
+first — the journal of the assignment, of its item and of its extension requests
+(the page's timeline) and its
 progress reports (反馈记录), merged in SQL, two statements however long the history is."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.extensions import db
 from app.journal import JournalEntry
 from app.org.models import Unit, User
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Task
+from app.visits.models import Finding, Visit
 
 JOURNAL, REPORT = "journal", "report"
 
@@ -31,6 +33,16 @@ def splits(a: Assignment, user: Any) -> list[Assignment]:
         .where(Assignment.parent_id == a.id)
     )
     return list(db.session.scalars(authz.scope(stmt, Assignment, user).order_by(Unit.sort_order, Unit.id)))
+
+
+def visit_of(a: Assignment) -> Visit | None:
+    """The visit whose finding a rectification answers (its page links back to it);
+    None for any other item, without a query."""
+    if a.task.kind != "rectification":
+        return None
+    return db.session.scalar(
+        select(Visit).join(Finding, Finding.visit_id == Visit.id).where(Finding.task_id == a.task_id)
+    )
 
 
 def steps(a: Assignment) -> list[AssignmentStep]:
@@ -157,10 +169,17 @@ class HistoryPage:
 
 
 def _journal_of(a: Assignment):
-    """The journal lines of the assignment and of its item."""
+    """The journal lines of the assignment, of its item and of its extension requests
+    (asked, granted, refused: hand-offs between the two sides like the others)."""
     return or_(
         and_(JournalEntry.object_type == "Assignment", JournalEntry.object_id == a.id),
         and_(JournalEntry.object_type == "Task", JournalEntry.object_id == a.task_id),
+        and_(
+            JournalEntry.object_type == "ExtensionRequest",
+            JournalEntry.object_id.in_(
+                select(ExtensionRequest.id).where(ExtensionRequest.assignment_id == a.id)
+            ),
+        ),
     )
 
 

@@ -1,5 +1,5 @@
 """Completion lists as XLSX (the page's summary, then every counted item), written by
-the one XLSX writer (app.exports.xlsx)."""
+the one XLSX writer (app.exports.xlsx): title row, print setup, rates as numbers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select
 
 from app.deadlines import DUE_LABELS, due_state
-from app.exports.xlsx import Book, Column, Note
+from app.exports.xlsx import PERCENT, Book, Column, Note, period_text
 from app.org.models import Unit
 from app.tasks.models import STATUSES, Assignment, Project, Task
 from app.tasks.queries import CompletionRow
@@ -20,6 +20,12 @@ def rate_text(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
+def rate_cell(rate: float | None) -> float | str:
+    """A rate for a sheet: the number itself (the column's format shows it as 87.5%), or
+    "—" when there is nothing to measure it on."""
+    return "—" if rate is None else rate
+
+
 SUMMARY_COLUMNS = [
     Column("单位", 34),
     Column("事项总数", 10),
@@ -27,7 +33,7 @@ SUMMARY_COLUMNS = [
     Column("其中按期办结", 14),
     Column("未办结", 10),
     Column("逾期", 8),
-    Column("按期办结率", 12),
+    Column("按期办结率", 12, number_format=PERCENT, align="right"),
     Column("审核状态", 12),
     Column("审核意见", 30),
 ]
@@ -62,7 +68,7 @@ def summary_rows(rows: list[CompletionRow]) -> list[list]:
                 r.closed_on_time,
                 r.open,
                 r.overdue,
-                rate_text(r.on_time_rate),
+                rate_cell(r.on_time_rate),
                 state,
                 (review.comment or "") if review else "",
             ]
@@ -118,12 +124,25 @@ def _listed_with_note(items: Iterable[Any], today: date, total: int) -> Iterator
         )
 
 
-def completion_xlsx(title: str, rows: list[CompletionRow], items: Iterable[Any], today: date) -> bytes:
+def completion_period(project: str | None, date_from: date | None, date_to: date | None) -> str | None:
+    """What the completion list covers, for its title row: the project and the span of
+    deadlines (项目“人民法庭建设攻坚”，完成时限2026年1月1日至2026年6月30日), or None."""
+    parts = [f"项目“{project}”"] if project else []
+    span = period_text(date_from, date_to)
+    if span:
+        parts.append(f"完成时限{span}")
+    return "，".join(parts) or None
+
+
+def completion_xlsx(
+    title: str, rows: list[CompletionRow], items: Iterable[Any], today: date, *, period: str | None = None
+) -> bytes:
     """The summary sheet, then every item behind it, written in streaming mode from a
     query fetched in batches (a large scope is written by a background job: see
-    app/tasks/jobs.py); should items change between the two, a last note says so."""
-    book = Book(title, write_only=True)
+    app/tasks/jobs.py); should items change between the two, a last note says so.
+    `period` (app.exports.xlsx.period_text) goes into each sheet's title row."""
+    book = Book(title, period=period, as_of=today, write_only=True)
     book.sheet("完成清单", SUMMARY_COLUMNS, summary_rows(rows))
     total = sum(r.total for r in rows)
-    book.sheet("事项明细", ITEM_COLUMNS, _listed_with_note(items, today, total))
+    book.sheet("事项明细", ITEM_COLUMNS, _listed_with_note(items, today, total), title=f"{title}明细")
     return book.to_bytes()

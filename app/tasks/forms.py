@@ -53,8 +53,19 @@ class ReportForm(VersionedForm):
     submit_for_review = BooleanField("已完成，提交审核")
 
 
+REVIEW_CHOICES = {"": "请选择审核结论", "approve": "办结", "return": "退回"}
+RECTIFICATION_REVIEW_CHOICES = {"": "请选择审核结论", "approve": "销号", "return": "退回"}
+
+
 class ReviewForm(VersionedForm):
-    decision = SelectField("审核结论", choices={"approve": "办结", "return": "退回"})
+    """No conclusion is preselected: 办结 (销号) cannot be undone, so the reviewer picks it."""
+
+    decision = SelectField(
+        "审核结论",
+        choices=REVIEW_CHOICES,
+        default="",
+        validators=[DataRequired("请选择审核结论：办结（销号）或退回。")],
+    )
     comment = TextAreaField("意见 / 退回理由", validators=[Optional(), Length(max=2000)])
 
 
@@ -76,6 +87,8 @@ class StepForm(VersionedForm):
 
 class SplitForm(VersionedForm):
     unit_ids = MultiCheckboxField("分解给下级单位", coerce=int)
+    # Posted by the confirmation shown when a chosen unit already holds the item.
+    confirm = BooleanField("仍要分解")
 
 
 class CompletionReviewForm(BaseForm):

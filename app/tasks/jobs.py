@@ -23,7 +23,7 @@ from app.extensions import db
 from app.importing import ImportBatch
 from app.org.models import Unit
 from app.tasks import importer, list_export
-from app.tasks.export import completion_xlsx, item_values
+from app.tasks.export import completion_period, completion_xlsx, item_values
 from app.tasks.models import Project
 from app.tasks.queries import (
     assignment_ids_query,
@@ -118,7 +118,8 @@ def completion_export(ctx: JobContext) -> Outcome:
         ctx.progress(0, total, force=True)
         items = stream(item_values(completion_items_query(ctx.owner, root, today, **scope)))
         title = f"{root.name}完成清单"
-        data = completion_xlsx(title, rows, _counted(items, ctx), today)
+        period = completion_period(project.name if project else None, scope["date_from"], scope["date_to"])
+        data = completion_xlsx(title, rows, _counted(items, ctx), today, period=period)
     ctx.save_result(f"{title}.xlsx", data)
     return Outcome(f"导出完成：汇总 {len(rows)} 个单位，明细 {total:,} 项。")
 
@@ -184,6 +185,7 @@ def assignment_list_export(ctx: JobContext) -> Outcome:
             title=p["title"],
             today=today,
             counted=lambda rows: _counted(rows, ctx),
+            period=list_export.period_of(f),
         )
     ctx.save_result(list_export.file_name(p["title"], today), out.getvalue())
     return Outcome(f"导出完成：共 {count:,} 项。")

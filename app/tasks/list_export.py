@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from app.deadlines import DUE_LABELS, LIGHTS, due_state, traffic_light
-from app.exports.xlsx import Book, Column
+from app.exports.xlsx import Book, Column, period_text
 from app.extensions import db
 from app.org.models import Unit, User
 from app.tasks.models import STATUSES, Assignment, Project, Task
@@ -30,13 +30,15 @@ EXPORT_BATCH = 1000  # rows fetched per round trip (tests lower it to cross batc
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 64 * 1024
 
+# Widths chosen for the printed page: the sheet is fit to one landscape A4 page wide,
+# so every character of width makes the print smaller; long texts wrap in their cells.
 COLUMNS = [
     Column("编号", 8),
-    Column("项目", 24),
-    Column("任务名称", 40),
-    Column("工作要求", 40),
-    Column("责任单位", 28),
-    Column("交办单位", 24),
+    Column("项目", 18),
+    Column("任务名称", 32),
+    Column("工作要求", 32),
+    Column("责任单位", 24),
+    Column("交办单位", 22),
     Column("责任人", 10),
     Column("周期", 12),
     Column("完成时限", 12),
@@ -48,6 +50,12 @@ COLUMNS = [
     Column("最近反馈", 17),
     Column("办结日期", 12),
 ]
+
+
+def period_of(f: AssignmentFilters) -> str | None:
+    """The list's period for the sheet's title row: its deadline filter, if any."""
+    span = period_text(f.deadline_from, f.deadline_to)
+    return f"完成时限{span}" if span else None
 
 
 def _row_query(stmt: Select) -> Select:
@@ -133,22 +141,24 @@ def write(
     title: str,
     today: date,
     counted: Callable[[Iterator[list]], Iterator[list]] | None = None,
+    period: str | None = None,
 ) -> int:
     """Write every assignment of `stmt` (the list's query) to `out`; return how many.
-    `counted` wraps the rows on their way to the sheet (a job's progress)."""
+    `counted` wraps the rows on their way to the sheet (a job's progress); `period`
+    (`period_of(filters)`) goes into the title row."""
     found = db.session.execute(_row_query(stmt).execution_options(yield_per=EXPORT_BATCH))
-    book = Book(title, write_only=True)
+    book = Book(title, period=period, as_of=today, write_only=True)
     sheet_rows = rows(found, today)
     count = book.sheet("事项承办", COLUMNS, counted(sheet_rows) if counted else sheet_rows)
     book.save(out)
     return count
 
 
-def spooled(stmt: Select, *, title: str, today: date) -> tuple[IO[bytes], int]:
+def spooled(stmt: Select, *, title: str, today: date, period: str | None = None) -> tuple[IO[bytes], int]:
     """The workbook in a temporary file, rewound, and the number of rows in it."""
     tmp = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the response, which closes it
     try:
-        count = write(stmt, tmp, title=title, today=today)
+        count = write(stmt, tmp, title=title, today=today, period=period)
     except BaseException:
         tmp.close()
         raise

@@ -18,11 +18,12 @@ from app.errors import ServiceError, hold_version
 from app.extensions import db
 from app.journal import record, snapshot
 from app.notifications import notify_users
-from app.org.models import Unit, User
+from app.org.models import Unit, UnitClosure, User, UserRole
 from app.tasks.models import (
     DEADLINE_KINDS,
     PRIORITIES,
     RECURRENCES,
+    STATUSES,
     Assignment,
     AssignmentStep,
     Category,
@@ -33,7 +34,15 @@ from app.tasks.models import (
     Task,
     TaskCooperator,
 )
-from app.tasks.writing import ONE_BY_ONE, NewItems, OneByOne, unit_people
+from app.tasks.writing import (
+    ONE_BY_ONE,
+    NewItems,
+    OneByOne,
+    unit_people,
+    unstaffed_message,
+    workers,
+)
+from app.tasks.writing import units_without_people as units_without_people  # for the import preview
 from app.timeutil import to_local
 from app.validation import allow as _allow
 from app.validation import clean_text as _text
@@ -295,8 +304,55 @@ def _set_assignment(actor: User | None, a: Assignment, action: str, now: datetim
     record(actor, action, a, before, snapshot(a, ASSIGNMENT_FIELDS), unit_id=a.unit_id, now=now)
 
 
-def _unit_user_ids(unit_ids: list[int], roles: tuple[str, ...] | None = None) -> list[int]:
-    return [user_id for _, user_id in unit_people(unit_ids, roles)]
+def _unit_user_ids(unit_ids: list[int]) -> list[int]:
+    """The active people of these units who work on items handed to them."""
+    return [user_id for _, user_id in unit_people(unit_ids, workers())]
+
+
+def _nearest(unit_id: int, roles: tuple[str, ...], *, self_roles: tuple[str, ...] = ()) -> list[int]:
+    """The active people holding `roles` (in the unit itself also `self_roles`) of the
+    unit — or, where it has none, of the first unit above it that has some. One query."""
+    rows = db.session.execute(
+        select(UnitClosure.depth, User.id, UserRole.role)
+        .join(User, User.unit_id == UnitClosure.ancestor_id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UnitClosure.descendant_id == unit_id, User.active.is_(True))
+        .where(UserRole.role.in_(roles + self_roles))
+        .order_by(UnitClosure.depth, User.id)
+    ).all()
+    found: dict[int, list[int]] = {}
+    for depth, user_id, role in rows:
+        if role in roles or (depth == 0 and role in self_roles):
+            found.setdefault(depth, []).append(user_id)
+    if not found:
+        return []
+    return list(dict.fromkeys(found[min(found)]))
+
+
+def assigning_side_people(a: Assignment) -> list[int]:
+    """Who reviews what the unit hands back, and decides its extension requests (the
+    policy's assigning side, nearest first): a rectification's verifier (else the
+    leaders above the unit that made the visit); otherwise the assigning unit's
+    专班 and 联络员 (and its 强基办 reviewers) — or, where it has none, those of the
+    first unit above it that has some."""
+    if a.task.kind == "rectification":
+        verifier = db.session.get(User, a.task.verifier_id) if a.task.verifier_id else None
+        if verifier is not None and verifier.active:
+            return [verifier.id]
+        parent = db.session.get(Unit, a.assigned_by_unit_id).parent_id
+        return _nearest(parent, ("leader",)) if parent else []
+    return _nearest(a.assigned_by_unit_id, authz.REVIEWER_ROLES, self_roles=("reviewer",))
+
+
+def _refuse_unstaffed(writes: OneByOne, units: list[Unit]) -> None:
+    """An item handed to a unit with nobody there would wait unheard: refused, naming them."""
+    empty = writes.unstaffed([u.id for u in units])
+    if empty:
+        raise ServiceError(unstaffed_message([u.name for u in units if u.id in empty]), "unit_ids")
+
+
+def _due_text(a: Assignment) -> str:
+    return f"（完成时限 {a.deadline.isoformat()}）" if a.deadline else ""
 
 
 def _new_assignments(
@@ -363,12 +419,14 @@ def assign_task(
     if not units:
         raise ServiceError("请选择至少一个责任单位。", "unit_ids")
     already = writes.assigned_units(task)
-    created: list[Assignment] = []
     for unit in units:
         if not writes.can(actor, "unit.assign_to", unit):
             raise ServiceError(f"“{unit.name}”不在您的下级单位范围内（或已停用），不能交办。", "unit_ids")
         if unit.id in already:
             raise ServiceError(f"该事项已经交办给“{unit.name}”。", "unit_ids")
+    _refuse_unstaffed(writes, units)
+    created: list[Assignment] = []
+    for unit in units:
         created += _new_assignments(actor, task, unit, task.owner_unit_id, None, now, writes)
     writes.notify([u.id for u in units], lambda: _assigned_notice(actor, task, now))
     return created
@@ -387,10 +445,56 @@ def _assigned_notice(actor: User, task: Task, now: datetime) -> dict:
     }
 
 
+class AlreadyHeld(ServiceError):
+    """A split to units that already hold the same item (say, a tribunal that got it
+    straight from the intermediate court): nothing is written until the splitter
+    confirms. `existing`: what they hold, as the confirmation shows it."""
+
+    status = 409
+
+    def __init__(self, message: str, existing: list[dict]):
+        super().__init__(message, "unit_ids")
+        self.existing = existing
+
+
+def held_elsewhere(parent: Assignment, unit_ids: list[int]) -> list[dict]:
+    """The assignments of the same item (and period) these units already hold other than
+    as this assignment's splits: {id, unit_id, unit, by, status}, one query."""
+    if not unit_ids:
+        return []
+    by = Unit.__table__.alias("by_unit")
+    rows = db.session.execute(
+        select(Assignment.id, Assignment.unit_id, Unit.name, by.c.name, Assignment.status)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .join(by, by.c.id == Assignment.assigned_by_unit_id)
+        .where(
+            Assignment.task_id == parent.task_id,
+            Assignment.period_label == parent.period_label,
+            Assignment.unit_id.in_(unit_ids),
+            (Assignment.parent_id != parent.id) | Assignment.parent_id.is_(None),
+            Assignment.id != parent.id,
+        )
+        .order_by(Assignment.id)
+    ).all()
+    return [
+        {"id": aid, "unit_id": uid, "unit": name, "by": by_name, "status": STATUSES.get(status, status)}
+        for aid, uid, name, by_name, status in rows
+    ]
+
+
 def split_assignment(
-    actor: User, parent: Assignment, units: list[Unit], *, expected_version: Any, now: datetime
+    actor: User,
+    parent: Assignment,
+    units: list[Unit],
+    *,
+    expected_version: Any,
+    now: datetime,
+    confirmed: bool = False,
 ) -> list[Assignment]:
-    """A base court hands its assignment on to its tribunals; its progress then rolls up."""
+    """A base court hands its assignment on to its tribunals; its progress then rolls up.
+    A unit that already holds the same item is split to only once the splitter has
+    seen what it holds and `confirmed`. The split is on the assignment's 办理记录 and
+    each tribunal's people are told."""
     hold_version(parent, expected_version, now)
     _allow(actor, "assignment.split", parent, "您无权分解该事项。")
     units = list(dict.fromkeys(units))
@@ -398,17 +502,53 @@ def split_assignment(
         raise ServiceError("请选择至少一个下级单位。", "unit_ids")
     below = set(db.session.scalars(authz.scope_unit_ids(actor))) - {actor.unit_id}
     existing = set(db.session.scalars(select(Assignment.unit_id).where(Assignment.parent_id == parent.id)))
-    created: list[Assignment] = []
     for unit in units:
         if unit.id not in below or not unit.is_active:
             raise ServiceError(f"“{unit.name}”不是本单位的下级单位，不能分解给它。", "unit_ids")
         if unit.id in existing:
             raise ServiceError(f"已经分解给“{unit.name}”。", "unit_ids")
+    _refuse_unstaffed(ONE_BY_ONE, units)
+    held = held_elsewhere(parent, [u.id for u in units])
+    if held and not confirmed:
+        listed = "、".join(f"“{h['unit']}”（{h['by']}交办，{h['status']}）" for h in held)
+        raise AlreadyHeld(f"{listed}已经承办该事项，再分解将重复办理。确需分解，请确认“仍要分解”。", held)
+    created: list[Assignment] = []
+    for unit in units:
         created += _new_assignments(actor, parent.task, unit, parent.unit_id, parent, now)
     if parent.status == "pending":
         _set_assignment(actor, parent, "assignment.acknowledge", now, status="in_progress")
         parent.acknowledged_at = now
+    names = "、".join(u.name for u in units)
+    note = "；".join(f"{h['unit']}已由{h['by']}交办，经确认仍分解" for h in held)
+    record(
+        actor,
+        "assignment.split",
+        parent,
+        None,
+        {
+            "message": f"分解给：{names}" + (f"（{note}）" if note else ""),
+            "units": [u.id for u in units],
+            "assignments": [c.id for c in created],
+        },
+        unit_id=parent.unit_id,
+        now=now,
+    )
     recompute_progress(parent, now)
+    people: dict[int, list[int]] = {}
+    for unit_id, user_id in unit_people([u.id for u in units], workers()):
+        people.setdefault(unit_id, []).append(user_id)
+    for child in created:
+        notify_users(
+            people.get(child.unit_id, []),
+            kind="assigned",
+            subject_type="Assignment",
+            subject_id=child.id,
+            message=f"{parent.unit.name}分解交办：{parent.task.title}{_due_text(child)}，请签收。",
+            dedupe_key=f"split:{child.id}",
+            actor_id=actor.id,
+            now=now,
+            email=True,
+        )
     return created
 
 
@@ -507,7 +647,30 @@ def add_report(
         now=now,
     )
     recompute_progress(a, now)
+    if submit:
+        _tell_reviewers(actor, a, report, now)
     return report
+
+
+def _tell_reviewers(actor: User, a: Assignment, report: ProgressReport, now: datetime) -> None:
+    """A submission waits for the assigning side: tell its reviewers (a rectification's
+    verifier) once per submission."""
+    unit = a.unit.name
+    if a.task.kind == "rectification":
+        message = f"【待销号】{unit}已反馈整改“{a.task.title}”，请核验销号。"
+    else:
+        message = f"【待审核】{unit}提交了“{a.task.title}”的办结材料，请审核。"
+    notify_users(
+        assigning_side_people(a),
+        kind="submitted",
+        subject_type="Assignment",
+        subject_id=a.id,
+        message=message,
+        dedupe_key=f"submitted:{report.id}",
+        actor_id=actor.id,
+        now=now,
+        email=True,
+    )
 
 
 def review(
@@ -519,6 +682,7 @@ def review(
         raise ServiceError("审核结论只能是办结或退回。")
     _allow(actor, "assignment.review", a, "该事项当前不能审核（未提交审核，或您不是交办单位的审核人）。")
     comment = _text(comment, "退回理由", 2000, required=decision == "return")
+    closing = "销号" if a.task.kind == "rectification" else "办结"
     if decision == "approve":
         open_children = db.session.scalar(
             select(func.count())
@@ -531,12 +695,11 @@ def review(
         a.closed_at = now
         a.closed_on = _local_date(now)
         recompute_progress(a, now)
-        kind, message = "closed", f"事项已办结：{a.task.title}"
+        kind, message = "closed", f"事项已{closing}：{a.task.title}"
     else:
-        # A returned item is not done: its progress falls back to what the steps show
-        # until the unit reports a new percent.
-        _set_assignment(actor, a, "assignment.return", now, status="returned", progress_override=None)
-        recompute_progress(a, now)
+        # A return is not a loss of the work done: the last reported percent stays (the
+        # page shows it beside the reason) until the unit reports a new one.
+        _set_assignment(actor, a, "assignment.return", now, status="returned")
         kind, message = "returned", f"事项被退回：{a.task.title}。理由：{comment}"
     record(actor, f"review.{decision}", a, None, {"comment": comment}, unit_id=a.unit_id, now=now)
     notify_users(
@@ -548,6 +711,7 @@ def review(
         dedupe_key=f"{kind}:{a.id}:{a.version}",
         actor_id=actor.id,
         now=now,
+        email=True,
     )
     return a
 
@@ -597,6 +761,18 @@ def request_extension(
         unit_id=a.unit_id,
         now=now,
     )
+    notify_users(
+        assigning_side_people(a),
+        kind="extension",
+        subject_type="Assignment",
+        subject_id=a.id,
+        message=f"【延期申请】{a.unit.name}申请将“{a.task.title}”由 {a.deadline} 延至 {new_deadline}，"
+        f"理由：{req.reason}。请审批。",
+        dedupe_key=f"extension:{req.id}",
+        actor_id=actor.id,
+        now=now,
+        email=True,
+    )
     return req
 
 
@@ -627,14 +803,30 @@ def decide_extension(
             raise ServiceError("批准的新时限须晚于当前时限。")
         _set_assignment(actor, a, "assignment.extend", now, deadline=target)
     db.session.flush()
+    # The action names the decision; the values are what the 办理记录 shows beside it.
     record(
         actor,
         f"extension.{req.status}",
         req,
-        {"status": "pending"},
-        {"status": req.status, "comment": req.comment},
+        None,
+        {"to": a.deadline if grant else None, "comment": req.comment},
         unit_id=a.unit_id,
         now=now,
+    )
+    if grant:
+        message = f"延期申请已同意：“{a.task.title}”的完成时限延至 {a.deadline}。"
+    else:
+        message = f"延期申请未同意：“{a.task.title}”的完成时限仍为 {a.deadline}。"
+    notify_users(
+        _unit_user_ids([a.unit_id]),
+        kind="extension",
+        subject_type="Assignment",
+        subject_id=a.id,
+        message=message + (f"意见：{req.comment}" if req.comment else ""),
+        dedupe_key=f"extension-decided:{req.id}",
+        actor_id=actor.id,
+        now=now,
+        email=True,
     )
     return req
 
@@ -650,6 +842,18 @@ def extend_directly(
     _set_assignment(actor, a, "assignment.extend", now, deadline=new_deadline)
     record(
         actor, "extension.direct", a, None, {"to": new_deadline, "reason": reason}, unit_id=a.unit_id, now=now
+    )
+    notify_users(
+        _unit_user_ids([a.unit_id]),
+        kind="extension",
+        subject_type="Assignment",
+        subject_id=a.id,
+        message=f"“{a.task.title}”的完成时限已调整为 {new_deadline}。"
+        + (f"说明：{reason}" if reason else ""),
+        dedupe_key=f"extended:{a.id}:{new_deadline}",
+        actor_id=actor.id,
+        now=now,
+        email=True,
     )
     return a
 
@@ -667,6 +871,7 @@ def remind(actor: User, a: Assignment, *, message: str | None, now: datetime) ->
         dedupe_key=f"remind:{a.id}:{_local_date(now)}",
         actor_id=actor.id,
         now=now,
+        email=True,
     )
     record(
         actor,
@@ -845,5 +1050,6 @@ def create_rectification(
         dedupe_key=f"rectification:{assignment.id}",
         actor_id=actor.id,
         now=now,
+        email=True,
     )
     return assignment

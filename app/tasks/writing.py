@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, inspect, select
 
 from app import authz
 from app.errors import check_version, hold_version
 from app.extensions import db
 from app.journal import JournalEntry, record, snapshot
-from app.notifications import Notification, notify_users
+from app.notifications import add_new_only, notify_users
 from app.org.models import User, UserRole
 from app.tasks.models import Assignment, Task
 from app.validation import Forbidden
@@ -28,12 +28,46 @@ from app.validation import Forbidden
 Notice = Callable[[], dict]  # the keyword arguments of notify_users, asked once the subject has its id
 
 
+def workers() -> tuple[str, ...]:
+    """Who in a unit hears of an item handed to it and works on it: the policy's
+    receivers (an account holding only an administrator's role is nobody an item can
+    wait for). Asked at call time: app.authz imports the domains that import this."""
+    return authz.RECEIVER_ROLES
+
+
 def unit_people(unit_ids: Iterable[int], roles: tuple[str, ...] | None = None) -> list[tuple[int, int]]:
     """(unit id, user id) of the active people of these units (holding one of `roles`)."""
     stmt = select(User.unit_id, User.id).where(User.unit_id.in_(list(unit_ids)), User.active.is_(True))
     if roles:
         stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
-    return [(unit_id, user_id) for unit_id, user_id in db.session.execute(stmt)]
+    return [(unit_id, user_id) for unit_id, user_id in db.session.execute(stmt.order_by(User.id))]
+
+
+def _staffed(unit_ids: Iterable[int] | None) -> Select:
+    """SELECT of the units (among `unit_ids`; None: all) with an active person holding a
+    receiving role."""
+    stmt = (
+        select(User.unit_id)
+        .where(User.active.is_(True))
+        .where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(workers()))))
+        .distinct()
+    )
+    return stmt if unit_ids is None else stmt.where(User.unit_id.in_(list(unit_ids)))
+
+
+def units_without_people(unit_ids: Iterable[int]) -> set[int]:
+    """The units among these with nobody to work on an item handed to them (no active
+    account holding a receiving role): an assignment there would wait unheard. One query."""
+    ids = set(unit_ids)
+    if not ids:
+        return set()
+    return ids - set(db.session.scalars(_staffed(ids)))
+
+
+def unstaffed_message(names: list[str]) -> str:
+    """The refusal of an assignment to units with nobody there (pages, API, import)."""
+    listed = "、".join(f"“{n}”" for n in names)
+    return f"{listed}没有在岗的承办人员（启用且有承办角色的账号），交办后无人接收，不能交办。请先为该单位开设账号，或交办给其他单位。"
 
 
 class OneByOne:
@@ -70,8 +104,13 @@ class OneByOne:
             )
         )
 
+    def unstaffed(self, unit_ids: list[int]) -> set[int]:
+        """The units among these with nobody to work on an item (units_without_people)."""
+        return units_without_people(unit_ids)
+
     def notify(self, unit_ids: list[int], notice: Notice) -> None:
-        notify_users([user_id for _, user_id in unit_people(unit_ids)], **notice())
+        """Tell the units' people, in the notification centre and by e-mail as each prefers."""
+        notify_users([user_id for _, user_id in unit_people(unit_ids, workers())], **notice(), email=True)
 
 
 ONE_BY_ONE = OneByOne()
@@ -96,6 +135,7 @@ class NewItems(OneByOne):
         self._journal: list[tuple[Any, str, Any, dict, int, datetime]] = []
         self._notices: list[tuple[list[int], Notice]] = []
         self._verdicts: dict[tuple, bool] = {}
+        self._staffed: set[int] | None = None  # every unit with somebody to work on items
 
     # ------------------------------------------------ what the services call
 
@@ -135,6 +175,12 @@ class NewItems(OneByOne):
     def assigned_units(self, task: Task) -> set[int]:
         self._require_new(task)
         return set()  # a new item is assigned nowhere yet
+
+    def unstaffed(self, unit_ids: list[int]) -> set[int]:
+        """Asked of every row: the staffed units are read once for the whole batch."""
+        if self._staffed is None:
+            self._staffed = set(db.session.scalars(_staffed(None)))
+        return set(unit_ids) - self._staffed
 
     def notify(self, unit_ids: list[int], notice: Notice) -> None:
         self._notices.append((unit_ids, notice))
@@ -181,11 +227,14 @@ class NewItems(OneByOne):
 
     def _write_notifications(self) -> None:
         """notify_users for every notice: one row per active person of its units, unless
-        (recipient, dedupe key) exists already — here the unique key itself says so."""
+        (recipient, dedupe key) exists already — here the unique key itself says so — and
+        the e-mail of the new ones as their recipients prefer."""
         if not self._notices:
             return
         people: dict[int, list[int]] = {}
-        for unit_id, user_id in unit_people({u for unit_ids, _ in self._notices for u in unit_ids}):
+        for unit_id, user_id in unit_people(
+            {u for unit_ids, _ in self._notices for u in unit_ids}, workers()
+        ):
             people.setdefault(unit_id, []).append(user_id)
         rows = []
         for unit_ids, notice in self._notices:
@@ -204,7 +253,7 @@ class NewItems(OneByOne):
                     }
                 )
         if rows:
-            db.session.execute(_insert_new_only(Notification, ("recipient_id", "dedupe_key")), rows)
+            add_new_only(rows, now=rows[0]["created_at"])
 
 
 def _values(obj: Any) -> dict:
@@ -232,12 +281,3 @@ def _insert(objs: list, *, match: tuple[str, ...] = ()) -> None:
     stmt = table.insert().returning(table.c.id, *(table.c[c] for c in match))
     for new_id, *key in db.session.execute(stmt, rows):
         owner[tuple(key)].id = new_id
-
-
-def _insert_new_only(model: type, unique: tuple[str, ...]) -> Any:
-    """INSERT … ON CONFLICT (unique) DO NOTHING, on SQLite or PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique))

@@ -1,11 +1,13 @@
-"""A visit report as a Word file: the facts, numbered sections and the rectification
-table, laid out by the one DOCX writer (app.exports.docx: A4, GB/T 9704 margins, 仿宋)."""
+"""A visit report as a Word file: the facts, numbered sections, the rectification table
+and the visit's photos, laid out by the one DOCX writer (app.exports.docx: A4, GB/T 9704
+margins, 仿宋, column widths fitted to the text)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 
+from app import attachments
 from app.deadlines import due_state
 from app.exports.docx import Report
 from app.tasks.models import Assignment
@@ -49,7 +51,7 @@ def visit_report(visit: Visit, findings: Sequence[tuple[Finding, Assignment]], *
         ("参加人员", visit.team or "—"),
         ("组织单位", visit.organizer_unit.name),
     ]
-    doc.table(("项目", "内容"), facts, (40, 116))
+    doc.table(("项目", "内容"), facts)
     sections = [
         ("一、调研内容", visit.topics),
         ("二、走访情况", visit.summary if visit.status == "done" else "尚未记录走访情况（计划中）。"),
@@ -72,12 +74,27 @@ def visit_report(visit: Visit, findings: Sequence[tuple[Finding, Assignment]], *
         for i, (f, a) in enumerate(findings, 1)
     ]
     if rows:
-        doc.table(
-            ("序号", "责任单位", "发现的问题", "整改时限", "核验人", "办理状态"),
-            rows,
-            (12, 30, 56, 24, 18, 16),
-        )
+        doc.table(("序号", "责任单位", "发现的问题", "整改时限", "核验人", "办理状态"), rows)
     else:
         doc.body("本次走访未发现需要整改的问题。")
+    _photos(doc, visit)
     doc.paragraph(f"{visit.organizer_unit.name}\n{fmt_date_cn(today)}", align="right", space_before=24)
     return doc.to_bytes()
+
+
+def _photos(doc: Report, visit: Visit) -> None:
+    """六、走访照片: every image attached to the visit, as wide as the text, captioned with
+    its file name; other files are left out, and a photo that cannot be read (a damaged
+    file, a file gone from the disk) leaves a note in its place."""
+    photos = [f for f in attachments.for_owner("Visit", [visit.id])[visit.id] if f.is_image]
+    if not photos:
+        return
+    doc.heading("六、走访照片")
+    for n, photo in enumerate(photos, 1):
+        caption = f"图{n}　{photo.original_name}"
+        try:
+            data = attachments.path_of(photo).read_bytes()
+        except OSError:
+            doc.paragraph(f"（{caption}：照片文件缺失，未能插入。）", size=12, align="center")
+            continue
+        doc.picture(data, caption=caption)

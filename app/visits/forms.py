@@ -15,7 +15,7 @@ from app.forms import BaseForm, VersionedForm
 from app.org.forms import MultiCheckboxField
 from app.org.models import LEVEL_RANK, Unit, UnitClosure, User, UserRole
 from app.org.queries import subtree_units, unit_choices
-from app.visits.models import Visit, VisitKind
+from app.visits.models import KIND_NAME_MAX, Visit, VisitKind
 
 ORGANIZER_LEVELS = ("high", "intermediate", "base")  # a tribunal has nobody below it to visit
 
@@ -100,6 +100,18 @@ class FindingForm(BaseForm):
     def fill_choices(self, visit: Visit) -> None:
         self.unit_id.choices = {t.unit_id: t.unit.name for t in visit.targets}
         self.verifier_id.choices = {v.user_id: v.user.display_name for v in visit.leaders}
+
+
+class KindForm(BaseForm):
+    """Add or rename a visit kind (the service refuses a name another kind has)."""
+
+    name = StringField(
+        "走访类型名称",
+        validators=[
+            DataRequired("请填写走访类型名称。"),
+            Length(max=KIND_NAME_MAX, message=f"走访类型名称不能超过 {KIND_NAME_MAX} 个字。"),
+        ],
+    )
 
 
 class PairingForm(BaseForm):

@@ -12,15 +12,18 @@ from app.org.models import Unit, User
 from app.timeutil import utcnow
 
 VISIT_STATUSES = {"planned": "计划中", "done": "已完成"}
+KIND_NAME_MAX = 30
 
 
 class VisitKind(db.Model):
-    """The editable list of visit kinds (调研走访, 蹲点指导, 巡回督导 …)."""
+    """The list of visit kinds (调研走访, 蹲点指导, 巡回督导 …), kept by the 系统管理员. A
+    retired kind (is_active false) stays on the visits already of it and is not offered
+    for new ones."""
 
     __tablename__ = "visit_kinds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(KIND_NAME_MAX), unique=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 

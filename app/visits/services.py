@@ -1,12 +1,14 @@
-"""Writes on visits, findings and pairings. `actor` and `now` passed in; journaled;
-the caller commits."""
+"""Writes on visits, findings, pairings and the list of visit kinds. `actor` and `now`
+passed in; journaled; the caller commits."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app import attachments, authz
 from app.errors import ServiceError, hold_version
@@ -18,7 +20,7 @@ from app.tasks.services import create_rectification
 from app.timeutil import to_local
 from app.validation import allow as _allow
 from app.validation import clean_text as _text
-from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
+from app.visits.models import KIND_NAME_MAX, Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 
 VISIT_FIELDS = (
     "kind_id",
@@ -261,3 +263,89 @@ def unpair(actor: User, pairing: Pairing, *, now: datetime) -> None:
     )
     db.session.delete(pairing)
     db.session.flush()
+
+
+# ---------------------------------------------------------------- visit kinds
+
+
+def _kind_key(name: str) -> str:
+    """What makes two kind names the same: width, case and spaces aside."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _kind_name(name: str | None, kind: VisitKind | None = None) -> str:
+    """A clean, new name: required, at most 30 characters, not the name of another kind."""
+    name = _text(name, "走访类型名称", KIND_NAME_MAX, True)
+    key = _kind_key(name)
+    for other in db.session.scalars(select(VisitKind)):
+        if other is not kind and _kind_key(other.name) == key:
+            retired = "" if other.is_active else "（已停用，可在列表中恢复启用）"
+            raise ServiceError(f"走访类型“{other.name}”已存在{retired}，请勿重复添加。", "name")
+    return name
+
+
+def _save_kind(kind: VisitKind) -> None:
+    """Flush; a name taken meanwhile by another administrator is refused, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise ServiceError(f"走访类型“{kind.name}”已存在，请勿重复添加。", "name") from None
+
+
+def add_kind(actor: User, name: str | None, *, now: datetime) -> VisitKind:
+    """A new visit kind (e.g. a court's own 巡回点调组), offered for new visits at once."""
+    _allow(actor, "admin.access", None, "只有系统管理员可以维护走访类型。")
+    name = _kind_name(name)
+    order = db.session.scalar(select(func.coalesce(func.max(VisitKind.sort_order), 0))) + 1
+    kind = VisitKind(name=name, sort_order=order, is_active=True)
+    db.session.add(kind)
+    _save_kind(kind)
+    record(actor, "visit_kind.create", kind, None, {"name": name, "is_active": True}, now=now)
+    return kind
+
+
+def rename_kind(actor: User, kind: VisitKind, name: str | None, *, now: datetime) -> VisitKind:
+    """Rename a kind; the visits of that kind show the new name."""
+    _allow(actor, "admin.access", None, "只有系统管理员可以维护走访类型。")
+    name = _kind_name(name, kind)
+    if name == kind.name:
+        return kind
+    before = {"name": kind.name}
+    kind.name = name
+    _save_kind(kind)
+    record(actor, "visit_kind.rename", kind, before, {"name": name}, now=now)
+    return kind
+
+
+def set_kind_active(actor: User, kind: VisitKind, active: bool, *, now: datetime) -> VisitKind:
+    """Retire a kind (the visits already of that kind keep it; it is no longer offered
+    for new ones) or bring it back."""
+    _allow(actor, "admin.access", None, "只有系统管理员可以维护走访类型。")
+    if kind.is_active == active:
+        return kind
+    if not active:
+        others = db.session.scalar(
+            select(func.count())
+            .select_from(VisitKind)
+            .where(VisitKind.is_active.is_(True), VisitKind.id != kind.id)
+        )
+        if not others:
+            raise ServiceError("至少要保留一个启用的走访类型，否则无法安排新的走访。")
+    before = {"is_active": kind.is_active}
+    kind.is_active = active
+    db.session.flush()
+    record(
+        actor,
+        "visit_kind.retire" if not active else "visit_kind.restore",
+        kind,
+        before,
+        {"is_active": active},
+        now=now,
+    )
+    return kind
+
+
+def kind_usage() -> dict[int, int]:
+    """{kind id: number of visits of that kind}. One query."""
+    return dict(db.session.execute(select(Visit.kind_id, func.count()).group_by(Visit.kind_id)).all())

@@ -260,6 +260,66 @@ def visit_docx(visit_id: int):
     return send_file(io.BytesIO(data), mimetype=DOCX_MIME, as_attachment=True, download_name=f"{name}.docx")
 
 
+# ---------------------------------------------------------------- visit kinds (系统管理员)
+
+
+def _kinds_page(form: Any, status: int = 200, *, rename_form: Any = None, rename_id: int | None = None):
+    kinds = list(db.session.scalars(select(VisitKind).order_by(VisitKind.sort_order, VisitKind.id)))
+    return render_template(
+        "visits/kinds.html",
+        form=form,
+        kinds=kinds,
+        usage=services.kind_usage(),
+        rename_form=rename_form,
+        rename_id=rename_id,
+    ), status
+
+
+@bp.route("/admin/visit-kinds", methods=["GET", "POST"])
+@login_required
+def kinds_admin():
+    """The list of visit kinds: add one, rename, retire or bring back."""
+    authz.require(current_user, "admin.access")
+    form = forms.KindForm()
+    status = 200
+    if form.validate_on_submit():
+        kind, status = run_service(lambda: services.add_kind(actor(), form.name.data, now=utcnow()), form)
+        if kind:
+            flash(f"已添加走访类型“{kind.name}”。", "success")
+            return redirect(url_for("visits.kinds_admin"))
+    return _kinds_page(form, max(status, form_status(form)))
+
+
+@bp.route("/admin/visit-kinds/<int:kind_id>", methods=["POST"])
+@login_required
+def kind_rename(kind_id: int):
+    authz.require(current_user, "admin.access")
+    kind = db.get_or_404(VisitKind, kind_id)
+    form, status = forms.KindForm(), 400
+    if form.validate_on_submit():
+        old = kind.name
+        done, status = run_service(
+            lambda: services.rename_kind(actor(), kind, form.name.data, now=utcnow()), form
+        )
+        if done:
+            flash(f"已将走访类型“{old}”改名为“{kind.name}”。", "success")
+            return redirect(url_for("visits.kinds_admin"))
+    return _kinds_page(forms.KindForm(formdata=None), status, rename_form=form, rename_id=kind.id)
+
+
+@bp.route("/admin/visit-kinds/<int:kind_id>/toggle", methods=["POST"])
+@login_required
+def kind_toggle(kind_id: int):
+    authz.require(current_user, "admin.access")
+    kind = db.get_or_404(VisitKind, kind_id)
+    active = not kind.is_active
+    done, status = run_service(lambda: services.set_kind_active(actor(), kind, active, now=utcnow()))
+    if not done:
+        return _kinds_page(forms.KindForm(formdata=None), status)
+    flash(f"已{'恢复启用' if active else '停用'}走访类型“{kind.name}”。", "success")
+    return redirect(url_for("visits.kinds_admin"))
+
+
 # ---------------------------------------------------------------- coverage and pairings
 
 

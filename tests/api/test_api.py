@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from app.exports.xlsx import FIRST_DATA_ROW
 from app.extensions import db
 from app.tasks.models import Assignment, ProgressReport, Task
 from tests import factories
@@ -21,7 +22,7 @@ def people(tree):
         "reviewer": factories.user("reviewer", tree.high, ["reviewer"]),
         "other": factories.user("other", tree.inter2, ["assigner"]),
     }
-    db.session.commit()
+    factories.receivers(tree.base2)
     return p
 
 
@@ -130,7 +131,7 @@ def test_whole_loop_through_the_api(client, api, tree):
         f"/api/v1/completion-list.xlsx?unit={tree.inter1.id}&project={pid}", headers=api["reviewer"]
     )
     ws = load_workbook(io.BytesIO(xlsx.data)).worksheets[0]
-    names = [r[0] for r in ws.iter_rows(min_row=2, values_only=True)]
+    names = [r[0] for r in ws.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)]
     assert names == [u["name"] for u in cl["units"]]
 
 

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.journal import JournalEntry
 from app.tasks import list_export, services
 from app.tasks.models import Assignment, ProgressReport
-from app.timeutil import utcnow
+from app.timeutil import fmt_date_cn, local_today, utcnow
 from tests import factories
 
 
@@ -30,6 +30,8 @@ def people(tree):
         "coordinator": factories.user("coord", tree.base1, ["coordinator"], display_name="甲一区联络员"),
         "head": factories.user("head", tree.trib1, ["tribunal_head"], display_name="东山庭长"),
         "other": factories.user("other", tree.inter2, ["assigner"]),
+        "trib2": factories.user("trib2", tree.trib2, ["tribunal_head"], display_name="西山庭长"),
+        "base2": factories.user("base2", tree.base2, ["coordinator"], display_name="甲二区联络员"),
     }
     db.session.commit()
     return p
@@ -296,7 +298,9 @@ def _sheet(resp):
     resp.close()  # a file response holds its temporary file until closed
     book = load_workbook(io.BytesIO(data))
     ws = book.worksheets[0]
-    header, *rows = list(ws.iter_rows(values_only=True))
+    title, header, *rows = list(ws.iter_rows(values_only=True))
+    assert title[0].endswith(f"截至{fmt_date_cn(local_today())}")  # the title row, then the header
+    assert ws.print_title_rows == "$2:$2" and ws.freeze_panes == "A3"
     return book, header, rows
 
 

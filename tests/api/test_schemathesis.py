@@ -87,6 +87,7 @@ def seeded(client, tree):
         "leader": factories.user("st_leader", tree.inter1, ["leader"]),
         "head": factories.user("st_head", tree.trib1, ["tribunal_head"]),
     }
+    factories.receivers(tree.base1, tree.base2)
     template = factories.checklist_template(family="st", name="测试标准")
     db.session.commit()
     h = {k: {"Authorization": f"Bearer {tokens.issue(u, now=utcnow())}"} for k, u in people.items()}

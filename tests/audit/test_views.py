@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.audit import services
 from app.audit.models import AuditEntry
+from app.exports.xlsx import FIRST_DATA_ROW, HEADER_ROW
 from app.org.models import ROLES
 from tests import factories
 from tests.audit.conftest import sql
@@ -130,7 +131,7 @@ def test_an_auditor_below_sees_his_subtree_only(app, db, tree, people, log, as_u
     data = resp.data
     resp.close()
     book = load_workbook(io.BytesIO(data))
-    names = {r[2] for r in book.active.iter_rows(min_row=2, values_only=True)}
+    names = {r[2] for r in book.active.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)}
     assert "carol" not in names and "ghost" not in names and "alice" in names
 
 
@@ -148,12 +149,16 @@ def test_export_holds_every_row_of_the_filter(app, db, people, as_user):
     assert resp.status_code == 200 and resp.headers["Content-Disposition"].startswith("attachment")
     book = load_workbook(io.BytesIO(data))
     ws = book.active
-    assert ws.max_row == 1 + 2601
-    assert ws.cell(1, 2).value == "时间" and ws.cell(1, 7).value == "操作代码"
-    actions = {ws.cell(r, 7).value for r in range(2, ws.max_row + 1)}
+    assert ws.max_row == HEADER_ROW + 2601
+    assert ws["A1"].value.startswith("审计日志") and "截至" in ws["A1"].value
+    assert ws.cell(HEADER_ROW, 2).value == "时间" and ws.cell(HEADER_ROW, 7).value == "操作代码"
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}" and ws.page_setup.fitToWidth == 1
+    data_rows = range(FIRST_DATA_ROW, ws.max_row + 1)
+    actions = {ws.cell(r, 7).value for r in data_rows}
     assert actions == {"write"}
-    formula = [ws.cell(r, 3) for r in range(2, ws.max_row + 1) if str(ws.cell(r, 3).value).startswith("=")]
-    assert len(formula) == 1 and formula[0].data_type == "s"
+    assert {type(ws.cell(r, 1).value) for r in data_rows} == {int}  # the number is a number
+    formula = [ws.cell(r, 3) for r in data_rows if str(ws.cell(r, 3).value).startswith("=")]
+    assert len(formula) == 1 and formula[0].data_type == "s" and formula[0].quotePrefix
     # The export is itself on the record, with its filter and its size.
     row = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.id.desc())

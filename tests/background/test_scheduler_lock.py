@@ -138,6 +138,7 @@ def test_second_scheduler_refuses_and_a_crash_is_recovered(app, db, tree, databa
     over at once, marks the job failed in Chinese; committing again works; SIGTERM gives
     the lock back."""
     owner = factories.user("sched_owner", tree.inter1, ["assigner"])
+    factories.receivers(tree.base1)
     project = factories.project(owner)
     db.session.commit()
     rows = 4000

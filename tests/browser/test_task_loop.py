@@ -22,7 +22,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from app.seed.demo import DEMO_PASSWORD
-from app.timeutil import local_today
+from app.tasks.export import rate_text
+from app.timeutil import fmt_date_cn, local_today
 
 pytestmark = pytest.mark.browser
 
@@ -338,20 +339,24 @@ def _lnfy_completion(new_page, artifacts_dir: Path, tmp_path: Path) -> None:
     wb = load_workbook(xlsx)
     ws = wb.worksheets[0]
     assert ws.title == "完成清单"
-    assert ws.freeze_panes == "A2"
-    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == "A3"  # the title row and the header
+    title = [c.value for c in ws[1]]
+    assert title[0] == f"{BX}完成清单　截至{fmt_date_cn(local_today())}"
+    header = [c.value for c in ws[2]]
     assert header[:7] == ["单位", "事项总数", "已办结", "其中按期办结", "未办结", "逾期", "按期办结率"]
-    exported = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    exported = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]
     page_rows = [[r[0].removesuffix("（本级）"), *r[1:]] for r in _table_rows(table, 6)]
-    as_page = [[r[0], str(r[1]), str(r[2]), str(r[4]), str(r[5]), r[6]] for r in exported]
+    # The rate is a number in the sheet (formatted 0.0%), "—" where there is none.
+    shown_rates = [[*r[:6], r[6] if isinstance(r[6], str) else rate_text(r[6]), *r[7:]] for r in exported]
+    as_page = [[r[0], str(r[1]), str(r[2]), str(r[4]), str(r[5]), r[6]] for r in shown_rates]
     assert as_page == page_rows
     assert {r[7] for r in exported} == {"未审核"}
     items = wb["事项明细"]
-    assert items.freeze_panes == "A2"
-    closed = [r for r in items.iter_rows(min_row=2, values_only=True) if r[2] == SIGN]
+    assert items.freeze_panes == "A3"
+    closed = [r for r in items.iter_rows(min_row=3, values_only=True) if r[2] == SIGN]
     assert [(r[0], r[6], r[8]) for r in closed] == [("华来人民法庭", "已办结", 100)]
     wb.close()
-    _check_csv_via_libreoffice(xlsx, [header, *exported], tmp_path)
+    _check_csv_via_libreoffice(xlsx, [title, header, *shown_rates], tmp_path)
 
     # 审核确认 one court's list.
     row = table.locator("tbody tr").filter(has=page.get_by_role("link", name=HUANREN, exact=True))

@@ -272,7 +272,7 @@ def _leader_reviews(new_page, artifacts_dir: Path, visit_url: str, urls: list[st
     rec = _login(new_page, "bxzy_ld")
     page = rec.page
     decisions = [
-        ("办结", "整改到位，予以销号。", "已办结。", "已办结"),
+        ("销号", "整改到位，予以销号。", "已销号。", "已办结"),
         ("退回", RETURN_REASON, "已退回。", "已退回"),
     ]
     for (text, _), url, (decision, comment, flash, status) in zip(FINDINGS, urls, decisions, strict=True):
@@ -280,7 +280,9 @@ def _leader_reviews(new_page, artifacts_dir: Path, visit_url: str, urls: list[st
         page.get_by_test_id("findings").get_by_role("link", name=text, exact=True).click()
         expect(page).to_have_url(url)
         form = page.get_by_test_id("review-form")
-        expect(form.get_by_label("审核结论").locator("option")).to_have_text(["办结", "退回"])
+        expect(form.get_by_label("审核结论").locator("option")).to_have_text(
+            ["请选择审核结论", "销号", "退回"]
+        )
         form.get_by_label("审核结论").select_option(label=decision)
         form.get_by_label("意见 / 退回理由").fill(comment)
         form.get_by_role("button", name="提交审核结论").click()
@@ -343,6 +345,10 @@ def _assigner_checks(new_page, live_server, artifacts_dir: Path, tmp_path: Path,
         f"1\t{HUALAI}\t{FINDINGS[0][0]}\t{fmt_date_cn(FINDINGS[0][1])}\t{LEADER}\t已销号",
         f"2\t{HUALAI}\t{FINDINGS[1][0]}\t{fmt_date_cn(FINDINGS[1][1])}\t{LEADER}\t已退回",
     ], findings_rows
+    # The visit's photo (800×600), as wide as the text, captioned with its file name.
+    assert "六、走访照片" in text and "图1　蹲点-现场.jpg" in text
+    (picture,) = Document(str(path)).inline_shapes
+    assert picture.width.mm == pytest.approx(156, abs=1) and picture.height.mm == pytest.approx(117, abs=1)
     rec.assert_clean()
 
 
@@ -491,17 +497,18 @@ def _assigner_reads_matrix(new_page, live_server, artifacts_dir: Path, tmp_path:
     download.save_as(str(path))
     wb = load_workbook(path)
     ws = wb["对标对表"]
-    header = [c.value for c in ws[1]]
+    assert ws["A1"].value == f"{HUANREN}{WUHUA_NAME}对标对表　截至{fmt_date_cn(local_today())}"
+    header = [c.value for c in ws[2]]
     assert header[:4] == ["单位", "所属", "版本", "达标率"]
     assert header[4:] == list(WEIGHTS)
-    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    rows = {r[0]: r for r in ws.iter_rows(min_row=3, values_only=True)}
     assert sorted(rows) == sorted(HUANREN_TRIBUNALS)
     hualai = rows[HUALAI]
     assert hualai[1:3] == (HUANREN, "第1版")
     assert hualai[3] == pytest.approx(rate)
     words = {"verified": "✓ 已核验", "rejected": "✗ 已驳回", "missing": "○ 未完成"}
     assert dict(zip(header[4:], hualai[4:], strict=True)) == {c: words[s] for c, s in expected.items()}
-    hualai_row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == HUALAI)
+    hualai_row = next(r for r in ws.iter_rows(min_row=3) if r[0].value == HUALAI)
     assert hualai_row[3].number_format == "0.0%"
     wb.close()
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app.attachments import Attachment
 from app.checklists.models import Checklist, ChecklistEntry, ChecklistTemplate, TemplateItem
 from app.checklists.standards import load_standard_templates
+from app.exports.xlsx import FIRST_DATA_ROW, HEADER_ROW
 from tests import factories
 
 NOW = datetime(2026, 3, 2, 2, 0)
@@ -311,15 +312,18 @@ def test_matrix_cells_rollup_and_filters(db, w, as_user):
 
 
 def test_matrix_export_opens_with_chinese_and_a_frozen_header(db, w, as_user):
-    """The XLSX: same cells as the page, header (and unit column) frozen, widths set, Chinese intact."""
+    """The XLSX: a title row, same cells as the page, header (and unit column) frozen,
+    widths set, Chinese intact, the compliance a number formatted as a percentage."""
     resp = as_user(w.u.assigner).get("/checklists/matrix.xlsx?family=test")
     assert resp.status_code == 200 and "filename*=UTF-8''" in resp.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(resp.data))
     ws = wb["对标对表"]
-    assert ws.freeze_panes == "B2"
-    header = [c.value for c in ws[1]]
+    assert ws.freeze_panes == f"B{FIRST_DATA_ROW}"
+    assert "对标对表" in ws["A1"].value and "截至" in ws["A1"].value
+    header = [c.value for c in ws[HEADER_ROW]]
     assert header == ["单位", "所属", "版本", "达标率", "A-1", "A-2", "B-1", "B-2"]
-    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    rows = {r[0]: r for r in ws.iter_rows(min_row=FIRST_DATA_ROW, values_only=True)}
+    assert ws.cell(FIRST_DATA_ROW, 4).number_format == "0.0%"
     assert rows["东山人民法庭"][1:] == (
         "甲一区人民法院",
         "第1版",
@@ -331,11 +335,11 @@ def test_matrix_export_opens_with_chinese_and_a_frozen_header(db, w, as_user):
     )
     assert rows["西山人民法庭"][4] == "✗ 已驳回"
     assert ws.column_dimensions["A"].width == 26
-    assert [r for r in wb["汇总"].iter_rows(min_row=2, values_only=True)] == [
+    assert [r for r in wb["汇总"].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)] == [
         ("甲一区人民法院", 2, 0.25),
         ("甲二区人民法院", 1, 0.0),
     ]
-    assert wb["检查项"]["C2"].value == "功能区按标准设置"
+    assert wb["检查项"][f"C{FIRST_DATA_ROW}"].value == "功能区按标准设置"
 
 
 def test_matrix_query_count_does_not_grow_with_units(db, w, as_user, count_queries):

@@ -103,10 +103,10 @@ def test_desc_lists_every_data_point_and_skips_gaps(chart):
     desc = root.find(q("desc")).text
     points = desc.split("；")
     assert len(points) == 5 + 5 + 3
-    assert "2026-10 办结事项 2" in points
-    assert "2026-06 办结事项 3" in points
-    assert "2026-11 新增事项 3" in points
-    assert not any(p.startswith("2026-08 办结事项") for p in points)
+    assert "2026年10月 办结事项 2" in points
+    assert "2026年6月 办结事项 3" in points
+    assert "2026年11月 新增事项 3" in points
+    assert not any(p.startswith("2026年8月 办结事项") for p in points)
 
 
 def test_no_testid_attribute_when_not_given():
@@ -204,7 +204,7 @@ def test_percent_chart_labels_and_axis(chart):
     root = parse(chart(["2026-10", "2026-11"], [Series("办结率", [0.875, 0.5])], title="t", percent=True))
     assert value_texts(root, 0) == ["87%", "50%"]
     assert y_axis_labels(root) == ["0%", "20%", "40%", "60%", "80%", "100%"]
-    assert "2026-10 办结率 87.5%" in root.find(q("desc")).text
+    assert "2026年10月 办结率 87.5%" in root.find(q("desc")).text
 
 
 def test_percent_axis_follows_y_max_and_data_above_100():
@@ -261,16 +261,18 @@ def test_marks_stay_inside_the_plot():
 
 
 def test_x_labels_shorten_months_within_a_year():
+    """One style throughout: 2025年11月 where the year matters, 12月 where it does not."""
     root = parse(
         bar_chart(["2025-11", "2025-12", "2026-01", "2026-02"], [Series("s", [1, 2, 3, 4])], title="t")
     )
-    assert x_axis_labels(root) == ["2025-11", "12月", "2026-01", "2月"]
+    assert x_axis_labels(root) == ["2025年11月", "12月", "2026年1月", "2月"]
+    assert not any("-" in label for label in x_axis_labels(root))
 
 
 def test_more_than_12_labels_shows_every_second():
     labels = [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 13)]
     root = parse(line_chart(labels, [Series("s", list(range(24)))], title="t"))
-    assert x_axis_labels(root) == ["2025-01", *[f"{m}月" for m in (3, 5, 7, 9, 11)], "2026-01"] + [
+    assert x_axis_labels(root) == ["2025年1月", *[f"{m}月" for m in (3, 5, 7, 9, 11)], "2026年1月"] + [
         f"{m}月" for m in (3, 5, 7, 9, 11)
     ]
     root = parse(line_chart(labels[:12], [Series("s", list(range(12)))], title="t"))

@@ -441,8 +441,8 @@ def test_rankings_previous_month_arrows(client, dash):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ("period=2026-13", "无法识别的月份“2026-13”，请使用 YYYY-MM 格式，例如 2026-10。"),
-        ("period=2026", "无法识别的月份“2026”，请使用 YYYY-MM 格式，例如 2026-10。"),
+        ("period=2026-13", "无法识别的月份“2026-13”，请按“年-月”填写，例如 2026-10。"),
+        ("period=2026", "无法识别的月份“2026”，请按“年-月”填写，例如 2026-10。"),
         ("level=x", "参数 level 只能是 intermediate 或 base。"),
         ("level=tribunal", "参数 level 只能是 intermediate 或 base。"),
         ("by=x", "参数 by 只能是 rate、overdue、rect 或 compliance。"),

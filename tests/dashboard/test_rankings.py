@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from app.dashboard import rankings
 from app.dashboard.rankings import period_bounds, previous_period, ranking, red_list, trend
 from app.errors import ServiceError
+from app.exports.xlsx import FIRST_DATA_ROW, HEADER_ROW
 from app.tasks import services as task_services
 from tests import factories
 
@@ -161,7 +162,7 @@ def test_period_bounds(period, bounds):
 def test_period_bounds_refuses_bad_input(period):
     with pytest.raises(ServiceError) as exc:
         period_bounds(period)
-    assert "YYYY-MM" in exc.value.message and exc.value.status == 400
+    assert "请按“年-月”填写，例如 2026-10" in exc.value.message and exc.value.status == 400
 
 
 def test_previous_period_crosses_the_year():
@@ -496,7 +497,7 @@ def test_rankings_page_defaults_and_bad_input(db, race, frozen, login):
     resp = c.get("/rankings")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    assert "2026-06 到期事项" in html
+    assert "2026年6月到期事项" in html
     assert [cells[2] for _, cells in _tables(html)["ranking"][1:]] == [I1, I2]
     # An unknown level falls back to the intermediate courts; a bad month is a 400.
     assert c.get("/rankings?level=x").status_code == 200
@@ -519,7 +520,7 @@ def test_rankings_print_page(db, race, frozen, login):
     resp = c.get("/rankings/print?level=base&period=2026-05&by=rect")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    assert "按整改销号率排名" in html and "2026-05 到期事项" in html
+    assert "排名依据：整改销号率" in html and "按按" not in html and "2026年5月到期事项" in html
     body = _tables(html)["ranking"][1:]
     assert [(cells[0], cells[1], cells[2].split()[0]) for _, cells in body] == [
         ("1", "—", B1),  # April had no rectifications due: no place to compare with
@@ -536,20 +537,24 @@ def test_rankings_xlsx_matches_the_page(db, race, frozen, login):
     assert resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert quote("排名-基层人民法院-2026-05.xlsx") in resp.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames == ["基层法院排名 2026-05", "逾期红榜"]
+    assert wb.sheetnames == ["基层法院排名 2026年5月", "逾期红榜"]
     ranked, red = wb.worksheets
-    rows = list(ranked.iter_rows(values_only=True))
+    assert ranked["A1"].value == "测试省高级人民法院基层法院排名（2026年5月）　截至2026年6月15日"
+    assert red["A1"].value == "测试省高级人民法院逾期事项红榜　截至2026年6月15日"
+    rows = list(ranked.iter_rows(min_row=HEADER_ROW, values_only=True))
     assert list(rows[0]) == RANK_HEADER
+    # Rates are numbers (0.0%), never text; "—" where there is nothing to measure.
     assert [list(r) for r in rows[1:]] == [
-        [1, "—", B2, I1, 2, 2, 2, 0, "100.0%", 0, 0, "—", "—"],
-        [2, "＝", B1, I1, 3, 2, 1, 1, "33.3%", 1, 1, "100.0%", "45.0%"],
-        [3, "↓2", B3, I2, 3, 1, 1, 2, "33.3%", 2, 1, "50.0%", "70.0%"],
+        [1, "—", B2, I1, 2, 2, 2, 0, 1.0, 0, 0, "—", "—"],
+        [2, "＝", B1, I1, 3, 2, 1, 1, 0.3333, 1, 1, 1.0, 0.45],
+        [3, "↓2", B3, I2, 3, 1, 1, 2, 0.3333, 2, 1, 0.5, 0.7],
     ]
+    assert {ranked.cell(FIRST_DATA_ROW, c).number_format for c in (9, 12, 13)} == {"0.0%"}
     page = _tables(c.get(f"/rankings?{url}").get_data(as_text=True))
     assert [[str(r[0]), r[1], r[2]] for r in rows[1:]] == [
         [cells[0], cells[1], cells[2].split()[0]] for _, cells in page["ranking"][1:]
     ]
-    assert [list(r) for r in red.iter_rows(values_only=True)] == [
+    assert [list(r) for r in red.iter_rows(min_row=HEADER_ROW, values_only=True)] == [
         ["序号", "事项", "承办单位", "完成时限", "逾期天数"],
         [1, "五月事项尚未办结", B1, "2026-05-31", 15],
         [2, "六月事项已逾期", B1, "2026-06-10", 5],
@@ -560,15 +565,15 @@ def test_rankings_xlsx_by_overdue_for_the_intermediate_courts(db, race, frozen, 
     c = login(race.u.reviewer)
     resp = c.get("/rankings.xlsx?level=intermediate&period=2026-06&by=overdue")
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames[0] == "中级法院排名 2026-06"
+    assert wb.sheetnames[0] == "中级法院排名 2026年6月"
     # June: inter1 J2 overdue — 1st, as in May by overdue (C; inter2 had F, F2); inter2 has
     # nothing due in June: not ranked, no arrow.
-    assert [r[:3] for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)] == [
+    assert [r[:3] for r in wb.worksheets[0].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)] == [
         (1, "＝", I1),
         ("—", "—", I2),
     ]
     # The reviewer at the high court sees every overdue item.
-    assert [r[1] for r in wb.worksheets[1].iter_rows(min_row=2, values_only=True)] == [
+    assert [r[1] for r in wb.worksheets[1].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)] == [
         "补交的四月事项",
         "整改：巡回审判点未挂牌",
         "乙一县五月逾期事项",
@@ -583,7 +588,7 @@ def test_trends_page(db, race, frozen, login):
     resp = c.get(f"/trends?unit={race.t.base1.id}&months=1")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    assert "2026-04" in html and "2026-06" in html and "2026-03" not in html
+    assert "2026年4月" in html and "2026年6月" in html and "2026年3月" not in html
     assert c.get(f"/trends?unit={race.t.inter2.id}").status_code == 404
 
 

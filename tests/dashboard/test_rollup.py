@@ -331,6 +331,7 @@ def _grow(db, parent, people, project, n):
     for i in range(n):
         base = factories.unit(f"扩展{i}区人民法院", "base", parent)
         trib = factories.unit(f"扩展{i}人民法庭", "tribunal", base)
+        factories.receivers(base, trib)
         task = factories.task(
             people.high_assigner, project, title=f"扩展事项{i}", deadline=date(2026, 6, 1 + i % 20)
         )
@@ -442,6 +443,8 @@ def test_rollup_equals_a_recount_after_each_kind_of_change(tree, province):
     assert tree.base2.id in {c.unit_id for c in nodes[tree.inter2.id].children}
     before = nodes[tree.base2.id].total
     assert nodes[tree.trib3.id].total  # trib3 holds an item
+    head = province.people.trib3_head  # a unit is retired once its people are
+    org.set_user_active(admin, head, False, expected_version=head.version, now=utcnow())
     org.set_unit_active(admin, tree.trib3, False, expected_version=tree.trib3.version, now=utcnow())
     db.session.commit()
     nodes = _by_id(queries.tree(reviewer, tree.high, queries.Filters(), TODAY))

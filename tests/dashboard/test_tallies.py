@@ -243,7 +243,12 @@ def spread(tree, people):
             now=NOW,
         )
     services.split_assignment(
-        people.base1_coord, items[2], [tree.trib1], expected_version=items[2].version, now=NOW
+        people.base1_coord,
+        items[2],
+        [tree.trib1],
+        expected_version=items[2].version,
+        now=NOW,
+        confirmed=True,  # trib1 holds the item from the high court too: split knowingly
     )
     db.session.commit()
     _same()

@@ -56,6 +56,7 @@ def world(db, tree, frozen):
         base1_staff=factories.user("j1_gj", t.base1, ["staff"]),
         high_assigner=factories.user("gy_zb", t.high, ["assigner"]),
     )
+    factories.receivers(t.trib1, t.base2, t.base3)
     p = factories.project(u.high_assigner, name="全省强基工程", now=NOW)
     w = SimpleNamespace(t=t, u=u)
 

@@ -103,12 +103,13 @@ def test_pages_save_conflict_issue_and_docx(app, db, client, login, tree, fixtur
 
 
 def test_only_reviewers_and_draft_now(app, db, client, login, tree, fixture):
-    """Others get 403; a reviewer can draft last month's circular on demand: a background
+    """Others get 403 on a draft (and do not see it listed); a reviewer can draft last month's circular on demand: a background
     job (run here as the scheduler would) whose page then links to the draft."""
     c = circular.make_draft(tree.high, "2026-10", NOW)
     db.session.commit()
     login(fixture.high_assigner)
-    assert client.get("/circulars").status_code == 403
+    listing = client.get("/circulars")  # the list is everyone's; a draft is the reviewers' alone
+    assert listing.status_code == 200 and c.title not in listing.get_data(as_text=True)
     assert client.get(f"/circulars/{c.id}").status_code == 403
     client.post("/logout")
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=TZ), tick=False):

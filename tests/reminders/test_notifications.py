@@ -116,17 +116,23 @@ def test_mark_read_and_read_all(db, w, as_user):
 
 
 def test_open_marks_read_and_redirects_to_item(db, w, as_user):
-    """Open goes to the assignment, the item, or the checklist page of the entry."""
+    """Open goes to the assignment; a new item to the recipient court's own assignment of
+    it (to sign for), or to the item where the court holds none."""
     me = w.u.base1_coord
+    assert w.a.unit_id == me.unit_id
     na = _note(db, me, "Assignment", w.a.id, n=1)
     nt = _note(db, me, "Task", w.task.id, n=2)
     c = as_user(me)
     resp = c.get(f"/notifications/{na.id}/open")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/assignments/{w.a.id}")
     resp = c.get(f"/notifications/{nt.id}/open")
+    assert resp.headers["Location"].endswith(f"/assignments/{w.a.id}")
+    above = w.u.assigner  # the court that assigned it holds no assignment of it
+    nu = _note(db, above, "Task", w.task.id, n=3)
+    resp = as_user(above).get(f"/notifications/{nu.id}/open")
     assert resp.headers["Location"].endswith(f"/tasks/{w.task.id}")
     db.session.expire_all()
-    assert na.read_at is not None and nt.read_at is not None
+    assert na.read_at is not None and nt.read_at is not None and nu.read_at is not None
 
 
 def test_open_checklist_entry_goes_to_its_checklist(db, w, as_user):

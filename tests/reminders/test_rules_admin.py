@@ -51,6 +51,29 @@ def test_rules_page_lists_rules_by_item_type(db, admin, login):
     assert _rule(db, "escalate_high").label in body
 
 
+def test_rules_table_has_one_cell_per_column(db, admin, login):
+    """Each rule's row has one cell under each header (天数 under 天数 …), and every field
+    of the row belongs to the row's own form, which posts to the rule."""
+    import re
+
+    body = login(admin).get("/admin/reminders/rules").get_data(as_text=True)
+    tables = re.findall(r"<table.*?</table>", body, re.S)
+    assert tables
+    for table in tables:
+        headers = re.findall(r"<th\b", table.split("</thead>")[0])
+        assert len(headers) == 6
+        rows = re.findall(r'(<tr id="rule-(\d+)".*?</tr>)', table, re.S)
+        assert rows
+        for html, rule_id in rows:
+            assert len(re.findall(r"<td\b", html)) == len(headers) and "colspan" not in html
+            fields = re.findall(r'<input[^>]*name="(?:days|repeat_every|working_days|is_active)"[^>]*>', html)
+            assert len(fields) == 4 and all(f'form="rule-form-{rule_id}"' in tag for tag in fields)
+            assert (
+                f'<form id="rule-form-{rule_id}" method="post" action="/admin/reminders/rules/{rule_id}"'
+                in html
+            )
+
+
 def test_update_rule_saves_and_journals(db, admin, login):
     """A valid change is saved, the version moves on and the journal records it."""
     rule = _rule(db, "overdue")
@@ -209,9 +232,10 @@ def test_runs_page_and_run_now(db, admin, login):
     client = login(admin)
     body = client.get("/admin/reminders/runs").get_data(as_text=True)
     assert "2026-07-10" in body and "命令行" in body
+    assert "临期提醒 0 项，逾期催办 0 项" in body and "due_soon" not in body  # the counts in Chinese
     resp = client.post("/admin/reminders/run-now", follow_redirects=True)
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
-    assert "已运行提醒" in body and "sent=" in body
+    assert "已运行提醒" in body and "发出汇总通知" in body and "sent=" not in body
     web = db.session.scalar(select(SweepRun).where(SweepRun.trigger == "web"))
     assert web is not None and web.as_of == local_today() and web.finished_at is not None

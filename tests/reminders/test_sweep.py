@@ -487,6 +487,9 @@ def test_cli_on_a_saturday_reports_the_skip(app, world):
         == "due_soon=0 overdue=0 escalated=0 review_waiting=0 sent=0 duplicates_skipped=0 items=0"
     )
     assert "非工作日" in res.output
+    assert (
+        "# 临期提醒 0 项，逾期催办 0 项，督办 0 项，待审核提醒 0 项，发出汇总通知 0 条" in res.output
+    )  # on stderr
     _db.session.expire_all()
     assert _db.session.scalar(select(SweepRun)).counts["skipped"].startswith("非工作日")
 

@@ -195,8 +195,8 @@ def test_libreoffice_reads_the_formula_as_text(db, hostile, as_user, tmp_path):
 
 @pytest.mark.parametrize("write_only", [False, True])
 def test_the_writer_itself(write_only):
-    """One writer for every workbook (streaming too): header frozen and printed on each page,
-    A4 as wide as the page, number formats, safe text, sheet names Excel accepts."""
+    """One writer for every workbook (streaming too): a title row, header frozen and printed
+    on each page, A4 as wide as the page, number formats, safe text, sheet names Excel accepts."""
     from app.exports.xlsx import Book, Column, Styled
 
     book = Book("甲市中院 & 完成清单", write_only=write_only)
@@ -213,14 +213,15 @@ def test_the_writer_itself(write_only):
     wb = load_workbook(io.BytesIO(book.to_bytes()))
     ws = wb.worksheets[0]
     assert ws.title == "排名 2026_05_ _基层___" and wb.properties.title == "甲市中院 & 完成清单"
-    assert [c.value for c in ws[1]] == ["事项", "达标率", "状态"] and all(c.font.bold for c in ws[1])
-    assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+    assert ws["A1"].value.startswith("甲市中院 & 完成清单　截至")
+    assert [c.value for c in ws[2]] == ["事项", "达标率", "状态"] and all(c.font.bold for c in ws[2])
+    assert ws.freeze_panes == "A3" and ws.print_title_rows == "$2:$2"
     assert int(ws.page_setup.paperSize) == 9 and ws.page_setup.fitToWidth == 1  # 9 = A4
     assert ws.sheet_properties.pageSetUpPr.fitToPage and "甲市中院 && 完成清单" in ws.oddHeader.center.text
     assert ws.column_dimensions["A"].width == 40
-    a2, b2, c2 = ws[2]
-    assert (a2.value, a2.data_type, a2.quotePrefix) == (FORMULA, "s", True)
-    assert (b2.value, b2.number_format) == (0.875, "0.0%")
-    assert c2.fill.fgColor.rgb.endswith("CCEBE1") and c2.font.bold and c2.alignment.horizontal == "center"
-    assert [c.value for c in ws[3]] in ([None, None, None], [])
-    assert ws["A4"].value == IN_FILE and ws["C4"].quotePrefix and ws["C4"].value == "-"
+    a3, b3, c3 = ws[3]
+    assert (a3.value, a3.data_type, a3.quotePrefix) == (FORMULA, "s", True)
+    assert (b3.value, b3.number_format) == (0.875, "0.0%")
+    assert c3.fill.fgColor.rgb.endswith("CCEBE1") and c3.font.bold and c3.alignment.horizontal == "center"
+    assert [c.value for c in ws[4]] in ([None, None, None], [])
+    assert ws["A5"].value == IN_FILE and ws["C5"].quotePrefix and ws["C5"].value == "-"

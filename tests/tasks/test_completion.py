@@ -20,8 +20,9 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from app.exports.xlsx import FIRST_DATA_ROW, HEADER_ROW
 from app.tasks import services
-from app.tasks.export import SUMMARY_HEADER
+from app.tasks.export import SUMMARY_HEADER, rate_text
 from app.tasks.models import CompletionReview
 from app.tasks.queries import completion_rows
 from tests import factories
@@ -138,8 +139,10 @@ def _comparable_page(rows):
 
 
 def _comparable_sheet(values):
-    """The same columns from the first sheet (which also has 按期办结 and the review columns)."""
-    return [[str(v[0]), str(v[1]), str(v[2]), str(v[4]), str(v[5]), str(v[6])] for v in values]
+    """The same columns from the first sheet (which also has 按期办结 and the review columns);
+    the rate is a number there, shown as the page shows it."""
+    rate = lambda v: v if isinstance(v, str) else rate_text(v)  # noqa: E731
+    return [[str(v[0]), str(v[1]), str(v[2]), str(v[4]), str(v[5]), rate(v[6])] for v in values]
 
 
 # ---------------------------------------------------------------- the counts
@@ -289,7 +292,8 @@ def _export(c, unit_id: int) -> bytes:
 
 
 def test_export_matches_the_page(db, comp, login):
-    """The XLSX's first sheet: frozen header, Chinese intact, widths set, rows equal to the page's rows."""
+    """The XLSX's first sheet: a title row, frozen header, Chinese intact, widths set, rows
+    equal to the page's rows, the rate a number formatted as a percentage."""
     c = login(comp.u.reviewer)
     c.post(
         f"/completion/review?unit={comp.t.inter1.id}",
@@ -299,9 +303,10 @@ def test_export_matches_the_page(db, comp, login):
     wb = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))
     ws = wb.worksheets[0]
     assert ws.title == "完成清单" and wb.sheetnames == ["完成清单", "事项明细"]
-    assert ws.freeze_panes == "A2"
-    assert wb["事项明细"].freeze_panes == "A2"
-    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert ws.freeze_panes == wb["事项明细"].freeze_panes == f"A{FIRST_DATA_ROW}"
+    assert ws["A1"].value.startswith("甲市中级人民法院完成清单") and "截至" in ws["A1"].value
+    assert wb["事项明细"]["A1"].value.startswith("甲市中级人民法院完成清单明细")
+    values = [list(r) for r in ws.iter_rows(min_row=HEADER_ROW, values_only=True)]
     assert (
         values[0]
         == SUMMARY_HEADER
@@ -325,7 +330,9 @@ def test_export_matches_the_page(db, comp, login):
     assert values[2][3] == 1  # 其中按期办结 for base1
     assert values[2][7:] == ["已审核确认", "数据核实无误"]
     assert values[3][7] == "未审核" and not values[3][8]
-    assert all(cell.font.bold for cell in ws[1])
+    assert all(cell.font.bold for cell in ws[HEADER_ROW])
+    rates = [ws.cell(r, 7) for r in range(FIRST_DATA_ROW, ws.max_row + 1)]
+    assert [c.value for c in rates] == [0.0, 0.25, 1.0] and {c.number_format for c in rates} == {"0.0%"}
 
 
 def _soffice() -> str | None:
@@ -367,9 +374,17 @@ def test_export_converts_with_libreoffice(db, comp, login, tmp_path):
     with target.open(encoding="utf-8-sig", newline="") as fh:
         converted = list(csv.reader(fh))
     ws = load_workbook(io.BytesIO(data)).worksheets[0]
-    expected = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    # LibreOffice writes a cell as it shows it: the rate (a number) with its percent format.
+    expected = [
+        [
+            "" if v is None else rate_text(v) if c == 6 and r >= FIRST_DATA_ROW else str(v)
+            for c, v in enumerate(row)
+        ]
+        for r, row in enumerate(ws.iter_rows(values_only=True), 1)
+    ]
     assert converted == expected
-    assert converted[1][0] == "甲市中级人民法院"
+    assert converted[0][0].startswith("甲市中级人民法院完成清单")  # the title row
+    assert converted[FIRST_DATA_ROW - 1][0] == "甲市中级人民法院"
 
 
 def test_print_view_has_one_section_per_unit(db, comp, login):
@@ -399,7 +414,7 @@ def test_print_and_export_list_the_counted_items_only(db, comp, login):
     sections = html.split('<section class="unit">')[1:]
     assert [s.count('<td class="num">') // 2 for s in sections] == [1, 5, 3]
     detail = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))["事项明细"]
-    assert detail.max_row - 1 == 1 + 5 + 3
+    assert detail.max_row - HEADER_ROW == 1 + 5 + 3
 
 
 def test_export_lists_every_item_fetched_in_batches(db, comp, login, monkeypatch):
@@ -417,8 +432,8 @@ def test_export_lists_every_item_fetched_in_batches(db, comp, login, monkeypatch
     monkeypatch.setattr("app.tasks.completion_views.stream", small_batches)
     c = login(comp.u.reviewer)
     wb = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))
-    summary = [list(r) for r in wb["完成清单"].iter_rows(values_only=True)][1:]
-    details = [list(r) for r in wb["事项明细"].iter_rows(values_only=True)][1:]
+    summary = [list(r) for r in wb["完成清单"].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)]
+    details = [list(r) for r in wb["事项明细"].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)]
     assert batches == [2]
     assert len(details) == sum(row[1] for row in summary) == 9
     assert not any(str(row[0]).startswith("注") for row in details)
@@ -437,11 +452,11 @@ def test_an_export_that_lists_fewer_than_it_counts_says_so_in_its_last_row(db, c
     )
     c = login(comp.u.reviewer)
     wb = load_workbook(io.BytesIO(_export(c, comp.t.inter1.id)))
-    details = [list(r) for r in wb["事项明细"].iter_rows(values_only=True)][1:]
+    details = [list(r) for r in wb["事项明细"].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)]
     assert len(details) == 6
     assert (
         details[-1][0]
         == "注：明细仅列出前 5 项，汇总共 9 项，其余 4 项未列出；请按单位、项目或期限筛选后分别导出。"
     )
     # The note is one cell merged across all ten item columns, so it prints whole.
-    assert [str(r) for r in wb["事项明细"].merged_cells.ranges] == ["A7:J7"]
+    assert [str(r) for r in wb["事项明细"].merged_cells.ranges] == ["A1:J1", "A8:J8"]  # A1: the title

@@ -33,6 +33,7 @@ def world(db, tree):
     factories.user("b1_staff", tree.base1, ["staff"])
     factories.user("b2_head", tree.base2, ["coordinator"])
     factories.user("t1_head", tree.trib1, ["tribunal_head"])
+    factories.user("t2_head", tree.trib2, ["tribunal_head"])
     factories.user("gone", tree.base2, ["staff"]).active = False  # told nothing
     project = factories.project(owner, start=date(2026, 1, 1), end=date(2026, 12, 31))
     db.session.commit()
@@ -185,8 +186,8 @@ def test_the_batch_writes_what_one_by_one_writes(db, world, monkeypatch):
     )
     assert batched["tasks"][1]["notes"] == "配合单位：市委政法委"
     people = {n[0] for n in batched["notifications"]}
-    assert len(people) == 4  # the active people of 甲一区, 甲二区 and 东山; 西山 has nobody
-    assert len(batched["notifications"]) == 2 + (2 + 1) + 1 + (1 + 1) + 2 + 0
+    assert len(people) == 5  # the active people of 甲一区, 甲二区, 东山 and 西山
+    assert len(batched["notifications"]) == 2 + (2 + 1) + 1 + (1 + 1) + 2 + 1
 
 
 def test_preview_writes_nothing_but_its_batch(db, world, count_queries):

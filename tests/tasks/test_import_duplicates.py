@@ -181,6 +181,23 @@ def test_an_item_added_after_the_preview_with_the_same_title_cancels_the_commit(
     assert _titles(db, world.project) == sorted([EXISTING, "新事项二"])
 
 
+def test_a_unit_with_nobody_is_flagged_in_the_preview(db, world):
+    """南山法庭 has no account: its row is flagged with a message naming it and cannot be
+    imported unless excluded; excluded, the other row alone is written."""
+    batch = _preview(world, [("南山的事项", "南山人民法庭"), ("东山的事项", "东山人民法庭")])
+    errors = {r["row"]: r["errors"] for r in batch.rows}
+    assert errors[3] == []
+    (message,) = errors[2]
+    assert "南山人民法庭" in message and "没有" in message
+    assert importer.bad_rows(batch) == [2]
+    db.session.commit()
+    with pytest.raises(importer.ServiceError, match="第 2 行有错误"):
+        importer.commit(world.owner, batch, exclude_rows=[], now=NOW)
+    db.session.rollback()
+    assert importer.commit(world.owner, batch, exclude_rows=[2], now=NOW)["created"] == 1
+    assert _titles(db, world.project) == sorted([EXISTING, "东山的事项"])
+
+
 def test_an_item_the_user_cannot_see_is_no_duplicate(db, world):
     """A title held only by an item the importer does not see (another court's, in a
     project both may add to) says nothing of it."""

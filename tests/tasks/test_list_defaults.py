@@ -75,12 +75,15 @@ def _link(html: str, testid: str) -> str:
 
 
 def _titles_in(resp) -> set[str]:
-    """Every item title in an exported sheet (wherever the header or a title row sits)."""
+    """Every item title in an exported sheet: the column under the header 任务名称
+    (wherever the header row sits: a title row is above it)."""
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     data = resp.data
     resp.close()
-    ws = load_workbook(io.BytesIO(data)).worksheets[0]
-    return {v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str) and "事项" in v}
+    rows = list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True))
+    at = next(i for i, row in enumerate(rows) if "任务名称" in row)
+    col = rows[at].index("任务名称")
+    return {row[col] for row in rows[at + 1 :] if row[col]}
 
 
 def test_the_list_opens_on_the_open_items_most_urgent_first(db, listed, as_user, july5):
