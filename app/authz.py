@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, g, has_request_context
-from sqlalchemy import Select, and_, exists, false, or_, select
+from sqlalchemy import Select, and_, any_, exists, false, func, literal, or_, select, union, union_all
 
 from app.attachments import Attachment
 from app.audit.models import AuditEntry
@@ -53,7 +53,55 @@ def ancestor_unit_ids(user: Any) -> Select:
 
 def visible_unit_ids(user: Any) -> frozenset[int]:
     """The visible set, loaded once per request for per-object checks."""
-    return _cached(user, "_authz_visible", scope_unit_ids)
+    return _scope_sets(user)[0]
+
+
+def assigned_out_units(user: Any) -> frozenset[int]:
+    """The units outside the user's subtree that hold items assigned from inside it —
+    nearly always none (see `_assignment_clause`). Loaded with the visible set, in the
+    same statement, once per request."""
+    return _scope_sets(user)[1]
+
+
+def _scope_sets(user: Any) -> tuple[frozenset[int], frozenset[int]]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset(), frozenset()
+    cache: dict | None = None
+    if has_request_context():
+        cache = g.setdefault("_authz_visible", {})
+        if user.id in cache:
+            return cache[user.id]
+    visible, out = set(), set()
+    for unit_id, is_out in db.session.execute(_scope_sets_query(user)):
+        (out if is_out else visible).add(unit_id)
+    sets = frozenset(visible), frozenset(out)
+    if cache is not None:
+        cache[user.id] = sets
+    return sets
+
+
+def _scope_sets_query(user: Any):
+    """The subtree (flag false) and, but for the top of a tree, the units outside it
+    holding items assigned from inside it (flag true). A root is skipped: no item
+    crosses from one tree to another (items are assigned, and units moved, only
+    within the acting user's subtree), so a root's subtree holds both ends of each of
+    its items. On PostgreSQL the subtree is an array to the assigning side's index
+    (ix_assignments_by_unit_status): as `IN (subquery)` it was planned as a scan of
+    every item of the province."""
+    below = scope_unit_ids(user)
+    if db.session.get_bind().dialect.name == "postgresql":
+        assigned_below = Assignment.assigned_by_unit_id == any_(func.array(below.scalar_subquery()))
+    else:
+        assigned_below = Assignment.assigned_by_unit_id.in_(below)
+    not_root = exists().where(Unit.id == user.unit_id, Unit.parent_id.is_not(None))
+    out = (
+        select(Assignment.unit_id, literal(True))
+        .where(not_root, assigned_below, Assignment.unit_id.not_in(below))
+        .distinct()
+    )
+    return union_all(
+        select(UnitClosure.descendant_id, literal(False)).where(UnitClosure.ancestor_id == user.unit_id), out
+    )
 
 
 def ancestor_ids(user: Any) -> frozenset[int]:
@@ -114,10 +162,29 @@ CLAUSES: dict[type, Callable[[Any], Any]] = {
     # A background job (an import, an export, a circular) is its owner's alone.
     BackgroundJob: lambda u: BackgroundJob.owner_id == u.id,
     # The receiving side and the assigning side both see an assignment.
-    Assignment: lambda u: or_(
-        Assignment.unit_id.in_(scope_unit_ids(u)), Assignment.assigned_by_unit_id.in_(scope_unit_ids(u))
-    ),
+    Assignment: lambda u: _assignment_clause(u),
 }
+
+
+def _assignment_clause(user: Any):
+    """SQL twin of `_SEES[Assignment]`: received by a unit of the user's subtree, or
+    assigned by one. Said as that OR, PostgreSQL can use no index for either side and
+    reads every open item of the country in deadline order to keep one court's. Nearly
+    always the OR adds nothing — an item goes down the tree, so what the subtree assigned
+    was received inside it too — and then the clause is the receiving side alone, which
+    an index serves (unit_closure → ix_assignments_unit_status_deadline). The exceptions
+    (an item of a lower court assigned to a unit beside it, a unit moved since) are
+    looked up per request: the units outside the subtree holding items assigned from
+    inside it. When there are any, their items are let in too, with the full test."""
+    in_scope = scope_unit_ids(user)
+    receivers = assigned_out_units(user)
+    if not receivers:
+        return Assignment.unit_id.in_(in_scope)
+    beyond = select(Unit.id).where(Unit.id.in_(sorted(receivers)))
+    return and_(
+        Assignment.unit_id.in_(union(in_scope, beyond)),
+        or_(Assignment.unit_id.in_(in_scope), Assignment.assigned_by_unit_id.in_(in_scope)),
+    )
 
 
 def _circular_clause(user: Any):

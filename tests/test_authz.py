@@ -1094,3 +1094,142 @@ def test_api_bearer_token_works_and_a_bad_one_does_not(app, client, tree):
     assert bad.status_code == 401
     wrong = client.post("/api/v1/auth/token", json={"username": "api_user", "password": "wrong-pass1"})
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_json()["error"]
+
+
+# ---------------------------------------------------------------- the assignment scope in SQL
+
+
+def _assignment_placements(tree) -> dict[str, tuple]:
+    """(assigning unit, receiving unit) of an item per case, across the tree."""
+    return {
+        "down": (tree.inter1, tree.base1),  # the usual way: from a court to one below it
+        "own_split": (tree.base1, tree.trib1),
+        "sideways": (tree.inter2, tree.base1),  # inter2's item, assigned by the high court to base1
+        "sideways_deep": (tree.base3, tree.trib3),  # base3's item, sent into inter1's subtree
+        "to_high": (tree.trib2, tree.high),  # upward: both ends visible only from the top
+        "inside_inter2": (tree.inter2, tree.base3),
+    }
+
+
+def _place_items(tree, placements: dict[str, tuple]) -> dict[str, Assignment]:
+    now = utcnow()
+    out = {}
+    for key, (by, unit) in placements.items():
+        task = Task(
+            owner_unit_id=by.id,
+            title=f"事项{key}",
+            deadline_kind="date",
+            deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(task)
+        db.session.flush()
+        out[key] = Assignment(
+            task_id=task.id,
+            unit_id=unit.id,
+            assigned_by_unit_id=by.id,
+            status="pending",
+            deadline=date(2099, 6, 30),
+            original_deadline=date(2099, 6, 30),
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(out[key])
+    db.session.commit()
+    return out
+
+
+def _subtree(unit_id: int) -> set[int]:
+    from app.authz import scope_unit_ids_of
+
+    return set(db.session.scalars(scope_unit_ids_of(unit_id)))
+
+
+def _scoped_ids(user) -> set[int]:
+    from app import authz
+
+    return set(db.session.scalars(authz.scope(select(Assignment.id), Assignment, user)))
+
+
+def _expected_ids(user, items: dict[str, Assignment]) -> set[int]:
+    """The rule itself: received by the user's subtree, or assigned by it."""
+    below = _subtree(user.unit_id)
+    return {a.id for a in items.values() if a.unit_id in below or a.assigned_by_unit_id in below}
+
+
+def test_assignment_scope_in_sql_is_the_policy_at_every_unit(app, tree):
+    """The SQL filter of assignments (`authz.scope`) keeps exactly what `sees` allows, for
+    a user at every unit, with items assigned down, sideways (the assigning unit in the
+    subtree, the receiving one outside it, and the other way round) and upward."""
+    from app import authz
+
+    items = _place_items(tree, _assignment_placements(tree))
+    units = [tree.high, tree.inter1, tree.inter2, tree.base1, tree.base2, tree.base3, tree.trib1, tree.trib2]
+    users = [factories.user(f"scope_{u.id}", u, ["viewer"]) for u in units]
+    db.session.commit()
+    for user in users:
+        want = _expected_ids(user, items)
+        assert _scoped_ids(user) == want, user.username
+        assert {a.id for a in items.values() if authz.sees(user, a)} == want, user.username
+    # The sideways items are seen from the assigning side alone — the cases the rewrite
+    # of the OR must keep.
+    inter2 = users[units.index(tree.inter2)]
+    base3 = users[units.index(tree.base3)]
+    assert items["sideways"].id in _scoped_ids(inter2)
+    assert items["sideways_deep"].id in _scoped_ids(base3)
+    assert items["sideways_deep"].id in _scoped_ids(users[units.index(tree.inter1)])
+    assert items["to_high"].id in _scoped_ids(users[units.index(tree.trib2)])
+    assert items["to_high"].id not in _scoped_ids(users[units.index(tree.trib1)])
+
+
+def test_assignment_scope_after_a_move_and_in_another_tree(app, tree):
+    """A unit moved away keeps its items visible to the court that assigned them; a
+    second tree's items stay out of the first's, and the other way round."""
+    from app.org import services as org_services
+
+    items = _place_items(tree, {"down": (tree.inter1, tree.trib1), "kept": (tree.base1, tree.trib2)})
+    other_root = factories.unit("另一省高级人民法院", "high")
+    other_inter = factories.unit("丙市中级人民法院", "intermediate", other_root)
+    items |= _place_items(tree, {"other": (other_root, other_inter)})
+    watcher_inter1 = factories.user("scope_inter1", tree.inter1, ["viewer"])
+    watcher_inter2 = factories.user("scope_inter2", tree.inter2, ["viewer"])
+    watcher_high = factories.user("scope_high", tree.high, ["viewer"])
+    watcher_other = factories.user("scope_other", other_root, ["viewer"])
+    db.session.commit()
+    org_services.move_unit(None, tree.base1, tree.inter2, expected_version=tree.base1.version, now=utcnow())
+    db.session.commit()
+    for user in (watcher_inter1, watcher_inter2, watcher_high, watcher_other):
+        assert _scoped_ids(user) == _expected_ids(user, items), user.username
+    # trib1 now lies under inter2, but inter1 assigned its item: inter1 still sees it.
+    assert items["down"].id in _scoped_ids(watcher_inter1)
+    assert items["kept"].id in _scoped_ids(watcher_inter2) and items["kept"].id not in _scoped_ids(
+        watcher_inter1
+    )
+    assert _scoped_ids(watcher_other) == {items["other"].id}
+    assert items["other"].id not in _scoped_ids(watcher_high)
+
+
+def test_assignment_list_shows_an_item_assigned_sideways_from_the_subtree(app, tree, as_user):
+    """Through a request (where the units receiving sideways are loaded once): the court
+    whose item the high court assigned to a unit outside its subtree lists it, in the
+    page and in the API; a court on neither side does not."""
+    high = factories.user("scope_high_assigner", tree.high, ["assigner"])
+    inter2 = factories.user("scope_inter2_assigner", tree.inter2, ["assigner"])
+    base2 = factories.user("scope_base2_viewer", tree.base2, ["coordinator"])
+    factories.receivers(tree.base1)
+    proj = factories.project(high, tree.high)
+    item = factories.task(inter2, proj, title="乙市中院的事项")
+    (a,) = factories.assign(high, item, tree.base1)
+    db.session.commit()
+    assert a.assigned_by_unit_id == tree.inter2.id and a.unit_id == tree.base1.id
+    for user, seen in ((inter2, True), (base2, False), (high, True)):
+        c = as_user(user)
+        page = c.get("/assignments?status=open").get_data(as_text=True)
+        assert (f"/assignments/{a.id}" in page) is seen, user.username
+        c2 = as_user(user)
+        token = c2.post(
+            "/api/v1/auth/token", json={"username": user.username, "password": factories.PASSWORD}
+        ).get_json()["token"]
+        api = c2.get("/api/v1/assignments?status=open", headers={"Authorization": f"Bearer {token}"})
+        assert (a.id in {row["id"] for row in api.get_json()["items"]}) is seen, user.username

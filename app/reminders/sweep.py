@@ -375,22 +375,37 @@ class Group:
 
 
 def _claim(keys: list[tuple[int, str, int, str]], as_of: date, run_id: int | None) -> list[tuple]:
-    """INSERT the marks … ON CONFLICT DO NOTHING RETURNING the ones inserted: one
-    multi-row statement, written out here because SQLAlchemy's per-row parameter
-    handling cost more than the insert itself (0.8 s against 0.45 s for 80,000 rows)."""
+    """INSERT the marks … ON CONFLICT DO NOTHING RETURNING the ones inserted, written
+    out here because SQLAlchemy's per-row parameter handling cost more than the insert
+    itself (0.8 s against 0.45 s for 80,000 rows). PostgreSQL gets the keys as four
+    arrays (unnest, in the keys' order): six parameters whatever the batch, where one
+    multi-row VALUES took six per row and spent most of its time binding them (4.7 s of
+    a 7.1 s sweep at province scale). SQLite, which has no arrays, gets the VALUES."""
     conn = db.session.connection()
-    pg = conn.dialect.name == "postgresql"
+    tail = (
+        " ON CONFLICT (rule_id, subject_type, subject_id, period) DO NOTHING"
+        " RETURNING rule_id, subject_type, subject_id, period"
+    )
+    if conn.dialect.name == "postgresql":
+        columns = [list(col) for col in zip(*keys, strict=True)] if keys else [[], [], [], []]
+        sql = (
+            "INSERT INTO sweep_marks (rule_id, subject_type, subject_id, period, day, run_id)"
+            " SELECT k.rule_id, k.subject_type, k.subject_id, k.period, %s::date, %s::integer"
+            " FROM unnest(%s::integer[], %s::text[], %s::integer[], %s::text[])"
+            " WITH ORDINALITY AS k(rule_id, subject_type, subject_id, period, n)"
+            " ORDER BY k.n" + tail
+        )
+        return [tuple(r) for r in conn.exec_driver_sql(sql, (as_of, run_id, *columns)).fetchall()]
     mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     row = f"({mark}, {mark}, {mark}, {mark}, {mark}, {mark})"
-    day = as_of if pg else as_of.isoformat()  # SQLite keeps a Date as its ISO text
+    day = as_of.isoformat()  # SQLite keeps a Date as its ISO text
     params: list = []
     for key in keys:
         params += (*key, day, run_id)
     sql = (
         "INSERT INTO sweep_marks (rule_id, subject_type, subject_id, period, day, run_id) VALUES "
         + ", ".join([row] * len(keys))
-        + " ON CONFLICT (rule_id, subject_type, subject_id, period) DO NOTHING"
-        " RETURNING rule_id, subject_type, subject_id, period"
+        + tail
     )
     return [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params)).fetchall()]
 
