@@ -91,6 +91,17 @@ def _circular() -> SimpleNamespace:
     )
 
 
+def test_an_empty_red_list_is_said_not_printed_as_an_empty_table():
+    from app.reminders.circular import circular_docx
+
+    circular = _circular()
+    circular.data["red_list"] = []
+    doc = python_docx.Document(io.BytesIO(circular_docx(circular)))
+    assert len(doc.tables) == 2  # the two rankings
+    text = [p.text for p in doc.paragraphs]
+    assert text[text.index("附表：逾期事项红榜") + 1] == "截至通报之日，没有逾期未办结的事项。"
+
+
 def test_the_circulars_tables_have_fixed_widths_and_repeat_their_header():
     """The annex tables, as Word reads them: fixed layout, the grid and every cell at the
     fitted widths, the header row marked to repeat on each page."""

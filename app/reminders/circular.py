@@ -455,6 +455,9 @@ def circular_docx(circular: Circular) -> bytes:
             center=False,
         )
     doc.paragraph("附表：逾期事项红榜", font=HEADING_FONT, size=14)
+    if not data.get("red_list"):
+        doc.paragraph("截至通报之日，没有逾期未办结的事项。")
+        return doc.to_bytes()
     doc.table(
         ["序号", "事项", "承办单位", "完成时限", "逾期天数"],
         [
