@@ -74,6 +74,14 @@ class Config:
     EXPORT_INLINE_ITEMS = int(os.environ.get("EXPORT_INLINE_ITEMS", "5000"))
     JOB_RESULT_DAYS = int(os.environ.get("JOB_RESULT_DAYS", "7"))
     BACKGROUND_WORKERS = int(os.environ.get("BACKGROUND_WORKERS", "2"))
+    # Backup (flask backup …; app/backup): the scheduler writes one archive a night to
+    # BACKUP_DIR at BACKUP_TIME (Asia/Shanghai) and keeps the newest BACKUP_KEEP; an empty
+    # BACKUP_DIR turns the nightly backup off. BACKUP_PG_DUMP: pg_dump's full path when it is
+    # not on PATH (pg_restore is taken from the same directory).
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", "")
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "7"))
+    BACKUP_TIME = os.environ.get("BACKUP_TIME", "01:30")
+    BACKUP_PG_DUMP = os.environ.get("BACKUP_PG_DUMP", "")
     # X-SQL-Count / X-SQL-Time-Ms on every response, for `python -m bench run` only.
     SQL_PROFILE_HEADERS = os.environ.get("SQL_PROFILE_HEADERS") == "1"
 

@@ -26,6 +26,7 @@ def parse_date_option(ctx, param, value: str | None) -> date | None:
 
 def register(app: Flask) -> None:
     from app.audit.cli import register as register_audit
+    from app.backup import register as register_backup
     from app.benchgen import register as register_bench
     from app.jobs import register as register_jobs
     from app.reminders.cli import register as register_reminders
@@ -36,6 +37,7 @@ def register(app: Flask) -> None:
     register_audit(app)  # flask audit verify | purge
     register_security(app)  # flask security report
     register_bench(app)  # flask bench generate
+    register_backup(app)  # flask backup create | verify | restore
 
     @app.cli.group()
     def seed() -> None:

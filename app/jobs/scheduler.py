@@ -215,11 +215,23 @@ def circular_job(app: Flask) -> bool:
     return _run(app, "circular", circular_drafts)
 
 
+def backup_job(app: Flask) -> bool:
+    """Nightly: one archive in BACKUP_DIR, the newest BACKUP_KEEP kept (app.backup)."""
+    from app.backup.services import nightly
+
+    return _run(app, "backup", nightly)
+
+
+def backup_time(app: Flask) -> time:
+    hh, mm = app.config.get("BACKUP_TIME", "01:30").split(":")
+    return time(int(hh), int(mm))
+
+
 # ---------------------------------------------------------------- the scheduler
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The scheduler with its four jobs (not started)."""
+    """The scheduler with its four jobs, and the nightly backup when BACKUP_DIR is set (not started)."""
     tz = ZoneInfo("Asia/Shanghai")
     at = sweep_time(app)
     defaults = {"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1}
@@ -233,6 +245,9 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     add(mail_job, IntervalTrigger(minutes=10, timezone=tz), "mail", "即时邮件与重试")
     add(weekly_job, CronTrigger(day_of_week="mon", hour=8, minute=0, timezone=tz), "weekly", "每周提示")
     add(circular_job, CronTrigger(day="last", hour=17, minute=0, timezone=tz), "circular", "月末通报稿")
+    if app.config.get("BACKUP_DIR"):  # off when BACKUP_DIR is empty
+        bt = backup_time(app)
+        add(backup_job, CronTrigger(hour=bt.hour, minute=bt.minute, timezone=tz), "backup", "每日数据备份")
     return sched
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from app.exports.xlsx import month_text
 
 JOBS = {"sweep": "每日提醒", "digest": "每日汇总邮件", "weekly": "周报", "circular": "月末通报"}
+JOBS["backup"] = "数据备份"  # app.backup: the nightly backup and `flask backup create`
 TRIGGERS = {"scheduler": "定时", "cli": "命令行", "web": "网页"}
 
 # Per job: counter → (what it counts, measure word), in the order they are shown. A
@@ -34,6 +35,14 @@ COUNTS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "weekly": {"units": ("涉及单位", "个"), "notified": ("发出通知", "条")},
     "circular": {"circulars": ("生成通报稿", "份"), "period": ("通报月份", "")},
+    "backup": {
+        "files": ("证据文件", "个"),
+        "rows": ("数据库记录", "行"),
+        "bytes": ("备份大小", "字节"),
+        "deleted": ("按保留份数删除旧备份", "份"),
+        "path": ("备份文件", ""),
+        "skipped_reason": ("未备份原因", ""),
+    },
 }
 # A counter a job may add later, under any job: still said in Chinese.
 OTHER: dict[str, tuple[str, str]] = {
