@@ -84,6 +84,13 @@ class Config:
     BACKUP_PG_DUMP = os.environ.get("BACKUP_PG_DUMP", "")
     # X-SQL-Count / X-SQL-Time-Ms on every response, for `python -m bench run` only.
     SQL_PROFILE_HEADERS = os.environ.get("SQL_PROFILE_HEADERS") == "1"
+    # Issue 13: one JSON line per request on stderr (on in production), gzip for text
+    # answers, content-hashed static file names; /readyz wants a scheduler heartbeat
+    # younger than READY_HEARTBEAT_SECONDS (0: two heartbeats, 40 s).
+    REQUEST_LOG = os.environ.get("REQUEST_LOG") == "1"
+    COMPRESS_RESPONSES = os.environ.get("COMPRESS_RESPONSES", "1") == "1"
+    ASSET_HASHING = True
+    READY_HEARTBEAT_SECONDS = int(os.environ.get("READY_HEARTBEAT_SECONDS", "0"))
 
 
 class DevelopmentConfig(Config):
@@ -100,6 +107,7 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: production keeps scrypt
     SERVER_NAME = None
     STRICT_READS = True  # a write in a GET's read transaction fails the test (app/extensions.py)
+    REQUEST_LOG = False  # quiet tests (tests/test_observability.py turns it on)
 
 
 class ProductionConfig(Config):
@@ -110,6 +118,7 @@ class ProductionConfig(Config):
     )
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") == "1"
 
 
 CONFIGS = {

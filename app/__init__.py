@@ -30,6 +30,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_template_helpers(app)
     register_hooks(app)
     register_security(app)
+    register_web_delivery(app)
     register_cli(app)
     return app
 
@@ -230,6 +231,17 @@ def register_hooks(app: Flask) -> None:
 
         write_deferred()
         return response
+
+
+def register_web_delivery(app: Flask) -> None:
+    """Issue 13: hashed, cached and gzipped static files; gzipped pages; a request id
+    and one JSON log line per request. Registered after every other hook: their
+    after_request hooks go first in the list, so they run last."""
+    from app import assets, compression, requestlog
+
+    assets.register(app)
+    compression.register(app)
+    requestlog.register(app)
 
 
 def register_cli(app: Flask) -> None:

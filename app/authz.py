@@ -344,6 +344,7 @@ SECURITY_ENDPOINTS = frozenset(
         "reminders.notification_preferences",
         "main.index",
         "main.healthz",
+        "main.readyz",
         "static",
         "bootstrap.static",
         "api.token",

@@ -24,6 +24,7 @@ SETUP_ENDPOINTS = frozenset(
         "static",
         "bootstrap.static",
         "main.healthz",
+        "main.readyz",
     }
 )
 

@@ -41,3 +41,40 @@ def healthz():
         db.session.rollback()
         ok = False
     return jsonify({"status": "ok" if ok else "error", "database": ok}), (200 if ok else 503)
+
+
+@bp.route("/readyz")
+def readyz():
+    """Ready to serve: database, upload directory, scheduler heartbeat (app.health).
+    200 when all pass, 503 with the failing checks' Chinese messages otherwise."""
+    from app.health import readiness
+    from app.timeutil import utcnow
+
+    checks = readiness(utcnow())
+    failed = [c.message for c in checks if not c.ok]
+    body = {
+        "status": "error" if failed else "ok",
+        "checks": {c.name: {"ok": c.ok, "message": c.message} for c in checks},
+        "errors": failed,
+    }
+    return jsonify(body), (503 if failed else 200)
+
+
+@bp.route("/admin/system")
+@login_required
+def system_status():
+    """系统状态 for the 系统管理员: the readiness checks, the scheduler's last heartbeat,
+    the last daily sweep and the last backup."""
+    from app.health import heartbeat_max_age, last_backup, last_sweep, readiness
+    from app.timeutil import utcnow
+
+    authz.require(current_user, "admin.access")
+    checks = readiness(utcnow())
+    return render_template(
+        "main/system.html",
+        checks=checks,
+        scheduler=next(c for c in checks if c.name == "scheduler"),
+        heartbeat_limit=int(heartbeat_max_age().total_seconds()),
+        sweep=last_sweep(),
+        backup=last_backup(),
+    )
