@@ -470,15 +470,33 @@ def _pbkdf2_rounds(method: str) -> int:
 
 
 def backup(cfg: Any, now: datetime) -> Control:
+    from app.backup import last_backup
+
     c = Control("数据备份恢复", "8.1.4.9")
-    c.items.append(
-        Item(
-            "本地数据备份与恢复",
-            UNMET,
-            "本系统尚无备份功能，也没有记录任何一次备份，无法给出最近一次备份的时间",
-            "由运维每日备份数据库与上传目录（UPLOAD_DIR）并定期做恢复演练；系统增加备份记录后本项才能给出证据",
-        )
+    last = last_backup()
+    advice = (
+        "设置 BACKUP_DIR 开启每日定时备份（flask --app wsgi backup create 亦可手工备份），"
+        "用 backup verify 校验备份，并定期在另一台机器上用 backup restore 做恢复演练"
     )
+    if last is None:
+        evidence, status = (
+            f"没有任何一次备份记录；每日定时备份{'已开启' if cfg.get('BACKUP_DIR') else '未开启（BACKUP_DIR 未设置）'}",
+            UNMET,
+        )
+    else:
+        age = now.replace(tzinfo=None) - last["when"]
+        when = last["when"].strftime("%Y-%m-%d %H:%M") + " UTC"
+        fresh = last["ok"] and last["exists"] and age <= timedelta(hours=48)
+        if not last["ok"]:
+            evidence = f"最近一次备份（{when}）失败：{last['error'] or '原因不明'}"
+        elif not last["exists"]:
+            evidence = f"最近一次备份（{when}）的文件已不在原处：{last['path']}"
+        else:
+            evidence = f"最近一次成功备份于 {when}，{last['size'] or 0} 字节，{last['path']}"
+        if last["ok"] and age > timedelta(hours=48):
+            evidence += "；已超过 48 小时没有新的备份"
+        status = MET if fresh else UNMET
+    c.items.append(Item("本地数据备份与恢复", status, evidence, "" if status == MET else advice))
     c.items.append(
         Item(
             "异地备份",

@@ -50,7 +50,7 @@ SHORT_ON_TESTING = {
     "管理用户权限分离（三员分立）": "尚未设置",
     "强制 HTTPS（HSTS）": "（未发送）",
     "口令存储": "pbkdf2:sha256:1000",
-    "本地数据备份与恢复": "尚无备份功能",
+    "本地数据备份与恢复": "没有任何一次备份记录",
 }
 
 
@@ -77,7 +77,7 @@ def test_each_short_setting_is_met_once_set(app, db, tree):
         if name != "本地数据备份与恢复":
             assert items[name] == MET, (name, report.text())
     assert _controls(report)["身份鉴别"] == MET and _controls(report)["访问控制"] == MET
-    assert _controls(report)["数据备份恢复"] == UNMET  # no backup feature: said plainly
+    assert _controls(report)["数据备份恢复"] == UNMET  # no backup taken yet: said plainly
     assert "Strict-Transport-Security：max-age=" in report.text()
 
 
@@ -130,3 +130,43 @@ def test_the_command_prints_the_report_and_writes_a_docx_with_the_same_lines(app
     assert any(line.startswith("[未满足]") for line in paragraphs)
     assert str(out) in printed[-1]
     assert audit.verify().ok
+
+
+def test_the_backup_item_follows_the_backups_taken(app, db, tree, tmp_path):
+    """A fresh successful backup meets it; one older than 48 hours, a failed one or one
+    whose file is gone does not, and the evidence says which."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete, update
+
+    from app.backup.services import create_backup, record_cli_run
+    from app.reminders.models import SweepRun
+
+    def item():
+        report = build(now=utcnow())
+        return next(i for c in report.controls for i in c.items if i.name == "本地数据备份与恢复")
+
+    made = create_backup(tmp_path / "b.tar.gz", now=utcnow())
+    started = utcnow()
+    record_cli_run(started, {"path": str(made.path), "bytes": made.size}, [])
+    got = item()
+    assert got.status == MET and str(made.path) in got.evidence
+    record_cli_run(started + timedelta(seconds=1), None, ["磁盘已满"])
+    got = item()
+    assert got.status == UNMET and "失败：磁盘已满" in got.evidence
+    record_cli_run(started + timedelta(seconds=2), {"path": str(made.path), "bytes": made.size}, [])
+    made.path.unlink()
+    got = item()
+    assert got.status == UNMET and "已不在原处" in got.evidence
+    old = tmp_path / "old.tar.gz"
+    create_backup(old, now=utcnow())
+    record_cli_run(utcnow() - timedelta(hours=72), {"path": str(old), "bytes": 1}, [])
+    db.session.execute(  # only the old one left, finished three days ago
+        delete(SweepRun).where(SweepRun.job == "backup", SweepRun.started_at > utcnow() - timedelta(hours=1))
+    )
+    db.session.execute(
+        update(SweepRun).where(SweepRun.job == "backup").values(finished_at=SweepRun.started_at)
+    )
+    db.session.commit()
+    got = item()
+    assert got.status == UNMET and "超过 48 小时" in got.evidence
