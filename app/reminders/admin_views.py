@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import authz
 from app.extensions import db
-from app.reminders import bp, rules, runlog
+from app.reminders import bp, rules, runlog, workdays
 from app.reminders.models import CalendarOverride, ReminderRule, SweepRun
 from app.reminders.sweep import run_sweep
 from app.timeutil import local_today, utcnow
@@ -72,10 +72,18 @@ def rule_update(rule_id: int):
 
 
 def _calendar_page(status: int = 200, form: dict | None = None):
+    today = local_today()
+    missing = [
+        (year, workdays.missing_year_message(year), workdays.statutory_days(year))
+        for year in workdays.missing_calendar_years(today)
+    ]
     return render_template(
         "reminders/calendar.html",
         overrides=rules.overrides(),
-        days=rules.upcoming_days(local_today()),
+        days=rules.upcoming_days(today),
+        missing=missing,
+        missing_years=[year for year, _, _ in missing],
+        official_through=workdays.last_official_year(),
         form=form or {},
     ), status
 

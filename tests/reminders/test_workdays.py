@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import chinese_calendar
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db as _db
 from app.reminders.models import CalendarOverride, SweepRun
-from app.reminders.workdays import Calendar
+from app.reminders.workdays import Calendar, has_official_data, missing_calendar_years
 from tests.reminders.test_sweep import (
     TUESDAY,
     base1_receivers,
@@ -32,13 +31,19 @@ def world(db, tree):
 # ---------------------------------------------------------------- the Calendar itself
 
 
-def test_calendar_follows_chinese_calendar_around_national_day_2026():
+def test_calendar_follows_the_2026_notice_around_national_day():
+    """国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04, e.g.
+    https://politics.gmw.cn/2025-11/04/content_38391083.htm): 中秋 9月25日–27日, 国庆 10月1日–7日
+    off, 9月20日 (Sun) and 10月10日 (Sat) working; every other day Monday to Friday."""
     cal = Calendar(overrides={})
-    day = date(2026, 9, 20)
+    off = {date(2026, 9, d) for d in (25, 26, 27)} | {date(2026, 10, d) for d in range(1, 8)}
+    made_up = {date(2026, 9, 20), date(2026, 10, 10)}
+    day = date(2026, 9, 15)
     while day <= date(2026, 10, 20):
-        assert cal.is_workday(day) == chinese_calendar.is_workday(day), day
+        expected = day in made_up or (day.weekday() < 5 and day not in off)
+        assert cal.is_workday(day) == expected, day
         day += timedelta(days=1)
-    # the library's data, stated: 10-01..07 off, Sat 10-10 a make-up working day
+    # stated: 10-01..07 off, Sat 10-10 a make-up working day
     assert not any(cal.is_workday(date(2026, 10, d)) for d in range(1, 8))
     assert cal.is_workday(date(2026, 10, 8)) and cal.is_workday(date(2026, 10, 10))
     assert not cal.is_workday(date(2026, 10, 11))
@@ -61,21 +66,22 @@ def test_next_workday_on_2026_holidays():
     assert cal.next_workday(date(2026, 10, 10)) == date(2026, 10, 10)  # make-up Saturday
     assert cal.next_workday(date(2026, 10, 11)) == date(2026, 10, 12)
     assert cal.next_workday(date(2026, 12, 12)) == date(2026, 12, 14)
-    spring = date(2026, 2, 15)
-    assert cal.next_workday(spring) == next(
-        spring + timedelta(days=i)
-        for i in range(30)
-        if chinese_calendar.is_workday(spring + timedelta(days=i))
-    )
+    # 春节 2026: 2月15日 (Sun) – 23日 (Mon) off (the 2026 notice); Tue 02-24 the first working day
+    assert cal.next_workday(date(2026, 2, 15)) == date(2026, 2, 24)
+    assert cal.next_workday(date(2026, 2, 14)) == date(2026, 2, 14)  # make-up Saturday
 
 
-def test_unknown_year_falls_back_to_monday_to_friday():
-    with pytest.raises(NotImplementedError):
-        chinese_calendar.is_workday(date(2027, 3, 8))
+def test_year_without_a_notice_counts_monday_to_friday_apart_from_statutory_days():
+    """holidays 0.108 carries no 2027 notice: 2027 is reported as missing (see
+    test_calendar_years.py) and counts Mon–Fri, except the days the law itself fixes."""
+    assert not has_official_data(2027), "the library now carries 2027: assert the notice's days"
+    assert missing_calendar_years(date(2026, 12, 6)) == [2027]
     cal = Calendar(overrides={})
     assert cal.is_workday(date(2027, 3, 8))  # Monday
     assert not cal.is_workday(date(2027, 3, 6))  # Saturday
-    assert cal.is_workday(date(2027, 1, 1))  # a Friday; no holiday data yet
+    # 元旦 (a Friday) is a statutory day off by law, notice or not (until issue 13 it counted
+    # as a working day: the old library had no 2027 data at all)
+    assert not cal.is_workday(date(2027, 1, 1))
     assert cal.workdays_between(date(2027, 3, 5), date(2027, 3, 8)) == 1
     assert cal.next_workday(date(2027, 3, 6)) == date(2027, 3, 8)
 
@@ -97,7 +103,15 @@ def test_calendar_loads_overrides_from_the_database(db):
 
 
 @pytest.mark.parametrize(
-    "day", [date(2026, 12, 12), date(2026, 12, 13), date(2026, 10, 1), date(2026, 10, 5)]
+    "day",
+    [
+        date(2026, 12, 12),
+        date(2026, 12, 13),
+        date(2026, 10, 1),
+        date(2026, 10, 5),
+        date(2027, 2, 5),  # 农历除夕 2027 (a Friday)
+        date(2027, 2, 8),  # 正月初三 2027 (a Monday)
+    ],
 )
 def test_nothing_is_sent_on_a_non_working_day_and_the_skip_is_recorded(world, day):
     make_item(world, day - timedelta(days=5))  # overdue
