@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-test migrate demo scheduler lint format clean
+.PHONY: run test install install-test migrate demo scheduler lint format clean bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,14 @@ test: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+## make bundle: dist/qiangji-<version>-py311-linux-x86_64.tar.gz, the offline install bundle
+## (app, wheelhouse with hashes, install.sh, systemd units, nginx example; README 部署)
+bundle: $(BIN)/python
+	$(BIN)/python deploy/build_bundle.py
+
 format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts dist

@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     from app.audit.cli import register as register_audit
     from app.backup import register as register_backup
     from app.benchgen import register as register_bench
+    from app.deploy_cli import register as register_deploy
     from app.jobs import register as register_jobs
     from app.reminders.cli import register as register_reminders
     from app.security.cli import register as register_security
@@ -38,6 +39,7 @@ def register(app: Flask) -> None:
     register_security(app)  # flask security report
     register_bench(app)  # flask bench generate
     register_backup(app)  # flask backup create | verify | restore
+    register_deploy(app)  # flask check | users create-admin
 
     @app.cli.group()
     def seed() -> None:
