@@ -49,6 +49,7 @@ DEPLOY_FILES = (
     "qiangji-web.service",
     "qiangji-scheduler.service",
     "nginx-qiangji.conf",
+    "nginx-static.conf",
     "qiangji.env.example",
     "gunicorn.conf.py",
 )

@@ -87,6 +87,15 @@ as_service() {
         (set -a && . "$ENV_FILE" && set +a && cd "$CURRENT_DIR" && runuser -u "$SERVICE_USER" -- "$@")
     fi
 }
+build_static() { # the release's static files under hashed names with .gz beside them, for nginx
+    # (deploy/nginx-static.conf); as root: the release directory is root's, the service only reads it
+    local dir="$1"
+    if [ ! -f "$dir/app/assets.py" ]; then
+        say "（该版本的程序自己发出静态文件，不生成 static-build。）"
+        return 0
+    fi
+    (set -a && . "$ENV_FILE" && set +a && cd "$dir" && "$dir/venv/bin/flask" --app wsgi assets build "$dir/static-build" --clean) >/dev/null
+}
 flask_in() { # flask_in RELEASE_DIR args… : that release's flask, as the service account
     local dir="$1"
     shift
@@ -226,6 +235,7 @@ EOF
         exit 1
     fi
     flask_in "$RELEASE" seed standards
+    build_static "$RELEASE"
     install_wrapper
     install_units
     if ! check_release "$RELEASE"; then
@@ -272,6 +282,8 @@ say "建表（数据库迁移）……"
 flask_in "$RELEASE" db upgrade
 say "载入内置检查标准（五化、示范人民法庭、三年规划；不含演示数据）……"
 flask_in "$RELEASE" seed standards
+say "生成静态文件（带哈希的文件名和 .gz，供 nginx 直接发出）……"
+build_static "$RELEASE"
 install_wrapper
 install_units
 check_release "$RELEASE" || die "配置检查未通过（见上方），服务未启动。修正 $ENV_FILE 后再运行 install.sh。"

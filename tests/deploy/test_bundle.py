@@ -210,6 +210,9 @@ def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
     status, path = lines[-2].split()
     assert status == "200" and path != "/login", proc.stdout
     assert lines[-1] == "True False", proc.stdout  # a page of the app, not the login form again
+    # The static files nginx serves: hashed names with .gz beside them.
+    build = opt / "current" / "static-build"
+    assert (build / "manifest.json").is_file() and list(build.rglob("*.css.gz")), proc.stdout
     # What the installer promised: env file 600 with a fresh secret, standards, no demo.
     env_file = Path(paths["ETC_DIR"]) / "qiangji.env"
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
