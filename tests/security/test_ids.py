@@ -76,11 +76,16 @@ def test_integer_query_arguments_that_overflow_are_ignored_or_refused(db, app, d
         if "GET" in (r.methods or set()) and not r.arguments and not r.rule.startswith("/static")
     ]
     for url in pages:
+        # /readyz answers 503 while no scheduler runs (its meaning): only a 5xx that the
+        # arguments cause counts
+        plain = c.get(url).status_code
         for value in (2**31, -(2**63), 2**64, "9" * 5000):
             query = "&".join(f"{n}={value}" for n in names)
             resp = c.get(f"{url}?{query}")
-            if resp.status_code >= 500:
+            if resp.status_code >= 500 and resp.status_code != plain:
                 failures.append(f"{url} [{str(value)[:12]}] → {resp.status_code}")
+            elif resp.status_code >= 500:
+                assert url == "/readyz", f"{url} answers {plain} without arguments"
     assert not failures, "\n".join(failures)
 
 

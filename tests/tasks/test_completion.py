@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, datetime
@@ -392,7 +393,7 @@ def test_print_view_has_one_section_per_unit(db, comp, login):
     c = login(comp.u.assigner)
     html = c.get(f"/completion/print?unit={comp.t.inter1.id}").get_data(as_text=True)
     # The page-break rule lives in the linked style sheet (the CSP allows no inline style).
-    assert "css/print-completion.css" in html and "<style" not in html
+    assert re.search(r"css/print-completion\.[0-9a-f]{12}\.css", html) and "<style" not in html  # hashed
     sheet = Path(c.application.static_folder, "css", "print-completion.css").read_text(encoding="utf-8")
     assert ".unit { page-break-before: always" in sheet
     sections = html.split('<section class="unit">')[1:]

@@ -327,7 +327,7 @@ def test_print_view_is_a4_with_the_findings(w, as_user, db):
     html = c.get(f"/visits/{w.visit.id}/print").get_data(as_text=True)
     # A4 is set in the page's linked style sheet (the CSP allows no inline style).
     sheet = Path(c.application.static_folder, "css", "print-visit.css").read_text(encoding="utf-8")
-    assert "css/print-visit.css" in html and "size: A4" in sheet
+    assert re.search(r"css/print-visit\.[0-9a-f]{12}\.css", html) and "size: A4" in sheet  # hashed name
     assert "卷宗归档不及时" in html and "2026年4月30日" in html and "甲市中院院长" in html
 
 
