@@ -110,6 +110,8 @@ build_release() { # copy the app and build its venv from the wheelhouse, offline
     cp -a "$BUNDLE_DIR/app" "$BUNDLE_DIR/migrations" "$BUNDLE_DIR/deploy" "$dir/"
     cp -a "$BUNDLE_DIR/wsgi.py" "$BUNDLE_DIR/config.py" "$BUNDLE_DIR/requirements.txt" \
         "$BUNDLE_DIR/requirements.lock" "$BUNDLE_DIR/BUNDLE_INFO" "$dir/"
+    # the nginx files name this installation's paths (the examples say /opt/qiangji)
+    sed -i "s#/opt/qiangji#$PREFIX#g" "$dir/deploy/nginx-qiangji.conf" "$dir/deploy/nginx-static.conf"
     say "建立 Python 环境（离线，来自安装包中的 wheelhouse）……"
     # --without-pip: no ensurepip needed (Debian-based systems ship it separately); pip
     # itself comes from the bundle's wheel, hash-checked with the rest.
@@ -141,19 +143,25 @@ EOF
 }
 
 install_units() {
-    if ! have_systemd; then
-        say "注意：本机没有运行 systemd（容器内或 --no-system），未安装服务。请用 $PREFIX/bin/qiangji scheduler 和"
+    if [ "$NO_SYSTEM" = 1 ]; then
+        say "注意：--no-system，未安装服务。请用 $PREFIX/bin/qiangji scheduler 和"
         say "      $CURRENT/venv/bin/gunicorn --config $CURRENT/deploy/gunicorn.conf.py wsgi:app 自行启动（须带 $ENV_FILE 的环境变量）。"
         return 0
     fi
     local unit
+    mkdir -p "$SYSTEMD_DIR"
     for unit in qiangji-web.service qiangji-scheduler.service; do
         sed -e "s#/opt/qiangji#$PREFIX#g" -e "s#/etc/qiangji#$ETC_DIR#g" \
             -e "s#^User=qiangji#User=$SERVICE_USER#" -e "s#^Group=qiangji#Group=$SERVICE_USER#" \
             "$CURRENT/deploy/$unit" >"$SYSTEMD_DIR/$unit"
         chmod 644 "$SYSTEMD_DIR/$unit"
     done
-    systemctl daemon-reload
+    if have_systemd; then
+        systemctl daemon-reload
+    else
+        say "注意：本机没有运行 systemd（容器内），服务文件已写入 $SYSTEMD_DIR，但未启动。可用 $PREFIX/bin/qiangji scheduler 和"
+        say "      runuser -u $SERVICE_USER -- $CURRENT/venv/bin/gunicorn --config $CURRENT/deploy/gunicorn.conf.py wsgi:app 自行启动（须带 $ENV_FILE 的环境变量）。"
+    fi
 }
 
 restart_services() {

@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -138,13 +139,34 @@ def read_env(path: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- offline install
 
 
+SYSTEM_PYTHON = (
+    "/usr/bin/python3.11"  # the distribution's, as on a court's server (pyenv's lives under /root)
+)
+
+
 def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
+    """`sudo ./install.sh` on a server with no route out: the system account, ownership, the
+    systemd units, the service account running the app."""
     if os.geteuid() != 0 or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
         _skip_or_fail("不能创建网络命名空间（unshare -n 需要 root）")
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        _skip_or_fail(f"本机没有系统自带的 {SYSTEM_PYTHON}（服务账号无法使用 /root 下的 Python）")
     bundle = unpack(current_bundle, tmp_path / "bundle")
-    paths = layout(tmp_path)
+    # under /tmp with 755, not pytest's 700 directory: the service account must reach its files
+    base = Path(tempfile.mkdtemp(prefix="qj-system-", dir="/tmp"))
+    base.chmod(0o755)
+    user = f"qjt{os.getpid() % 100000}"
+    paths = {
+        "PREFIX": str(base / "opt"),
+        "ETC_DIR": str(base / "etc"),
+        "DATA_DIR": str(base / "data"),
+        "SYSTEMD_DIR": str(base / "systemd"),
+        "SERVICE_USER": user,
+        "PYTHON": SYSTEM_PYTHON,
+    }
     opt = Path(paths["PREFIX"])
-    login = tmp_path / "login.py"
+    data = Path(paths["DATA_DIR"])
+    login = base / "login.py"
     login.write_text(
         textwrap.dedent(
             """
@@ -168,6 +190,8 @@ def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
             """
         )
     )
+    login.chmod(0o644)
+    pid_file = data / "gunicorn.pid"
     script = tmp_path / "offline.sh"
     script.write_text(
         textwrap.dedent(
@@ -179,7 +203,7 @@ def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
                 echo "network is reachable" >&2; exit 3
             fi
             start=$(date +%s.%N)
-            {bundle}/install.sh --no-system
+            {bundle}/install.sh
             end=$(date +%s.%N)
             echo "INSTALL_SECONDS=$(python3 -c "print(round($end - $start, 1))")"
             sed -i 's/^SESSION_COOKIE_SECURE=1/SESSION_COOKIE_SECURE=0/' {paths["ETC_DIR"]}/qiangji.env
@@ -187,10 +211,12 @@ def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
                 --unit 辽宁省高级人民法院
             set -a; . {paths["ETC_DIR"]}/qiangji.env; set +a
             cd {opt}/current
-            WEB_BIND=127.0.0.1:18613 WEB_WORKERS=2 venv/bin/gunicorn --config deploy/gunicorn.conf.py \\
-                --daemon --pid {tmp_path}/gunicorn.pid wsgi:app
-            trap 'kill $(cat {tmp_path}/gunicorn.pid) 2>/dev/null || true' EXIT
+            # as the unit does it: the service account, the env file's variables
+            WEB_BIND=127.0.0.1:18613 WEB_WORKERS=2 runuser -u {user} -- venv/bin/gunicorn \\
+                --config deploy/gunicorn.conf.py --daemon --pid {pid_file} wsgi:app
+            trap 'kill $(cat {pid_file}) 2>/dev/null || true' EXIT
             {opt}/current/venv/bin/python {login} http://127.0.0.1:18613 '{PASSWORD}'
+            echo "WEB_USER=$(ps -o user= -p $(cat {pid_file}))"
             """
         )
     )
@@ -199,31 +225,55 @@ def test_offline_install_starts_and_logs_in(current_bundle, tmp_path):
     }
     env.update(paths)
     started = time.monotonic()
-    proc = subprocess.run(
-        ["unshare", "-n", "bash", str(script)], env=env, capture_output=True, text=True, timeout=300
-    )
-    TIMINGS["offline install + start + login"] = time.monotonic() - started
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    install_seconds = float(next(x for x in lines if x.startswith("INSTALL_SECONDS=")).split("=")[1])
-    TIMINGS["install.sh without network"] = install_seconds
-    status, path = lines[-2].split()
-    assert status == "200" and path != "/login", proc.stdout
-    assert lines[-1] == "True False", proc.stdout  # a page of the app, not the login form again
-    # The static files nginx serves: hashed names with .gz beside them.
-    build = opt / "current" / "static-build"
-    assert (build / "manifest.json").is_file() and list(build.rglob("*.css.gz")), proc.stdout
-    # What the installer promised: env file 600 with a fresh secret, standards, no demo.
-    env_file = Path(paths["ETC_DIR"]) / "qiangji.env"
-    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
-    secret = read_env(env_file)["SECRET_KEY"]
-    assert len(secret) == 64 and secret != "请替换为随机密钥"
-    assert "载入内置检查标准" in proc.stdout and "users create-admin" in proc.stdout
-    db_file = Path(paths["DATA_DIR"]) / "qiangji.sqlite"
-    with sqlite3.connect(db_file) as conn:
-        assert conn.execute("select count(*) from checklist_templates").fetchone()[0] >= 3
-        assert conn.execute("select count(*) from users").fetchone()[0] == 1  # no demo accounts
-        assert conn.execute("select count(*) from units").fetchone()[0] == 1
+    try:
+        proc = subprocess.run(
+            ["unshare", "-n", "bash", str(script)], env=env, capture_output=True, text=True, timeout=300
+        )
+        TIMINGS["offline install + start + login"] = time.monotonic() - started
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        lines = proc.stdout.strip().splitlines()
+        install_seconds = float(next(x for x in lines if x.startswith("INSTALL_SECONDS=")).split("=")[1])
+        TIMINGS["install.sh without network"] = install_seconds
+        assert lines[-1] == f"WEB_USER={user}", proc.stdout
+        status, path = lines[-3].split()
+        assert status == "200" and path != "/login", proc.stdout
+        assert lines[-2] == "True False", proc.stdout  # a page of the app, not the login form again
+        assert f"已创建系统账号 {user}" in proc.stdout
+        # The static files nginx serves: hashed names with .gz beside them.
+        build = opt / "current" / "static-build"
+        assert (build / "manifest.json").is_file() and list(build.rglob("*.css.gz")), proc.stdout
+        # What the installer promised: env file 600 (root, the service's group) with a fresh
+        # secret; code owned by root, data by the service account; standards, no demo.
+        uid = int(subprocess.run(["id", "-u", user], capture_output=True, text=True, check=True).stdout)
+        env_file = Path(paths["ETC_DIR"]) / "qiangji.env"
+        assert oct(env_file.stat().st_mode & 0o777) == "0o600" and env_file.stat().st_uid == 0
+        secret = read_env(env_file)["SECRET_KEY"]
+        assert len(secret) == 64 and secret != "请替换为随机密钥"
+        db_file = data / "qiangji.sqlite"
+        assert data.stat().st_uid == uid and db_file.stat().st_uid == uid
+        assert oct(data.stat().st_mode & 0o777) == "0o750"
+        assert (opt / "current" / "wsgi.py").stat().st_uid == 0
+        assert "载入内置检查标准" in proc.stdout and "users create-admin" in proc.stdout
+        with sqlite3.connect(db_file) as conn:
+            assert conn.execute("select count(*) from checklist_templates").fetchone()[0] >= 3
+            assert conn.execute("select count(*) from users").fetchone()[0] == 1  # no demo accounts
+            assert conn.execute("select count(*) from units").fetchone()[0] == 1
+        # The two units, rewritten for this installation (no systemd runs here: written, not started).
+        units = {p.name: p.read_text(encoding="utf-8") for p in Path(paths["SYSTEMD_DIR"]).iterdir()}
+        assert set(units) == {"qiangji-web.service", "qiangji-scheduler.service"}
+        for text_ in units.values():
+            assert f"User={user}" in text_ and f"EnvironmentFile={env_file}" in text_
+            assert f"{opt}/current/venv/bin/" in text_ and "/opt/qiangji" not in text_
+            assert "Restart=on-failure" in text_ and "StandardOutput=journal" in text_
+        assert "服务文件已写入" in proc.stdout
+        # the nginx files name this installation's paths
+        static_conf = (opt / "current" / "deploy" / "nginx-static.conf").read_text(encoding="utf-8")
+        assert f"root {opt}/current/static-build;" in static_conf
+        site_conf = (opt / "current" / "deploy" / "nginx-qiangji.conf").read_text(encoding="utf-8")
+        assert f"include {opt}/current/deploy/nginx-static.conf;" in site_conf
+    finally:
+        subprocess.run(["userdel", user], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_bundle_for_another_python_is_refused(current_bundle, tmp_path):
