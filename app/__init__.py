@@ -97,6 +97,7 @@ def _import_models() -> None:
     import app.checklists.models  # noqa: F401
     import app.dashboard.models  # noqa: F401
     import app.importing  # noqa: F401
+    import app.indicators.models  # noqa: F401
     import app.journal  # noqa: F401
     import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from app.checklists import bp as checklists_bp
     from app.dashboard import bp as dashboard_bp
     from app.extensions import csrf
+    from app.indicators import bp as indicators_bp
     from app.main import bp as main_bp
     from app.org import bp as org_bp
     from app.reminders import bp as reminders_bp
@@ -133,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(security_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(indicators_bp)
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

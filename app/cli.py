@@ -56,6 +56,7 @@ def register(app: Flask) -> None:
             load_demo_tasks,
             load_demo_visits,
         )
+        from app.seed.demo_indicators import load_demo_indicators
 
         created = load_demo(utcnow())
         standards = load_standard_templates(utcnow())
@@ -63,21 +64,27 @@ def register(app: Flask) -> None:
         visits = load_demo_visits(utcnow())
         checklists = load_demo_checklists(utcnow())
         history = load_demo_history(utcnow())
+        indicator_values = load_demo_indicators(utcnow())
         db.session.commit()
         click.echo(
             f"demo data: units_created={created['units']} users_created={created['users']} "
             f"standards_created={standards} tasks_created={tasks} visits_created={visits} "
-            f"checklists_created={checklists} history_items_created={history}"
+            f"checklists_created={checklists} history_items_created={history} "
+            f"indicator_values_created={indicator_values}"
         )
 
     @seed.command("standards")
     def seed_standards() -> None:
-        """Load the shipped checklist standards (五化, 示范人民法庭, 三年规划) where missing."""
+        """Load the shipped checklist standards (五化, 示范人民法庭, 三年规划) and this year's
+        key case-quality indicators (example intervals, to be confirmed) where missing."""
         from app.checklists.standards import load_standard_templates
+        from app.indicators.catalogue import seed_catalogue
+        from app.timeutil import local_today
 
         standards = load_standard_templates(utcnow())
+        indicators = seed_catalogue(local_today().year, now=utcnow())
         db.session.commit()
-        click.echo(f"standards_created={standards}")
+        click.echo(f"standards_created={standards} indicators_created={indicators}")
 
     @seed.command("demo-if-empty")
     def seed_demo_if_empty() -> None:

@@ -15,6 +15,7 @@ from app.api import (  # noqa: E402
     completion_api,
     dashboard_api,
     imports_api,
+    indicators_api,
     notifications_api,
     openapi,
     tasks_api,

@@ -103,6 +103,10 @@ def explain(error: ma.ValidationError, schema: ma.Schema, location: str) -> str:
         if field is None:
             parts.append(f"不支持{kind} {name}（请检查拼写，本接口不接受该{kind}）。")
             continue
+        nested = _nested_items(field, found)
+        if nested:  # objects in an array: name the item and its field
+            parts += [f"{kind} {name}[{index}].{sub} {_sentence(text)}" for index, sub, text in nested]
+            continue
         if isinstance(found, Mapping):  # an item of an array
             msg = field.error_messages.get("item_invalid", "格式不正确。")
         else:
@@ -117,6 +121,31 @@ def explain(error: ma.ValidationError, schema: ma.Schema, location: str) -> str:
         else:
             parts.append(f"{kind} {name} {msg}")
     return "".join(dict.fromkeys(parts))
+
+
+def _nested_items(field: Any, found: Any) -> list[tuple[Any, str, str]]:
+    """(index, field, message) for an array of objects whose items have wrong fields."""
+    inner = getattr(field, "inner", None)
+    if not isinstance(found, Mapping) or not isinstance(inner, ma.fields.Nested):
+        return []
+    out = []
+    for index, item in found.items():
+        if not isinstance(item, Mapping):
+            return []
+        for sub, msgs in item.items():
+            text = msgs[0] if isinstance(msgs, list) and msgs else "格式不正确。"
+            out.append((index, sub, text if isinstance(text, str) else "格式不正确。"))
+    return out
+
+
+def _sentence(msg: str) -> str:
+    if msg == REQUIRED:
+        return "缺少该字段。"
+    if msg == NULL:
+        return "不能为 null。"
+    if msg.startswith("Unknown field"):
+        return "不支持该字段（请检查拼写）。"
+    return msg
 
 
 def _has_body(req: Any) -> bool:

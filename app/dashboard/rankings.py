@@ -148,7 +148,38 @@ def _ranked_units(root_id: int, level: str):
     )
 
 
-def _month_counts(
+def courts_of(root_id: int, level: str) -> tuple[list[tuple[int, str, str | None]], dict[int, int]]:
+    """The courts of `level` below the root as (id, name, parent's name) in tree order,
+    and {every unit below them (themselves included): its court}. One query."""
+    parent = db.aliased(Unit)
+    holder_of: dict[int, int] = {}
+    units = []
+    for uid, name, parent_name, unit_id in db.session.execute(
+        select(Unit.id, Unit.name, parent.name, UnitClosure.descendant_id)
+        .join(UnitClosure, UnitClosure.ancestor_id == Unit.id)
+        .outerjoin(parent, parent.id == Unit.parent_id)
+        .where(Unit.id.in_(_ranked_units(root_id, level)))
+        .order_by(Unit.sort_order, Unit.id, UnitClosure.depth)
+    ):
+        if uid == unit_id:
+            units.append((uid, name, parent_name))
+        holder_of[unit_id] = uid
+    return units, holder_of
+
+
+def court_compliance(root_id: int, holder_of: dict[int, int]) -> dict[int, float | None]:
+    """{court: checklist compliance of its current checklists, its units' added up}."""
+    sums: dict[int, list[float]] = {}
+    for uid, figures in own_compliance(None, root_id).items():
+        court = holder_of.get(uid)
+        if court is not None:
+            acc = sums.setdefault(court, [0, 0, 0])
+            for i, value in enumerate(figures):
+                acc[i] += value
+    return {court: compliance_of(tuple(acc))[1] for court, acc in sums.items()}
+
+
+def month_counts(
     root_id: int, holder_of: dict[int, int], months: list[date], today: date
 ) -> dict[date, dict[int, tuple]]:
     """{month: {court id: (total, closed, on time, overdue, rectifications, rectifications
@@ -185,32 +216,12 @@ def ranking(
         raise ServiceError("排名层级只能是 intermediate（中级法院）或 base（基层法院）。")
     metric = metric if metric in METRICS else "rate"
     first, last = period_bounds(period)
-    # The courts, each with every unit below it (itself included): one query.
-    parent = db.aliased(Unit)
-    holder_of: dict[int, int] = {}
-    units = []
-    for uid, name, parent_name, unit_id in db.session.execute(
-        select(Unit.id, Unit.name, parent.name, UnitClosure.descendant_id)
-        .join(UnitClosure, UnitClosure.ancestor_id == Unit.id)
-        .outerjoin(parent, parent.id == Unit.parent_id)
-        .where(Unit.id.in_(_ranked_units(root.id, level)))
-        .order_by(Unit.sort_order, Unit.id, UnitClosure.depth)
-    ):
-        if uid == unit_id:
-            units.append((uid, name, parent_name))
-        holder_of[unit_id] = uid
+    units, holder_of = courts_of(root.id, level)
     if compliance is None:  # the caller may have them already (the dashboard's tree)
-        sums: dict[int, list[float]] = {}
-        for uid, figures in own_compliance(None, root.id).items():
-            court = holder_of.get(uid)
-            if court is not None:
-                acc = sums.setdefault(court, [0, 0, 0])
-                for i, value in enumerate(figures):
-                    acc[i] += value
-        compliance = {court: compliance_of(tuple(acc))[1] for court, acc in sums.items()}
+        compliance = court_compliance(root.id, holder_of)
 
     prev_first = add_months(first, -1)
-    by_month = _month_counts(root.id, holder_of, [first, prev_first], today)
+    by_month = month_counts(root.id, holder_of, [first, prev_first], today)
 
     def rows_for(month: date) -> list[RankRow]:
         counts = by_month[month]

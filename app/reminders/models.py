@@ -11,13 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.org.models import User
 
-ITEM_TYPES = {"assignment": "清单事项", "rectification": "整改事项", "checklist": "检查清单项"}
+ITEM_TYPES = {
+    "assignment": "清单事项",
+    "rectification": "整改事项",
+    "checklist": "检查清单项",
+    "indicator": "质效指标",
+}
 RULE_KINDS = {
     "due_soon": "临期提醒",
     "overdue": "逾期催办",
     "escalate": "督办（上报交办单位）",
     "escalate_high": "督办（上报高院）",
     "review_waiting": "待审核提醒",
+    "out_of_range": "质效预警",
 }
 
 
@@ -47,6 +53,7 @@ class ReminderRule(db.Model):
             "escalate": f"逾期 {self.days} {unit}上报交办单位",
             "escalate_high": f"逾期 {self.days} {unit}上报高院",
             "review_waiting": f"待审核超过 {self.days} {unit}",
+            "out_of_range": f"连续 {self.days} 个月不在参考区间内预警（告知本院及上级法院，每次偏离只告知一次）",
         }[self.kind]
         return f"{ITEM_TYPES.get(self.item_type, self.item_type)} · {text}"
 

@@ -80,6 +80,10 @@ def subject_url(n: Notification) -> str | None:
             return url_for(
                 "checklists.checklist_detail", checklist_id=checklist_id, _anchor=f"e{n.subject_id}"
             )
+    if n.subject_type == "IndicatorWarning":
+        return url_for("indicators.warnings_page")
+    if n.subject_type == "Assessment":
+        return url_for("indicators.assessment_detail", assessment_id=n.subject_id)
     return None
 
 

@@ -77,6 +77,10 @@ def update_rule(
         raise ServiceError(f"天数不能超过 {MAX_DAYS}。", field="days")
     if repeat_every is not None and not 1 <= repeat_every <= MAX_DAYS:
         raise ServiceError(f"重复间隔须为 1 至 {MAX_DAYS} 天，或留空表示不重复。", field="repeat_every")
+    if rule.kind == "out_of_range" and not 1 <= days <= 24:
+        raise ServiceError("质效预警的连续月数须在 1–24 之间。", field="days")
+    if rule.kind == "out_of_range" and repeat_every is not None:
+        raise ServiceError("质效预警每次偏离只告知一次，不设重复间隔。", field="repeat_every")
     if rule.kind in ("escalate", "escalate_high") and days < 1:
         raise ServiceError("督办必须在逾期之后（至少逾期 1 天）。", field="days")
     _check_escalation_order(rule, days)

@@ -25,6 +25,7 @@ COUNTS: dict[str, dict[str, tuple[str, str]]] = {
         "sent": ("发出汇总通知", "条"),
         "duplicates_skipped": ("已发过未重发", "条"),
         "items": ("含提醒", "条"),
+        "indicator_warnings": ("质效预警", "项"),
         "skipped": ("未发送原因", ""),
     },
     "digest": {

@@ -247,7 +247,9 @@ def _rules() -> dict[str, list[Rule]]:
     """The active rules by item type, in id order."""
     rules = list(
         db.session.scalars(
-            select(ReminderRule).where(ReminderRule.is_active.is_(True)).order_by(ReminderRule.id)
+            select(ReminderRule)
+            .where(ReminderRule.is_active.is_(True), ReminderRule.item_type != "indicator")
+            .order_by(ReminderRule.id)
         )
     )
     out: dict[str, list[Rule]] = defaultdict(list)
@@ -641,6 +643,9 @@ def run_sweep(as_of: date, now: datetime, *, dry_run: bool = False, trigger: str
         rules = {r.id: r for mine in by_type.values() for r in mine}
         _write(digests, rules, people, run.id, as_of, now)
         result.errors += _tell_superiors(unheard, people, now)
+        from app.indicators.warnings import run_warnings  # its own rule: months outside the interval
+
+        result.counts["indicator_warnings"] = run_warnings(as_of, now).raised
     return _finish(run, result, now, dry_run)
 
 
