@@ -136,6 +136,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(security_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(indicators_bp)
+    from app.indicators.policy import register as register_indicator_policy
+
+    register_indicator_policy()
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

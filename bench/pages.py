@@ -68,6 +68,23 @@ def pages(ids: dict, c: dict[str, Client]) -> list[Page]:
         ("coverage", "走访覆盖 /visits/coverage（全省）", PAGE, c["reviewer"], "/visits/coverage"),
         ("matrix", "对标对表 /checklists/matrix（全省）", PAGE, c["reviewer"], "/checklists/matrix"),
         ("wall", "上墙显示屏 /wall/…（全省）", PAGE, c["anonymous"], f"/wall/{ids['wall_token']}"),
+        # the case-quality indicators (issue 14): the same targets as the other pages
+        (
+            "ind-compliance",
+            "质效达标情况 /indicators/compliance（全省）",
+            PAGE,
+            c["reviewer"],
+            "/indicators/compliance",
+        ),
+        (
+            "ind-ranking",
+            "质效指标排名 /indicators/ranking（基层法院）",
+            PAGE,
+            c["reviewer"],
+            "/indicators/ranking?level=base",
+        ),
+        ("ind-trend", "质效趋势 /indicators/trend（全省 12 个月）", PAGE, c["reviewer"], "/indicators/trend"),
+        ("ind-values", "质效数值填报 /indicators/values（中院）", FAST, c["assigner"], "/indicators/values"),
         (
             "api-assignments-subtree",
             "API /api/v1/assignments：中院子树 + 逾期",
@@ -107,6 +124,20 @@ def pages(ids: dict, c: dict[str, Client]) -> list[Page]:
         ("api-dashboard", "API /api/v1/dashboard（全省）", ROLLUP, c["reviewer-api"], "/api/v1/dashboard"),
         ("api-rankings", "API /api/v1/rankings", ROLLUP, c["reviewer-api"], "/api/v1/rankings"),
         ("api-checklists", "API /api/v1/checklists", FAST, c["reviewer-api"], "/api/v1/checklists"),
+        (
+            "api-indicator-values",
+            "API /api/v1/indicator-values（全省汇总）",
+            FAST,
+            c["reviewer-api"],
+            "/api/v1/indicator-values",
+        ),
+        (
+            "api-indicator-compliance",
+            "API /api/v1/indicators/compliance（全省）",
+            PAGE,
+            c["reviewer-api"],
+            "/api/v1/indicators/compliance",
+        ),
         (
             "api-coverage",
             "API /api/v1/visits/coverage（全省）",

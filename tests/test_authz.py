@@ -226,6 +226,30 @@ def circular_manager(role, pos):
     return OK if role == "reviewer" else 403
 
 
+def published_assessment(role, pos):
+    """Published assessments: of the actor's subtree, and of the courts above (they reach
+    the courts below as circulars do); a sibling's: hidden."""
+    return 404 if pos == "sibling" else OK
+
+
+def assessment_manager(role, pos):
+    if pos == "sibling":
+        return 404
+    return OK if role == "reviewer" and pos in ("own", "sub") else 403
+
+
+def meeting_manager(role, pos):
+    if pos == "sibling":
+        return 404
+    return OK if role in ("reviewer", "assigner", "leader") and pos in ("own", "sub") else 403
+
+
+def indicator_enter(role, pos):
+    if pos not in ("own", "sub"):
+        return 404
+    return OK if role in ("reviewer", "assigner", "coordinator") else 403
+
+
 def pairing_manager(role, pos):
     """联系点 are set (and removed) for units strictly below the actor's own."""
     if pos in ("sibling", "superior"):
@@ -593,6 +617,87 @@ ROUTES: dict[str, Row] = {
     "jobs.job_cancel": Row("POST", lambda c, p: f"/jobs/{c.jobs[p].id}/cancel", own_only),
     "jobs.job_download": Row("GET", lambda c, p: f"/jobs/{c.jobs[p].id}/download", own_only),
     # dashboards, rankings, trends, the wall display and its tokens
+    # case-quality indicators and assessments (issue 14)
+    "indicators.catalogue_page": Row("GET", _u("/indicators"), anyone, positional=False),
+    "indicators.indicator_new": Row("GET", _u("/indicators/new"), roles_only("reviewer"), positional=False),
+    "indicators.indicator_edit": Row(
+        "GET", lambda c, p: f"/indicators/{c.indicator.id}/edit", roles_only("reviewer"), positional=False
+    ),
+    "indicators.catalogue_copy": Row(
+        "POST", _u("/indicators/copy"), roles_only("reviewer"), positional=False
+    ),
+    "indicators.values_page": Row("GET", lambda c, p: f"/indicators/values?unit={_unit(c, p)}", in_subtree),
+    "indicators.value_history": Row(
+        "GET", lambda c, p: f"/indicators/values/{c.values[p].id}/history", in_subtree
+    ),
+    "indicators.compliance_page": Row(
+        "GET", lambda c, p: f"/indicators/compliance?unit={_unit(c, p)}", in_subtree
+    ),
+    "indicators.ranking_page": Row("GET", _u("/indicators/ranking"), anyone, positional=False),
+    "indicators.trend_page": Row("GET", lambda c, p: f"/indicators/trend?unit={_unit(c, p)}", in_subtree),
+    "indicators.warnings_page": Row("GET", _u("/indicators/warnings"), anyone, positional=False),
+    "indicators.import_upload": Row(
+        "GET", _u("/indicators/import"), roles_only("reviewer", "assigner", "coordinator"), positional=False
+    ),
+    "indicators.import_template": Row(
+        "GET",
+        _u("/indicators/import/template.xlsx?month=2026-03"),
+        roles_only("reviewer", "assigner", "coordinator"),
+        positional=False,
+    ),
+    "indicators.import_preview": Row(
+        "GET",
+        lambda c, p: f"/indicators/import/{c.indicator_batches[p].id}",
+        own_batch("reviewer", "assigner", "coordinator"),
+    ),
+    "indicators.import_commit": Row(
+        "POST",
+        lambda c, p: f"/indicators/import/{c.indicator_batches[p].id}/commit",
+        own_batch("reviewer", "assigner", "coordinator"),
+    ),
+    "indicators.assessment_list": Row("GET", _u("/assessments"), anyone, positional=False),
+    "indicators.assessment_new": Row("GET", _u("/assessments/new"), roles_only("reviewer"), positional=False),
+    "indicators.assessment_detail": Row(
+        "GET", lambda c, p: f"/assessments/{c.assessments[p].id}", published_assessment
+    ),
+    "indicators.assessment_compute": Row(
+        "POST", lambda c, p: f"/assessments/{c.assessments[p].id}/compute", assessment_manager
+    ),
+    "indicators.assessment_publish": Row(
+        "POST", lambda c, p: f"/assessments/{c.assessments[p].id}/publish", assessment_manager
+    ),
+    "indicators.assessment_xlsx": Row(
+        "GET", lambda c, p: f"/assessments/{c.assessments[p].id}.xlsx", published_assessment
+    ),
+    "indicators.assessment_docx": Row(
+        "GET", lambda c, p: f"/assessments/{c.assessments[p].id}.docx", published_assessment
+    ),
+    "indicators.assessment_meeting": Row(
+        "GET", lambda c, p: f"/assessments/{c.assessments[p].id}/meeting", published_assessment
+    ),
+    "indicators.decision_assign": Row(
+        "POST", lambda c, p: f"/assessments/decisions/{c.decisions[p].id}/assign", meeting_manager
+    ),
+    "api.indicator_list": Row("GET", _u("/api/v1/indicators"), anyone, positional=False),
+    "api.indicator_values": Row(
+        "GET", lambda c, p: f"/api/v1/indicator-values?unit={_unit(c, p)}&month=2026-03", in_subtree
+    ),
+    "api.indicator_values_save": Row(
+        "POST",
+        _u("/api/v1/indicator-values"),
+        indicator_enter,
+        json=lambda c, p: {
+            "unit_id": _unit(c, p),
+            "month": "2026-03",
+            "values": [{"code": "JAL", "numerator": 1, "denominator": 2}],
+        },
+    ),
+    "api.indicator_compliance": Row(
+        "GET", lambda c, p: f"/api/v1/indicators/compliance?unit={_unit(c, p)}&month=2026-03", in_subtree
+    ),
+    "api.assessment_results": Row(
+        "GET", lambda c, p: f"/api/v1/assessments/{c.assessments[p].id}/results", published_assessment
+    ),
     "dashboard.overview": Row("GET", lambda c, p: f"/dashboard?unit={_unit(c, p)}", in_subtree),
     "dashboard.today_page": Row("GET", _u("/today"), anyone, positional=False),
     "dashboard.rankings_page": Row("GET", _u("/rankings?level=base"), anyone, positional=False),
@@ -977,8 +1082,65 @@ def _context(tree, role):
     _reminder_objects(ctx)
     _audit_objects(ctx)
     _job_objects(ctx)
+    _indicator_objects(ctx)
     db.session.commit()
     return ctx
+
+
+def _indicator_objects(ctx):
+    """The 2026 catalogue; per position a value of its unit, a published assessment
+    of its unit with a meeting holding one decision, and an (empty) indicator import
+    batch of the position's uploader."""
+    from app.indicators.catalogue import seed_catalogue
+    from app.indicators.models import Assessment, IndicatorValue, Meeting, MeetingDecision
+    from app.org.models import User
+
+    now = utcnow()
+    seed_catalogue(2026, now=now)
+    db.session.flush()
+    from app.indicators.models import Indicator
+
+    ctx.indicator = db.session.scalar(
+        select(Indicator).where(Indicator.code == "JAL", Indicator.year == 2026)
+    )
+    ctx.values, ctx.assessments, ctx.decisions = {}, {}, {}
+    for pos, unit in ctx.units.items():
+        ctx.values[pos] = IndicatorValue(
+            indicator_id=ctx.indicator.id,
+            unit_id=unit.id,
+            month="2026-02",
+            numerator=1,
+            denominator=2,
+            source="api",
+            entered_at=now,
+        )
+        a = Assessment(
+            unit_id=unit.id,
+            kind="quarter",
+            year=2026,
+            number=1,
+            level="base",
+            title=f"考评{pos}",
+            scheme={"on_time": 1},
+            status="published",
+            published_version=None,
+            created_at=now,
+        )
+        db.session.add_all([ctx.values[pos], a])
+        db.session.flush()
+        meeting = Meeting(
+            assessment_id=a.id, held_on=date(2026, 4, 10), attendees="甲", analysis="乙", created_at=now
+        )
+        meeting.decisions = [MeetingDecision(number=1, text="议定事项")]
+        db.session.add(meeting)
+        db.session.flush()
+        ctx.assessments[pos], ctx.decisions[pos] = a, meeting.decisions[0]
+    # an indicator import batch per position, of the same uploader as the org import's
+    ctx.indicator_batches = {
+        pos: _batch_row("indicators", db.session.get(User, b.created_by_id), result={"month": "2026-02"})
+        for pos, b in ctx.batches.items()
+    }
+    db.session.flush()
 
 
 def _job_objects(ctx):

@@ -18,7 +18,14 @@ from app.indicators import compliance as comp
 from app.indicators.assessments import published_run
 from app.indicators.catalogue import catalogue
 from app.indicators.models import Assessment, Indicator
-from app.indicators.values import catalogue_for, check_month, month_add, rollup, save_values, value_of
+from app.indicators.values import (
+    catalogue_for,
+    check_month,
+    last_complete_month,
+    rollup,
+    save_values,
+    value_of,
+)
 from app.org.models import Unit
 from app.timeutil import local_today, utcnow
 
@@ -27,8 +34,7 @@ MAX_VALUES = 200
 
 
 def _default_month() -> str:
-    today = local_today()
-    return month_add(f"{today.year:04d}-{today.month:02d}", -1)
+    return last_complete_month(local_today())
 
 
 # ---------------------------------------------------------------- schemas

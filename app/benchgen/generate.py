@@ -17,6 +17,7 @@ from sqlalchemy import func, inspect, select
 
 from app.benchgen.checklists import build_checklists
 from app.benchgen.context import Clock, Province
+from app.benchgen.indicators import build_indicator_values, catalogue_ids, span_months
 from app.benchgen.items import Planner
 from app.benchgen.lifecycle import Writer, allocate_reports, settle_progress
 from app.benchgen.names import PROVINCES, Namer
@@ -73,7 +74,14 @@ def expected_totals(shape: Shape) -> dict[str, int]:
 
 
 def build_province(
-    w: BulkWriter, shape: Shape, index: int, clock: Clock, seed: int, password_hash: str, taken
+    w: BulkWriter,
+    shape: Shape,
+    index: int,
+    clock: Clock,
+    seed: int,
+    password_hash: str,
+    taken,
+    catalogue: dict | None = None,
 ) -> int:
     """One high court and everything under it; the id of its long-history assignment."""
     rng = random.Random(f"qiangji-bench:{shape.name}:{seed}:{index}")
@@ -94,6 +102,8 @@ def build_province(
     Notifier(w, p, clock, rng).build(items, shape.notifications)
     build_checklists(w, p, shape, clock, rng)
     build_pairings(w, p, clock, rng)
+    if catalogue:
+        build_indicator_values(w, p, clock, rng, catalogue)
     w.flush(force_print=True)
     return next(it.id for it in items if it.long)
 
@@ -119,10 +129,11 @@ def generate(scale: str, seed: int, today: date, echo: Callable[[str], None]) ->
         w.written[name] = db.session.scalar(select(func.count()).select_from(w.tables[name]))
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every generated account
     taken = taken_names()
+    catalogue = catalogue_ids(sorted({int(m[:4]) for m in span_months(clock)} | {today.year}))
     long_items = []
     with bulk_connection():
         for index in range(shape.provinces):
-            long_items.append(build_province(w, shape, index, clock, seed, password_hash, taken))
+            long_items.append(build_province(w, shape, index, clock, seed, password_hash, taken, catalogue))
             if shape.provinces > 1:
                 echo(
                     f"[{w.elapsed():6.1f} s] 高院 {index + 1}/{shape.provinces}（{PROVINCES[index][0]}）完成"

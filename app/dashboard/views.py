@@ -17,6 +17,8 @@ from app.dashboard.tree_html import tree_rows
 from app.deadlines import LIGHTS, add_months, month_end
 from app.errors import ServiceError
 from app.extensions import db
+from app.indicators.compliance import key_figures
+from app.indicators.values import last_complete_month
 from app.org.models import Unit, UnitClosure
 from app.tasks.helpers import arg_int, categories, parse_date, visible_projects
 from app.tasks.queries import light, my_work
@@ -142,6 +144,9 @@ def overview():
         ctx.update(ranking=province_rank[:5], red=rankings.red_list(current_user, root, today, limit=8))
         t = rankings.trend(current_user, root, today, months=12)
         ctx.update(trend=trend_charts(t), trend_phone=phone_charts(t))
+        # the key case-quality indicators beside the task figures (one statement)
+        month = last_complete_month(today)
+        ctx.update(quality=key_figures(root, month), quality_month=month)
     else:
         ctx.update(
             waiting=queries.review_waiting(current_user, today),

@@ -14,6 +14,8 @@ from app.dashboard import bp, queries, rankings, services
 from app.dashboard.models import DisplayToken
 from app.dashboard.views import trend_charts
 from app.extensions import db
+from app.indicators.compliance import key_figures
+from app.indicators.values import last_complete_month
 from app.org.models import Unit, UnitClosure
 from app.tasks.helpers import assignable_units
 from app.timeutil import local_today, utcnow
@@ -71,6 +73,8 @@ def wall(token: str):
         highlight=highlight,
         red=rankings.red_list(viewer, unit, today, limit=10),
         charts=trend_charts(rankings.trend(viewer, unit, today, months=12), scale=1.6, prefix="wall"),
+        quality=key_figures(unit, last_complete_month(today)),
+        quality_month=last_complete_month(today),
         rotate=_bounded("rotate", ROTATE),
         refresh=_bounded("refresh", REFRESH),
         today=today,

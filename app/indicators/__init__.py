@@ -5,7 +5,7 @@ from flask import Blueprint
 
 bp = Blueprint("indicators", __name__, template_folder="templates")
 
-from app.indicators import assessment_views, views  # noqa: E402, F401
-from app.indicators.policy import register as _register_policy  # noqa: E402
+from app.indicators import assessment_views, import_views, views  # noqa: E402, F401
 
-_register_policy()
+# The domain's rules join the policy in create_app (app.indicators.policy.register): not
+# here, where app.authz may be half-imported (it imports the dashboard, which imports this).

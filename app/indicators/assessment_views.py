@@ -49,7 +49,7 @@ def assessment_list():
         rows=rows,
         statuses=ASSESSMENT_STATUSES,
         kinds=PERIOD_KINDS,
-        may_open=authz.can(current_user, "assessment.create", current_user.unit),
+        may_open_assessment=authz.can(current_user, "assessment.create", current_user.unit),
     )
 
 

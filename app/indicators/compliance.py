@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.indicators.models import Indicator
+from app.indicators.models import Indicator, IndicatorValue
 from app.indicators.values import Agg, catalogue_for, month_add, rollup, value_of
 from app.org.models import Unit, UnitClosure
 
@@ -101,6 +101,39 @@ def _one(unit: Unit, indicators: list[Indicator], sums: dict[int, Agg]) -> UnitC
     return row
 
 
+def key_figures(unit: Unit, month: str) -> UnitCompliance:
+    """The key indicators of a court over its subtree for the month (the dashboard and
+    the wall): the catalogue and the sums in one statement."""
+    v = IndicatorValue
+    sums = (
+        select(
+            v.indicator_id.label("indicator_id"),
+            func.sum(v.numerator).label("num"),
+            func.sum(v.denominator).label("den"),
+            func.sum(v.value).label("val"),
+            func.sum(v.value * v.weight).label("vw"),
+            func.sum(v.weight).label("w"),
+            func.count().label("n"),
+        )
+        .join(UnitClosure, UnitClosure.descendant_id == v.unit_id)
+        .where(UnitClosure.ancestor_id == unit.id, v.month == month)
+        .group_by(v.indicator_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Indicator, sums.c.num, sums.c.den, sums.c.val, sums.c.vw, sums.c.w, sums.c.n)
+        .outerjoin(sums, sums.c.indicator_id == Indicator.id)
+        .where(Indicator.year == int(month[:4]), Indicator.is_key.is_(True))
+        .order_by(Indicator.sort_order, Indicator.id)
+    ).all()
+    aggs = {
+        ind.id: Agg(num or 0.0, den or 0.0, val or 0.0, vw or 0.0, w or 0.0, n)
+        for ind, num, den, val, vw, w, n in rows
+        if n
+    }
+    return _one(unit, [r[0] for r in rows], aggs)
+
+
 def level_units(root_id: int, level: str) -> list[Unit]:
     """The active courts of a level under a root, in tree order."""
     return list(
@@ -137,6 +170,16 @@ def ranking(root_id: int, level: str, month: str) -> list[UnitCompliance]:
     for r in rows:
         r.rank, r.previous_rank = now_places.get(r.unit_id), before.get(r.unit_id)
     return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.name))
+
+
+def compliance_series(unit: Unit, months: list[str]) -> list[UnitCompliance]:
+    """The court's 达标率 and score for each month: one roll-up, one catalogue per year."""
+    sums = rollup([unit.id], months)
+    catalogues = {y: catalogue_for(f"{y:04d}-01") for y in sorted({int(m[:4]) for m in months})}
+    return [
+        _one(unit, catalogues[int(m[:4])], {i: a for (_, i, mm), a in sums.items() if mm == m})
+        for m in months
+    ]
 
 
 def series(unit_ids: list[int], indicator: Indicator, months: list[str]) -> dict[int, list[float | None]]:

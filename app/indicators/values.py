@@ -40,6 +40,11 @@ def month_add(month: str, n: int) -> str:
     return f"{k // 12:04d}-{k % 12 + 1:02d}"
 
 
+def last_complete_month(today: date) -> str:
+    """A month's figures come in during the next one: the month before `today`'s."""
+    return month_add(f"{today.year:04d}-{today.month:02d}", -1)
+
+
 def months_back(month: str, n: int) -> list[str]:
     """The n months ending with `month`, oldest first."""
     return [month_add(month, -i) for i in range(n - 1, -1, -1)]

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from app import authz
 from app.dashboard import charts
-from app.dashboard.views import province_of
 from app.errors import ServiceError, parse_version
 from app.extensions import db
 from app.indicators import bp, forms
@@ -26,7 +25,15 @@ from app.indicators.models import (
     IndicatorValue,
     IndicatorWarning,
 )
-from app.indicators.values import catalogue_for, check_month, month_add, months_back, own_values, save_values
+from app.indicators.values import (
+    catalogue_for,
+    check_month,
+    last_complete_month,
+    month_add,
+    months_back,
+    own_values,
+    save_values,
+)
 from app.journal import JournalEntry
 from app.org.models import Unit, User
 from app.tasks.helpers import arg_int
@@ -38,8 +45,7 @@ RANK_LEVELS = {"intermediate": "中级法院", "base": "基层法院"}
 
 def default_month() -> str:
     """The last complete month: a month's figures come in during the next one."""
-    today = local_today()
-    return month_add(f"{today.year:04d}-{today.month:02d}", -1)
+    return last_complete_month(local_today())
 
 
 def month_arg() -> tuple[str, int]:
@@ -308,6 +314,8 @@ def ranking_page():
     level = request.args.get("level", "base")
     if level not in RANK_LEVELS:
         level, status = "base", 400
+    from app.dashboard.views import province_of  # the dashboard's views import this package
+
     root = province_of(current_user.unit_id)
     rows = comp.ranking(root.id, level, month)
     return render_template(
@@ -352,7 +360,7 @@ def trend_page():
             percent=is_rate,
             testid="indicator-trend",
         )
-        per_month = [comp.compliance([unit], m)[0] for m in months]
+        per_month = comp.compliance_series(unit, months)
         summary = charts.line_chart(
             labels,
             [

@@ -645,7 +645,9 @@ def run_sweep(as_of: date, now: datetime, *, dry_run: bool = False, trigger: str
         result.errors += _tell_superiors(unheard, people, now)
         from app.indicators.warnings import run_warnings  # its own rule: months outside the interval
 
-        result.counts["indicator_warnings"] = run_warnings(as_of, now).raised
+        raised = run_warnings(as_of, now).raised
+        if raised:  # said in the run log only when there is something to say
+            result.counts["indicator_warnings"] = raised
     return _finish(run, result, now, dry_run)
 
 

@@ -47,6 +47,14 @@ def _unit(name: str) -> Unit:
 def _figures(unit: Unit, month: str, codes: dict[str, object], drifting: bool) -> dict[str, dict]:
     rnd = random.Random(f"{unit.name}:{month}")
     cases = int(SCALE[unit.level] * rnd.uniform(0.6, 1.4))
+    # Now and then a base court misses one interval for a month — a different indicator
+    # each month, so that nobody but the drifting court is out three months running.
+    codes_in_turn = sorted(RATES)
+    slip = (
+        codes_in_turn[(int(month[5:]) + sum(map(ord, unit.name))) % len(codes_in_turn)]
+        if unit.level == "base" and rnd.random() < 0.35
+        else None
+    )
     out: dict[str, dict] = {}
     for code in codes:
         if code in RATES:
@@ -55,6 +63,8 @@ def _figures(unit: Unit, month: str, codes: dict[str, object], drifting: bool) -
             rate = rnd.uniform(low, high)
             if drifting and code == DRIFT_CODE:
                 rate = rnd.uniform(0.94, 0.96)
+            elif code == slip:  # just outside: below a floor, above a ceiling
+                rate = low * 0.97 if code in ("JAL", "FDSXNJAL", "YSFPXSL") else high * 1.2
             out[code] = {"numerator": int(den * rate), "denominator": den}
         elif code == "ZXDWL":
             den = round(rnd.uniform(0.3, 2.0) * SCALE[unit.level] * 10, 1)

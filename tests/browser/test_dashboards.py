@@ -46,7 +46,7 @@ PANELS = {
     "hlft": ["today-overdue", "today-due-soon", "today-returned", "today-rectifications", "today-gaps"],
 }
 
-WALL_PANELS = ["panel-figures", "panel-ranking", "panel-red", "panel-trend"]
+WALL_PANELS = ["panel-figures", "panel-indicators", "panel-ranking", "panel-red", "panel-trend"]
 WALL_WATCH_S = 60  # how long the wall is watched at most
 WALL_GONE_S = 15  # how soon after revocation the wall must say so
 ASSIGNMENT_HREF = re.compile(r"/assignments/\d+$")
@@ -340,7 +340,7 @@ def _open_wall(new_page, url: str, width: int, height: int, artifacts_dir: Path)
     assert "/login" not in page.url
     expect(page.locator("h1")).to_contain_text(BX)
     expect(page.locator("input[type=password]")).to_have_count(0)
-    expect(page.locator("section.wall-panel")).to_have_count(4)
+    expect(page.locator("section.wall-panel")).to_have_count(len(WALL_PANELS))
     for testid in WALL_PANELS:
         expect(page.get_by_test_id(testid)).to_have_count(1)
     expect(page.get_by_test_id("panel-figures")).to_be_visible()
@@ -366,7 +366,7 @@ def test_wall_display(new_page, live_server, artifacts_dir):
         done = True
         for width, rec in walls.items():
             state = _wall_state(rec.page)
-            assert state["panels"] == 4, state
+            assert state["panels"] == len(WALL_PANELS), state
             assert len(state["shown"]) == 1, f"wall at {width}px shows {state['shown']}"
             assert state["shown"][0] == WALL_PANELS[int(state["panel"])], state
             if not seen[width] or seen[width][-1] != state["panel"]:
@@ -375,7 +375,12 @@ def test_wall_display(new_page, live_server, artifacts_dir):
                 shot_panels.add(state["shown"][0])
                 rec.page.screenshot(path=str(artifacts_dir / f"wall-1920-{state['shown'][0]}.png"))
             changes = len(seen[width]) - 1
-            done = done and changes >= 4 and len(set(seen[width])) == 4 and state["refreshed"] >= 4
+            done = (
+                done
+                and changes >= len(WALL_PANELS)
+                and len(set(seen[width])) == len(WALL_PANELS)
+                and state["refreshed"] >= 4
+            )
         if done:
             break
         walls[1920].page.wait_for_timeout(1000)
@@ -383,7 +388,9 @@ def test_wall_display(new_page, live_server, artifacts_dir):
     for width, rec in walls.items():
         state = _wall_state(rec.page)
         assert len(seen[width]) - 1 >= 4, f"wall at {width}px changed panel only {len(seen[width]) - 1} times"
-        assert set(seen[width]) == {"0", "1", "2", "3"}, f"wall at {width}px showed panels {seen[width]}"
+        assert set(seen[width]) == {str(i) for i in range(len(WALL_PANELS))}, (
+            f"wall at {width}px showed panels {seen[width]}"
+        )
         assert state["refreshed"] >= 4, f"wall at {width}px refreshed {state['refreshed']} times"
         expect(rec.page.get_by_test_id("wall-updated")).to_contain_text("数据更新于")
         rec.assert_clean()
