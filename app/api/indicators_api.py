@@ -6,14 +6,12 @@ from __future__ import annotations
 from flask_login import current_user, login_required
 from marshmallow import fields as f
 from marshmallow import validate
-from sqlalchemy import select
 
 from app import authz
 from app.api import bp
 from app.api.core import ApiError, Out, Schema, me, run
 from app.api.fields import Id, Int, Period, Text
 from app.errors import ServiceError
-from app.extensions import db
 from app.indicators import compliance as comp
 from app.indicators.assessments import published_run
 from app.indicators.catalogue import catalogue
@@ -261,14 +259,7 @@ def indicator_values_save(args: dict):
 @bp.errors(400, 401, 403, 404)
 def indicator_compliance(args: dict):
     unit, month = _unit_month(args)
-    children = list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.parent_id == unit.id, Unit.is_active.is_(True))
-            .order_by(Unit.sort_order, Unit.id)
-        )
-    )
-    rows = comp.compliance([unit, *children], month)
+    rows = comp.compliance([unit, *comp.child_units(unit)], month)
     return {
         "month": month,
         "units": [

@@ -304,7 +304,12 @@ def decision_assign(decision_id: int):
     if project is None:
         flash("请选择事项所属的项目。", "danger")
         return _refused(a, meeting, 400)
-    unit_ids = [i for i in request.form.getlist("unit_ids", type=int) if i in assignable_units(current_user)]
+    asked = request.form.getlist("unit_ids", type=int)
+    allowed = assignable_units(current_user)
+    if any(i not in allowed for i in asked):
+        flash("所选责任单位不在您的下级单位范围内（或已停用），未交办。", "danger")
+        return _refused(a, meeting, 400)
+    unit_ids = list(dict.fromkeys(asked))
     try:
         deadline = date.fromisoformat(request.form.get("deadline", ""))
     except ValueError:

@@ -134,6 +134,17 @@ def key_figures(unit: Unit, month: str) -> UnitCompliance:
     return _one(unit, [r[0] for r in rows], aggs)
 
 
+def child_units(unit: Unit) -> list[Unit]:
+    """The active units directly below a court, in tree order."""
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.parent_id == unit.id, Unit.is_active.is_(True))
+            .order_by(Unit.sort_order, Unit.id)
+        )
+    )
+
+
 def level_units(root_id: int, level: str) -> list[Unit]:
     """The active courts of a level under a root, in tree order."""
     return list(

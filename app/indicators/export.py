@@ -65,6 +65,8 @@ def results_docx(a: Assessment, run: AssessmentRun, *, unit: Unit, today: date) 
     )
     doc.paragraph("附表：考评结果", font=HEADING_FONT, size=14, space_before=12)
     keys = [k for k, w in run.scheme.items() if w > 0]
+    # a court's full name on one line (the figures' columns share what is left)
+    rest = (doc.text_width_mm - 12 - 52) / (len(keys) + 1)
     doc.table(
         ["名次", "单位", *[COMPONENTS[k] for k in keys], "综合得分"],
         [
@@ -76,6 +78,7 @@ def results_docx(a: Assessment, run: AssessmentRun, *, unit: Unit, today: date) 
             ]
             for r in run.rows
         ],
+        widths=[12, 52, *[rest] * (len(keys) + 1)],
         header_font=HEADING_FONT,
         center=False,
     )

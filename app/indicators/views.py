@@ -244,18 +244,8 @@ def values_page():
         sources=SOURCES,
         may_enter=may_enter,
         form=form,
-        children=_children(unit),
+        children=comp.child_units(unit),
     ), status
-
-
-def _children(unit: Unit) -> list[Unit]:
-    return list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.parent_id == unit.id, Unit.is_active.is_(True))
-            .order_by(Unit.sort_order, Unit.id)
-        )
-    )
 
 
 @bp.route("/indicators/values/<int:value_id>/history")
@@ -294,7 +284,7 @@ def compliance_page():
     unit = unit_arg("indicator.view")
     month, status = month_arg()
     indicators = catalogue_for(month)
-    rows = comp.compliance([unit, *_children(unit)], month, indicators)
+    rows = comp.compliance([unit, *comp.child_units(unit)], month, indicators)
     return render_template(
         "indicators/compliance.html",
         unit=unit,
@@ -345,7 +335,7 @@ def trend_page():
     labels = [charts.month_label(m) for m in months]
     chart = summary = None
     if indicator is not None:
-        units = [unit, *_children(unit)][:8]
+        units = [unit, *comp.child_units(unit)][:8]
         values = comp.series([u.id for u in units], indicator, months)
         is_rate = indicator.kind == "rate"
         chart = charts.line_chart(

@@ -230,6 +230,7 @@ def task_detail(task_id: int):
     return render_template(
         "tasks/task_detail.html",
         task=task,
+        decision=_meeting_decision(task),
         assignments=assignments,
         form=form,
         today=local_today(),
@@ -237,6 +238,22 @@ def task_detail(task_id: int):
         timeline=timeline,
         users=actors_of(timeline),
     )
+
+
+def _meeting_decision(task: Task):
+    """The 议定事项 this item was made from (the link back to its meeting), when the user
+    may read that meeting's assessment."""
+    from app.indicators.models import Assessment, Meeting, MeetingDecision
+
+    found = db.session.execute(
+        select(MeetingDecision, Assessment)
+        .join(Meeting, Meeting.id == MeetingDecision.meeting_id)
+        .join(Assessment, Assessment.id == Meeting.assessment_id)
+        .where(MeetingDecision.task_id == task.id)
+    ).first()
+    if found is None or not authz.sees(current_user, found[1]):
+        return None
+    return found
 
 
 @bp.route("/tasks/<int:task_id>/assign", methods=["POST"])

@@ -196,6 +196,10 @@ def test_the_meeting_records_decisions_that_become_items_a_tribunal_reports_on(i
         ({"project_id": proj.id, "unit_ids": [t.trib1.id]}, "完成时限"),
         ({"project_id": proj.id, "unit_ids": [t.trib1.id], "deadline": "2020-01-01"}, "不能早于今天"),
         ({"project_id": proj.id, "deadline": deadline}, "请选择至少一个责任单位"),
+        (
+            {"project_id": proj.id, "deadline": deadline, "unit_ids": [t.trib1.id, t.base3.id + 1000]},
+            "不在您的下级",
+        ),
     ):
         resp = c.post(f"/assessments/decisions/{first.id}/assign", data=data)
         assert resp.status_code == 400 and message in resp.get_data(as_text=True)
@@ -215,6 +219,9 @@ def test_the_meeting_records_decisions_that_become_items_a_tribunal_reports_on(i
     first = db.session.get(MeetingDecision, first.id)
     assignment = db.session.scalar(select(Assignment).where(Assignment.task_id == first.task_id))
     assert assignment.unit_id == t.trib1.id and "议定事项第 1 项" in assignment.task.notes
+    # linked both ways: the item's page leads back to the meeting
+    item_page = as_user(ind.trib1_head).get(f"/tasks/{first.task_id}").get_data(as_text=True)
+    assert f"/assessments/{a.id}/meeting" in item_page and "议定事项第 1 项" in item_page
     # the tribunal head reports on it
     head = as_user(ind.trib1_head)
     resp = head.post(
