@@ -156,3 +156,30 @@ def test_a_value_for_a_level_the_indicator_does_not_apply_to(ind):
         )
     db.session.rollback()
     assert _count() == 0
+
+
+def test_the_compliance_page_says_when_there_is_nothing_to_show(ind, as_user):
+    from app.indicators.values import save_values as save
+    from app.timeutil import utcnow
+
+    trib = as_user(ind.trib1_head).get(f"/indicators/compliance?month={MONTH}").get_data(as_text=True)
+    assert "人民法庭的审判质效数据计入所属基层法院" in trib
+    base = as_user(ind.base1_coord)
+    assert "尚无报送的质效指标数据" in base.get(f"/indicators/compliance?month={MONTH}").get_data(
+        as_text=True
+    )
+    from datetime import date
+
+    save(
+        None,
+        ind.t.base1,
+        MONTH,
+        [(ind.by_code["JAL"], {"numerator": 9, "denominator": 10})],
+        source="api",
+        clear_blank=False,
+        today=date(2026, 12, 1),
+        now=utcnow(),
+    )
+    db.session.commit()
+    page = base.get(f"/indicators/compliance?month={MONTH}").get_data(as_text=True)
+    assert 'data-testid="no-figures"' not in page and "90.00%" in page
