@@ -166,7 +166,7 @@ def test_build_writes_hashed_files_with_gz_beside_them(app, tmp_path):
 def test_the_nginx_snippet_matches_the_names(name):
     """deploy/nginx-static.conf's location regex takes the hashed names the app makes."""
     conf = (Path(__file__).resolve().parents[1] / "deploy" / "nginx-static.conf").read_text(encoding="utf-8")
-    pattern = re.search(r"location ~ (\S+) \{", conf)[1]
+    pattern = re.search(r'location ~ "([^"]+)" \{', conf)[1]  # quoted: nginx reads a bare {12} as a block
     url = {
         "static": "/static/css/app.0123456789ab.css",
         "bootstrap.static": "/bootstrap/static/js/bootstrap.min.0123456789ab.js",

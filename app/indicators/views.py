@@ -303,6 +303,7 @@ def ranking_page():
     month, status = month_arg()
     level = request.args.get("level", "base")
     if level not in RANK_LEVELS:
+        flash("排名层级只能是中级法院或基层法院，已显示基层法院。", "danger")
         level, status = "base", 400
     from app.dashboard.views import province_of  # the dashboard's views import this package
 

@@ -349,6 +349,12 @@ OPERATIONS = {
     ("post", "/notifications/{id}/read"),
     ("get", "/dashboard"),
     ("get", "/rankings"),
+    # new in issue 14, names fixed by the issue
+    ("get", "/indicators"),
+    ("get", "/indicator-values"),
+    ("post", "/indicator-values"),
+    ("get", "/indicators/compliance"),
+    ("get", "/assessments/{id}/results"),
 }
 
 

@@ -326,6 +326,35 @@ def counts(url: str) -> dict[str, int]:
     return found
 
 
+def revision(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    return found
+
+
+def inserted_by_migrations(old_revision: str, where: Path) -> dict[str, int]:
+    """{table: rows the migrations after `old_revision` insert into an empty database}."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    where.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for name, target in (("old", old_revision), ("head", "head")):
+        url = f"sqlite:///{where / name}.sqlite"
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision=target)
+            from app.extensions import db
+
+            db.engine.dispose()
+        found[name] = counts(url)
+    assert found["old"].keys() <= found["head"].keys()
+    return {t: n - found["old"].get(t, 0) for t, n in found["head"].items() if n != found["old"].get(t, 0)}
+
+
 @pytest.fixture
 def install_base(backend, tmp_path) -> tuple[dict[str, str], str]:
     paths = layout(tmp_path)
@@ -378,6 +407,7 @@ def test_upgrade_keeps_every_row_and_file(old_bundle, current_bundle, install_ba
     digest = hashlib.sha256(evidence.read_bytes()).hexdigest()
     before = counts(url)
     assert before["users"] > 10 and before["assignments"] > 0
+    old_revision = revision(url)
 
     new = unpack(current_bundle, tmp_path / "new")
     proc = run_install(new, paths)
@@ -391,10 +421,13 @@ def test_upgrade_keeps_every_row_and_file(old_bundle, current_bundle, install_ba
     new_release = (opt / "current").resolve()
     assert new_release != old_release and old_release.is_dir()  # the old one stays for a rollback
     after = counts(url)
-    # every row kept; the run log gains the pre-upgrade backup's own entry (数据备份, 命令行)
+    # every row kept; the run log gains the pre-upgrade backup's own entry (数据备份, 命令行), and
+    # each table the rows the new migrations insert themselves (reference rows, e.g. a new
+    # reminder rule) — measured by migrating two empty databases, to N's revision and to head
+    added = inserted_by_migrations(old_revision, tmp_path / "reference")
     assert after["sweep_runs"] == before["sweep_runs"] + 1
     assert {t: after[t] for t in before if t != "sweep_runs"} == {
-        t: n for t, n in before.items() if t != "sweep_runs"
+        t: n + added.get(t, 0) for t, n in before.items() if t != "sweep_runs"
     }
     assert hashlib.sha256(evidence.read_bytes()).hexdigest() == digest
     check = subprocess.run([*qiangji, "check"], env=env, capture_output=True, text=True)
