@@ -80,8 +80,10 @@ def compliance(
 ) -> list[UnitCompliance]:
     """Each unit's figures over its subtree for the month, with 达标率 and score."""
     indicators = indicators if indicators is not None else catalogue_for(month)
-    sums = rollup([u.id for u in units], [month])
-    return [_one(u, indicators, {k[1]: a for k, a in sums.items() if k[0] == u.id}) for u in units]
+    by_unit: dict[int, dict[int, Agg]] = {}
+    for (unit_id, indicator_id, _), agg in rollup([u.id for u in units], [month]).items():
+        by_unit.setdefault(unit_id, {})[indicator_id] = agg
+    return [_one(u, indicators, by_unit.get(u.id, {})) for u in units]
 
 
 def _one(unit: Unit, indicators: list[Indicator], sums: dict[int, Agg]) -> UnitCompliance:
