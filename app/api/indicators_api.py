@@ -85,6 +85,11 @@ _NUMBER = {
     "allow_none": True,
     "allow_nan": False,
     "validate": validate.Range(min=0, max=1e12, error="须在 0 到 1e12 之间。"),
+    "error_messages": {
+        "invalid": "须为数字。",
+        "special": "须为有限的数字。",
+        "too_large": "须在 0 到 1e12 之间。",
+    },
 }
 
 
@@ -99,7 +104,12 @@ class ValueIn(Schema):
 class ValuesIn(Schema):
     unit_id = Id(required=True)
     month = Period(required=True)
-    values = f.List(f.Nested(ValueIn), required=True, validate=validate.Length(min=1, max=MAX_VALUES))
+    values = f.List(
+        f.Nested(ValueIn),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_VALUES, error=f"须为 1 到 {MAX_VALUES} 项的数组。"),
+        error_messages={"invalid": "须为数组，每项为一个指标的数值对象。"},
+    )
 
 
 class SavedOut(Out):
