@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app import authz
 from app.errors import parse_version
-from app.extensions import db
+from app.extensions import db, writes_on_get
 from app.indicators import assessments as svc
 from app.indicators import bp, forms
 from app.indicators.export import results_docx, results_xlsx
@@ -91,8 +91,14 @@ def assessment_new():
 
 @bp.route("/assessments/<int:assessment_id>")
 @login_required
-def assessment_detail(assessment_id: int, status: int = 200, recompute_form=None):
+@writes_on_get  # an assessed court's first opening is recorded (a receipt): a write
+def assessment_detail(assessment_id: int):
     a = _load(assessment_id)
+    run_service(lambda: svc.mark_read(actor(), a, utcnow()))
+    return _detail_page(a)
+
+
+def _detail_page(a: Assessment, status: int = 200, recompute_form=None):
     manager = authz.can(current_user, "assessment.recompute", a)
     shown = svc.published_run(a)
     if manager and a.runs:
@@ -109,9 +115,13 @@ def assessment_detail(assessment_id: int, status: int = 200, recompute_form=None
     meeting = db.session.scalar(select(Meeting).where(Meeting.assessment_id == a.id))
     form = recompute_form or forms.RecomputeForm(formdata=None)
     form.version.data = a.version
+    receipts = svc.receipts(current_user, a) if a.status == "published" else []
     return render_template(
         "indicators/assessment_detail.html",
         a=a,
+        receipts=receipts,
+        not_read=[r for r in receipts if r.read_at is None],
+        read_count=sum(1 for r in receipts if r.read_at),
         run=shown,
         manager=manager,
         people=people,
@@ -133,7 +143,7 @@ def assessment_compute(assessment_id: int):
     form = forms.RecomputeForm()
     if not form.validate_on_submit():
         flash("页面已过期，请刷新后重试。", "danger")
-        return assessment_detail(assessment_id, 400, form)
+        return _detail_page(a, 400, form)
     run, status = run_service(
         lambda: svc.compute(
             actor(),
@@ -147,7 +157,7 @@ def assessment_compute(assessment_id: int):
         versioned=a,
     )
     if run is None:
-        return assessment_detail(assessment_id, status, form)
+        return _detail_page(a, status, form)
     flash(f"已计算得分（第 {run.number} 版），请审核后发布。", "success")
     return redirect(url_for("indicators.assessment_detail", assessment_id=a.id))
 
@@ -159,13 +169,13 @@ def assessment_publish(assessment_id: int):
     form = forms.RecomputeForm()
     if not form.validate_on_submit():
         flash("页面已过期，请刷新后重试。", "danger")
-        return assessment_detail(assessment_id, 400)
+        return _detail_page(a, 400)
     n, status = run_service(
         lambda: svc.publish(actor(), a, expected_version=parse_version(form.version.data), now=utcnow()),
         versioned=a,
     )
     if n is None:
-        return assessment_detail(assessment_id, status)
+        return _detail_page(a, status)
     flash(f"已发布第 {a.published_version} 版结果，已通知被考评法院 {n} 人。", "success")
     return redirect(url_for("indicators.assessment_detail", assessment_id=a.id))
 

@@ -21,6 +21,7 @@ from app.indicators.models import (
     MEETING_KINDS,
     PERIOD_KINDS,
     Assessment,
+    AssessmentRead,
     AssessmentRun,
     Meeting,
     MeetingDecision,
@@ -265,12 +266,14 @@ def publish(actor: Any, a: Assessment, *, expected_version: int | None, now: dat
         now=now,
     )
     court_ids = [r["unit_id"] for r in latest.rows]
-    people = db.session.scalars(
-        select(User.id)
+    readers = db.session.execute(
+        select(User.id, User.unit_id)
         .join(UserRole, UserRole.user_id == User.id)
         .where(User.active.is_(True), User.unit_id.in_(court_ids or [0]), UserRole.role.in_(NOTIFY_ROLES))
         .distinct()
-    )
+    ).all()
+    _receipts_for(a, readers)
+    people = [uid for uid, _ in readers]
     rows = [
         {
             "recipient_id": uid,
@@ -285,6 +288,62 @@ def publish(actor: Any, a: Assessment, *, expected_version: int | None, now: dat
         for uid in people
     ]
     return len(add_new_only(rows, now=now))
+
+
+def _receipts_for(a: Assessment, readers: list[tuple[int, int]]) -> None:
+    """A receipt per person told; a new version asks everyone to read again."""
+    have = {
+        r.user_id: r
+        for r in db.session.scalars(select(AssessmentRead).where(AssessmentRead.assessment_id == a.id))
+    }
+    for r in have.values():
+        r.read_at = None
+    db.session.add_all(
+        AssessmentRead(assessment_id=a.id, user_id=uid, unit_id=unit_id)
+        for uid, unit_id in readers
+        if uid not in have
+    )
+    db.session.flush()
+
+
+def mark_read(actor: Any, a: Assessment, now: datetime) -> bool:
+    """An assessed court's person opened the published results (first time per version)."""
+    if a.status != "published":
+        return False
+    receipt = db.session.scalar(
+        select(AssessmentRead).where(AssessmentRead.assessment_id == a.id, AssessmentRead.user_id == actor.id)
+    )
+    if receipt is None or receipt.read_at is not None:
+        return False
+    receipt.read_at = now
+    db.session.flush()
+    journal.record(
+        actor,
+        "assessment.read",
+        a,
+        None,
+        {"read_at": now, "version": a.published_version},
+        unit_id=receipt.unit_id,
+        now=now,
+    )
+    return True
+
+
+def receipts(user: Any, a: Assessment) -> list[AssessmentRead]:
+    """The receipts of the people in the viewer's subtree (the assessing court: all),
+    unread first, by court. One query."""
+    from app import authz
+
+    return list(
+        db.session.scalars(
+            select(AssessmentRead)
+            .join(Unit, Unit.id == AssessmentRead.unit_id)
+            .where(
+                AssessmentRead.assessment_id == a.id, AssessmentRead.unit_id.in_(authz.scope_unit_ids(user))
+            )
+            .order_by(AssessmentRead.read_at.is_not(None), Unit.sort_order, Unit.id, AssessmentRead.user_id)
+        )
+    )
 
 
 def published_run(a: Assessment) -> AssessmentRun | None:

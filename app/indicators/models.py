@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.org.models import Unit, User
 
 KINDS = {"rate": "比率", "value": "数值"}
 AGGREGATES = {"ratio": "Σ分子 ÷ Σ分母", "sum": "求和", "mean": "加权平均"}
@@ -168,6 +169,24 @@ class AssessmentRun(db.Model):
     rows: Mapped[list] = mapped_column(JSON)  # [{unit_id, name, components{}, score, rank}]
 
     assessment: Mapped[Assessment] = relationship(back_populates="runs")
+
+
+class AssessmentRead(db.Model):
+    """One person of an assessed court, told when the results were published, and when they
+    first opened them (as the month-end circular's receipts); a new published version
+    asks them to read again."""
+
+    __tablename__ = "assessment_reads"
+    __table_args__ = (UniqueConstraint("assessment_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the person's court when published
+    read_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+    unit: Mapped[Unit] = relationship()
 
 
 class Meeting(db.Model):

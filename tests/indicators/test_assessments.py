@@ -116,7 +116,14 @@ def test_published_results_are_frozen_and_a_recomputation_is_a_new_version(ind, 
     actions = list(
         db.session.scalars(select(JournalEntry.action).where(JournalEntry.object_type == "Assessment"))
     )
-    assert actions == ["assessment.open", "assessment.compute", "assessment.publish", "assessment.compute"]
+    # (base2's coordinator opening the results is a receipt, journaled)
+    assert actions == [
+        "assessment.open",
+        "assessment.compute",
+        "assessment.publish",
+        "assessment.read",
+        "assessment.compute",
+    ]
 
 
 def test_drafts_are_for_the_assessing_courts_reviewers_only(ind, as_user):
@@ -249,3 +256,31 @@ def test_the_meeting_records_decisions_that_become_items_a_tribunal_reports_on(i
         },
     )
     assert resp.status_code in (400, 409) and db.session.get(MeetingDecision, first.id) is not None
+
+
+def test_read_receipts_like_the_circulars(ind, as_user):
+    """The people of the courts assessed are told and asked to read: 已读 n/m for the
+    assessing court, who has not read it; a new published version asks again."""
+    _report(ind, ind.t.base1, "2026-01", 95)
+    a = _open(ind)
+    svc.compute(ind.reviewer, a, reason=None, expected_version=None, today=date(2026, 12, 1), now=utcnow())
+    svc.publish(ind.reviewer, a, expected_version=None, now=utcnow())
+    db.session.commit()
+    reviewer = as_user(ind.reviewer)
+    page = reviewer.get(f"/assessments/{a.id}").get_data(as_text=True)
+    assert "已读 0/3" in page and ind.base1_coord.display_name in page  # base1, base2, base3 coordinators
+    assert "已读 0/3" in reviewer.get(f"/assessments/{a.id}").get_data(
+        as_text=True
+    )  # the reviewer is no reader
+    as_user(ind.base1_coord).get(f"/assessments/{a.id}")
+    as_user(ind.base1_coord).get(f"/assessments/{a.id}")  # the first opening only
+    page = reviewer.get(f"/assessments/{a.id}").get_data(as_text=True)
+    assert "已读 1/3" in page
+    own = as_user(ind.base2_coord).get(f"/assessments/{a.id}").get_data(as_text=True)
+    assert "（本单位及下级）" in own and "已读 1/1" in own  # base2 sees its own court's receipts only
+    db.session.expire_all()
+    a = db.session.get(Assessment, a.id)
+    svc.compute(ind.reviewer, a, reason="更正", expected_version=None, today=date(2026, 12, 1), now=utcnow())
+    svc.publish(ind.reviewer, a, expected_version=None, now=utcnow())
+    db.session.commit()
+    assert "已读 0/3" in reviewer.get(f"/assessments/{a.id}").get_data(as_text=True)
