@@ -28,7 +28,8 @@ from app.indicators.models import (
 )
 from app.indicators.values import catalogue_for
 from app.notifications import add_new_only
-from app.org.models import Unit, User, UserRole
+from app.org.models import Unit
+from app.tasks.writing import unit_people
 
 NUMBER_RANGE = {"month": 12, "quarter": 4, "half": 2, "year": 1}
 LEVEL_LABELS = {"intermediate": "中级法院", "base": "基层法院"}
@@ -266,12 +267,7 @@ def publish(actor: Any, a: Assessment, *, expected_version: int | None, now: dat
         now=now,
     )
     court_ids = [r["unit_id"] for r in latest.rows]
-    readers = db.session.execute(
-        select(User.id, User.unit_id)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), User.unit_id.in_(court_ids or [0]), UserRole.role.in_(NOTIFY_ROLES))
-        .distinct()
-    ).all()
+    readers = [(uid, unit_id) for unit_id, uid in unit_people(court_ids, NOTIFY_ROLES)]
     _receipts_for(a, readers)
     people = [uid for uid, _ in readers]
     rows = [

@@ -38,7 +38,6 @@ def points(ind: Indicator, value: float) -> float:
 class Figure:
     indicator: Indicator
     value: float | None
-    agg: Agg | None
     inside: bool | None  # None: no interval, or not reported
 
     @property
@@ -93,7 +92,7 @@ def _one(unit: Unit, indicators: list[Indicator], sums: dict[int, Agg]) -> UnitC
         agg = sums.get(ind.id)
         value = value_of(ind, agg)
         inside = in_interval(ind, value) if (value is not None and ind.has_interval) else None
-        row.figures.append(Figure(ind, value, agg, inside))
+        row.figures.append(Figure(ind, value, inside))
         if inside is not None:
             row.with_interval += 1
             row.in_range += int(inside)

@@ -34,7 +34,7 @@ from app.indicators.values import (
     own_values,
     save_values,
 )
-from app.journal import JournalEntry
+from app.journal import actors_of, history
 from app.org.models import Unit, User
 from app.tasks.helpers import arg_int
 from app.timeutil import local_today, utcnow
@@ -253,15 +253,7 @@ def values_page():
 def value_history(value_id: int):
     v = db.get_or_404(IndicatorValue, value_id)
     unit = authz.get_scoped_or_404(Unit, v.unit_id, "indicator.view", current_user)
-    entries = list(
-        db.session.scalars(
-            select(JournalEntry)
-            .where(JournalEntry.object_type == "IndicatorValue", JournalEntry.object_id == v.id)
-            .order_by(JournalEntry.at, JournalEntry.id)
-        )
-    )
-    from app.journal import actors_of
-
+    entries = history("IndicatorValue", v.id)
     return render_template(
         "indicators/value_history.html",
         v=v,

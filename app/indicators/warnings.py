@@ -141,21 +141,19 @@ def _end_episodes(out_now: set[tuple[int, int]], month: str, result: WarningResu
 def _notify(raised: list[tuple[IndicatorWarning, Indicator]], now: datetime) -> int:
     """The court's own people and those of the court above, once per episode (the key
     names the episode's first month)."""
-    from app.org.models import User, UserRole
+    from app.tasks.writing import unit_people
 
     if not raised:
         return 0
     units = {
         u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_({w.unit_id for w, _ in raised})))
     }
-    wanted = set(units) | {u.parent_id for u in units.values() if u.parent_id}
-    people: dict[tuple[int, str], list[int]] = {}
-    for uid, unit_id, role in db.session.execute(
-        select(User.id, User.unit_id, UserRole.role)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.active.is_(True), User.unit_id.in_(wanted))
-    ):
-        people.setdefault((unit_id, role), []).append(uid)
+    own: dict[int, set[int]] = {}
+    for unit_id, uid in unit_people(units, OWN_ROLES):
+        own.setdefault(unit_id, set()).add(uid)
+    above: dict[int, set[int]] = {}
+    for unit_id, uid in unit_people({u.parent_id for u in units.values() if u.parent_id}, SUPERIOR_ROLES):
+        above.setdefault(unit_id, set()).add(uid)
     rows = []
     for w, ind in raised:
         unit = units[w.unit_id]
@@ -163,9 +161,7 @@ def _notify(raised: list[tuple[IndicatorWarning, Indicator]], now: datetime) -> 
             f"质效预警：{unit.name}“{ind.name}”已连续 {w.months} 个月（{_cn(w.first_month)}至{_cn(w.last_month)}）"
             f"不在参考区间（{ind.interval_text}）内，请分析原因、采取措施。"
         )
-        recipients = {u for r in OWN_ROLES for u in people.get((unit.id, r), [])}
-        if unit.parent_id:
-            recipients |= {u for r in SUPERIOR_ROLES for u in people.get((unit.parent_id, r), [])}
+        recipients = own.get(unit.id, set()) | above.get(unit.parent_id, set())
         rows += [
             {
                 "recipient_id": uid,
