@@ -99,6 +99,20 @@ def add_new_only(rows: list[dict], *, now: datetime, email: bool = True) -> list
     return made
 
 
+def mark_first_read(model: type, owner_column: str, owner_id: int, user_id: int, now: datetime) -> Any:
+    """Read receipts (催办单, circulars, assessments): stamp the person's receipt for the
+    thing the first time they open it. Returns the receipt when it was stamped now; None
+    when they have none (not addressed) or had read it already. The caller journals."""
+    receipt = db.session.scalar(
+        select(model).where(getattr(model, owner_column) == owner_id, model.user_id == user_id)
+    )
+    if receipt is None or receipt.read_at is not None:
+        return None
+    receipt.read_at = now
+    db.session.flush()
+    return receipt
+
+
 def insert_new_only(model: type, unique: tuple[str, ...]) -> Any:
     """INSERT … ON CONFLICT (unique) DO NOTHING, on SQLite or PostgreSQL."""
     if db.session.get_bind().dialect.name == "postgresql":

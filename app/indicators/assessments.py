@@ -27,7 +27,7 @@ from app.indicators.models import (
     MeetingDecision,
 )
 from app.indicators.values import catalogue_for
-from app.notifications import add_new_only
+from app.notifications import add_new_only, mark_first_read
 from app.org.models import Unit
 from app.tasks.writing import unit_people
 
@@ -306,13 +306,9 @@ def mark_read(actor: Any, a: Assessment, now: datetime) -> bool:
     """An assessed court's person opened the published results (first time per version)."""
     if a.status != "published":
         return False
-    receipt = db.session.scalar(
-        select(AssessmentRead).where(AssessmentRead.assessment_id == a.id, AssessmentRead.user_id == actor.id)
-    )
-    if receipt is None or receipt.read_at is not None:
+    receipt = mark_first_read(AssessmentRead, "assessment_id", a.id, actor.id, now)
+    if receipt is None:
         return False
-    receipt.read_at = now
-    db.session.flush()
     journal.record(
         actor,
         "assessment.read",

@@ -18,7 +18,7 @@ from app.dashboard import rankings
 from app.errors import ServiceError, check_version
 from app.extensions import db
 from app.journal import record, snapshot
-from app.notifications import notify_users
+from app.notifications import mark_first_read, notify_users
 from app.org.models import Unit, User, UserRole
 from app.reminders.circular_models import CircularAddressee, CircularRead
 from app.reminders.models import Circular
@@ -375,13 +375,9 @@ def mark_read(actor: Any, circular: Circular, now: datetime) -> bool:
     """Record that an addressed person opened the issued circular (the first time only)."""
     if circular.status != "issued":
         return False
-    receipt = db.session.scalar(
-        select(CircularRead).where(CircularRead.circular_id == circular.id, CircularRead.user_id == actor.id)
-    )
-    if receipt is None or receipt.read_at is not None:
+    receipt = mark_first_read(CircularRead, "circular_id", circular.id, actor.id, now)
+    if receipt is None:
         return False
-    receipt.read_at = now
-    db.session.flush()
     record(actor, "circular.read", circular, None, {"read_at": now}, unit_id=receipt.unit_id, now=now)
     return True
 

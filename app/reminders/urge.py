@@ -12,7 +12,7 @@ from app import authz
 from app.errors import ServiceError
 from app.extensions import db
 from app.journal import record
-from app.notifications import Notification, notify_users
+from app.notifications import Notification, mark_first_read, notify_users
 from app.org.models import Unit, User, UserRole
 from app.reminders.models import Delivery, UrgeNotice, UrgeNoticeItem, UrgeReceipt
 from app.reminders.sweep import RECEIVER_ROLES, email_targets
@@ -129,13 +129,8 @@ def send_urge(actor: Any, assignments: list[Assignment], message: str, now: date
 
 def mark_read(actor: Any, notice: UrgeNotice, now: datetime) -> bool:
     """Record that a recipient opened the 催办单 (first time only)."""
-    receipt = db.session.scalar(
-        select(UrgeReceipt).where(UrgeReceipt.notice_id == notice.id, UrgeReceipt.user_id == actor.id)
-    )
-    if receipt is None or receipt.read_at is not None:
+    if mark_first_read(UrgeReceipt, "notice_id", notice.id, actor.id, now) is None:
         return False
-    receipt.read_at = now
-    db.session.flush()
     record(actor, "urge.read", notice, None, {"read_at": now}, now=now)
     return True
 
