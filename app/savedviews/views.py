@@ -60,59 +60,61 @@ def open_view(view_id: int):
 @bp.route("/saved-views/<int:view_id>", methods=["POST"])
 @login_required
 def view_update(view_id: int):
-    view = authz.get_scoped_or_404(SavedView, view_id, "view.manage", current_user)
     form = EditViewForm()
-    if not form.validate_on_submit():
-        flash(EXPIRED, "danger")
-    else:
-        done, _ = run_service(
-            lambda: services.update_view(
-                actor(),
-                view,
-                name=form.name.data,
-                shared=form.shared.data,
-                is_default=form.is_default.data,
-                expected_version=form.version.data,
-                now=utcnow(),
-            ),
-            form,
-            versioned=view,
-        )
-        if done is not None:
-            flash(f"已更新查询“{view.name}”。", "success")
-    return redirect(url_for("savedviews.open_view", view_id=view.id), 303)
+    return _manage(
+        view_id,
+        lambda v: services.update_view(
+            actor(),
+            v,
+            name=form.name.data,
+            shared=form.shared.data,
+            is_default=form.is_default.data,
+            expected_version=form.version.data,
+            now=utcnow(),
+        ),
+        lambda name: f"已更新查询“{name}”。",
+        form,
+    )
 
 
 @bp.route("/saved-views/<int:view_id>/default", methods=["POST"])
 @login_required
 def view_default(view_id: int):
-    view = authz.get_scoped_or_404(SavedView, view_id, "view.manage", current_user)
-    on = request.form.get("on") == "1"
-    done, _ = run_service(
-        lambda: services.set_default(
-            actor(), view, on=on, expected_version=request.form.get("version"), now=utcnow()
-        ),
-        versioned=view,
+    on, version = request.form.get("on") == "1", request.form.get("version")
+    return _manage(
+        view_id,
+        lambda v: services.set_default(actor(), v, on=on, expected_version=version, now=utcnow()),
+        lambda name: f"已将“{name}”设为默认查询。" if on else f"“{name}”不再是默认查询。",
     )
-    if done is not None:
-        flash(f"已将“{view.name}”设为默认查询。" if on else f"“{view.name}”不再是默认查询。", "success")
-    return redirect(url_for("savedviews.open_view", view_id=view.id), 303)
 
 
 @bp.route("/saved-views/<int:view_id>/delete", methods=["POST"])
 @login_required
 def view_delete(view_id: int):
-    view = authz.get_scoped_or_404(SavedView, view_id, "view.manage", current_user)
-    spec, name = lists.spec_of(view.list_key), view.name
-    _, status = run_service(
-        lambda: services.delete_view(
-            actor(), view, expected_version=request.form.get("version"), now=utcnow()
-        ),
-        versioned=view,
+    version = request.form.get("version")
+    return _manage(
+        view_id,
+        lambda v: services.delete_view(actor(), v, expected_version=version, now=utcnow()),
+        lambda name: f"已删除查询“{name}”。",
+        back_to_list=True,
     )
-    if status == 200:
-        flash(f"已删除查询“{name}”。", "success")
-    return redirect(url_for(spec.endpoint, view=0) if spec else url_for("main.index"), 303)
+
+
+def _manage(view_id: int, call, message, form=None, *, back_to_list: bool = False):
+    """Load one's own view (another's: 404, a colleague's shared one: 403), run the
+    service, commit, say so; back to the view (or, once deleted, to its plain list)."""
+    view = authz.get_scoped_or_404(SavedView, view_id, "view.manage", current_user)
+    endpoint, name = lists.spec_of(view.list_key).endpoint, view.name
+    if form is not None and not form.validate_on_submit():
+        flash(EXPIRED, "danger")
+        return redirect(url_for("savedviews.open_view", view_id=view_id), 303)
+    result, status = run_service(lambda: call(view), form, versioned=view)
+    if status != 200:
+        return redirect(url_for("savedviews.open_view", view_id=view_id), 303)
+    flash(message(result.name if result is not None else name), "success")
+    if back_to_list:
+        return redirect(url_for(endpoint, view=0), 303)
+    return redirect(url_for("savedviews.open_view", view_id=view_id), 303)
 
 
 def _back(spec: lists.ListSpec, query: str) -> str:
