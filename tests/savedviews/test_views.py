@@ -166,6 +166,7 @@ def test_sidebar_is_one_statement_whatever_the_views(
     with count_queries() as large:
         html = c.get(f"{path}?view=0").get_data(as_text=True)
     assert html.count('data-testid="sv-own-item"') == 7 and html.count('data-testid="sv-shared-item"') == 6
+    print(f"\nQUERIES {path}?view=0 with the sidebar: {len(small)} → {len(large)}")
     assert len(large) == len(small), f"{len(small)} → {len(large)}"
     assert sum("saved_views" in s for s in large) == 1
 
