@@ -102,6 +102,7 @@ def _import_models() -> None:
     import app.notifications  # noqa: F401
     import app.org.models  # noqa: F401
     import app.reminders.models  # noqa: F401
+    import app.savedviews.models  # noqa: F401
     import app.security.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.visits.models  # noqa: F401
@@ -120,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.org import bp as org_bp
     from app.reminders import bp as reminders_bp
+    from app.savedviews import bp as savedviews_bp
     from app.security.views import bp as security_bp
     from app.tasks import bp as tasks_bp
     from app.visits import bp as visits_bp
@@ -139,6 +141,11 @@ def register_blueprints(app: Flask) -> None:
     from app.indicators.policy import register as register_indicator_policy
 
     register_indicator_policy()
+    # saved views (我的查询, issue 15): their routes and their rules in the policy
+    from app.savedviews.policy import register as register_savedviews_policy
+
+    app.register_blueprint(savedviews_bp)
+    register_savedviews_policy()
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

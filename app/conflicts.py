@@ -38,6 +38,7 @@ PAGES = {
     "Circular": lambda o: url_for("reminders.circular_detail", circular_id=o.id),
     "ReminderRule": lambda o: url_for("reminders.rules_list"),
     "DisplayToken": lambda o: url_for("dashboard.displays"),
+    "SavedView": lambda o: url_for("savedviews.open_view", view_id=o.id),  # 我的查询 (issue 15)
 }
 KIND_LABELS = {
     "Assignment": "承办事项",
@@ -50,6 +51,7 @@ KIND_LABELS = {
     "Circular": "通报",
     "ReminderRule": "提醒规则",
     "DisplayToken": "上墙显示屏",
+    "SavedView": "我的查询",  # issue 15
 }
 # What the object looks like now, for forms whose fields are actions (审核结论, 签收 …)
 # rather than the object's own fields.

@@ -814,6 +814,32 @@ ROUTES: dict[str, Row] = {
         lambda role, pos: 403 if role != "secadmin" else (OK if pos in ("own", "sub") else 404),
     ),
     # --- end identity
+    # --- saved views (我的查询, issue 15; _grid_view follows ROUTES): own = the actor's own
+    # private view; elsewhere a view the position's person shared with HIS unit — hidden.
+    "savedviews.view_create": Row(
+        "POST",
+        _u("/saved-views"),
+        anyone,
+        positional=False,
+        data={"list_key": "assignments", "name": "网格", "query": "status=open"},
+    ),
+    "savedviews.open_view": Row("GET", lambda c, p: f"/saved-views/{_grid_view(c, p)}/open", own_only),
+    "savedviews.view_update": Row(
+        "POST",
+        lambda c, p: f"/saved-views/{_grid_view(c, p)}",
+        own_only,
+        data={"name": "改名", "version": "1"},
+    ),
+    "savedviews.view_default": Row(
+        "POST",
+        lambda c, p: f"/saved-views/{_grid_view(c, p)}/default",
+        own_only,
+        data={"on": "1", "version": "1"},
+    ),
+    "savedviews.view_delete": Row(
+        "POST", lambda c, p: f"/saved-views/{_grid_view(c, p)}/delete", own_only, data={"version": "1"}
+    ),
+    # --- end saved views
 }
 
 
@@ -824,6 +850,22 @@ def _grid_token(ctx, pos, actor_at_own=False):
 
     owner = ctx.actor if actor_at_own and pos == "own" else ctx.targets[pos]
     return tokens.row_for(tokens.issue(owner, now=utcnow(), label=f"grid-{pos}")).id
+
+
+# --- saved views (issue 15): made when a row above is requested
+def _grid_view(ctx, pos):
+    """A fresh view of the actor's (own, private) or of the position's person (shared)."""
+    from app.savedviews.models import SavedView
+
+    own = pos == "own"
+    owner = ctx.actor if own else ctx.targets[pos]
+    count = db.session.scalar(select(db.func.count(SavedView.id)))
+    view = SavedView(
+        owner_id=owner.id, list_key="assignments", name=f"网格{count}", query="status=open", shared=not own
+    )
+    db.session.add(view)
+    db.session.commit()
+    return view.id
 
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them

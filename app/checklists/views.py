@@ -20,6 +20,7 @@ from app.extensions import db
 from app.journal import JournalEntry, actors_of
 from app.org.models import Unit
 from app.org.queries import subtree_units
+from app.savedviews.sidebar import with_saved_views
 from app.tasks.helpers import arg_int, units_by_ids
 from app.timeutil import local_today, utcnow
 from app.views_util import actor, form_status, page_args, refuse_stale, run_service
@@ -233,6 +234,7 @@ def _status_counts(ids: list[int]) -> dict[int, dict[str, int]]:
 
 @bp.route("/checklists")
 @login_required
+@with_saved_views("checklists")  # 我的查询 (issue 15)
 def checklist_list():
     family = request.args.get("family") or None
     stmt = queries.checklists_query(current_user, unit_id=arg_int("unit"), family=family)

@@ -14,6 +14,7 @@ from app.deadlines import LIGHTS
 from app.errors import Conflict, parse_version
 from app.extensions import begin_writes, db
 from app.org.models import Unit
+from app.savedviews.sidebar import with_saved_views
 from app.sqlutil import paginate_by_id
 from app.tasks import bp, detail, list_export, services
 from app.tasks import jobs as task_jobs
@@ -59,6 +60,7 @@ KIND_FILTERS = {"task": "清单事项", "rectification": "整改事项"}
 
 @bp.route("/assignments")
 @login_required
+@with_saved_views("assignments")  # 我的查询 (issue 15)
 def assignment_list():
     f = filters_from_args()
     today = local_today()

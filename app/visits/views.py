@@ -18,6 +18,7 @@ from app.extensions import db
 from app.journal import actors_of, history
 from app.org.models import Unit, User
 from app.org.queries import unit_choices
+from app.savedviews.sidebar import with_saved_views
 from app.tasks.helpers import arg_int, parse_date, units_by_ids
 from app.tasks.models import Assignment, Task
 from app.tasks.queries import light
@@ -60,6 +61,7 @@ def _findings(visit: Visit) -> list[tuple[Finding, Assignment]]:
 
 @bp.route("/visits")
 @login_required
+@with_saved_views("visits")  # 我的查询 (issue 15)
 def visit_list():
     status, unit_id, today = request.args.get("status", ""), arg_int("unit"), local_today()
     date_from, date_to = parse_date(request.args.get("from")), parse_date(request.args.get("to"))
