@@ -7,6 +7,11 @@ from the day it was assigned to its deadline (the end of that day), filled to it
 progress, red (vermillion) when open past the deadline, green once closed, an open end
 (dashed) when it has no deadline; milestones are diamonds (filled once done); a dashed
 line marks today; month ticks run along the top. Every bar and label links to the item.
+
+Two layouts of the same rows: DESKTOP (names in a column on the left, 1200 wide — it
+scrolls inside its box on a narrow screen, and fills an A3 sheet in print) and PHONE
+(each name above its bar, 420 wide, so that a 375 px screen shows names and bars at
+once without scrolling).
 """
 
 from __future__ import annotations
@@ -26,14 +31,24 @@ from app.dashboard.charts import _text_width as text_width
 from app.deadlines import due_state
 from app.timeutil import to_local
 
-WIDTH = 1200
-LABEL_W = 330
-PAD_RIGHT = 56  # room for the percent after a bar that ends on the last day
 HEADER = 46
-ROW_H = 26
-BAR_H = 14
-FONT = 12.0
-MAX_TICK_LABELS = 18
+BAR_H = 13
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    label_w: int  # the names' column (0-ish: names above the bars)
+    pad_right: int  # room for the percent after a bar that ends on the last day
+    row_h: int
+    font: float
+    max_ticks: int  # month labels at most (every n-th month beyond)
+    names_above: bool
+    testid: str
+
+
+DESKTOP = Layout(1200, 330, 56, 26, 12.0, 18, False, "gantt")
+PHONE = Layout(420, 8, 44, 38, 13.0, 6, True, "gantt-phone")
 
 # Okabe–Ito, as the dashboard's charts: blue, vermillion, bluish green.
 COLOURS = {
@@ -84,49 +99,53 @@ def axis_range(groups: list[Group], start: date, end: date) -> tuple[date, date]
     return min(days), max(days)
 
 
-def gantt_chart(groups: list[Group], first: date, last: date, today: date, *, title: str) -> Markup:
+def gantt_chart(
+    groups: list[Group], first: date, last: date, today: date, *, title: str, layout: Layout = DESKTOP
+) -> Markup:
     """The chart for these rows on the axis first..last (inclusive)."""
-    rows = sum(1 + len(g.bars) for g in groups)
-    height = HEADER + rows * ROW_H + 8
-    frame = _Frame(first, last)
+    lay = layout
+    band_h = 26
+    height = HEADER + len(groups) * band_h + sum(len(g.bars) for g in groups) * lay.row_h + 8
+    frame = _Frame(first, last, lay)
     body = [_month_ticks(frame, height)]
     y = HEADER
     for g in groups:
-        body.append(_unit_band(g, y))
-        y += ROW_H
+        body.append(_unit_band(g, y, band_h, lay))
+        y += band_h
         for b in g.bars:
             body.append(_row(frame, b, y))
-            y += ROW_H
+            y += lay.row_h
     body.append(_today(frame, today, height))
     root = {
         "xmlns": SVG_NS,
-        "viewBox": f"0 0 {WIDTH} {height}",
+        "viewBox": f"0 0 {lay.width} {height}",
         "width": "100%",
         "preserveAspectRatio": "xMinYMin meet",
         "role": "img",
         "aria-label": title,
-        "class": "gantt",
-        "data-testid": "gantt",
+        "class": "gantt" + (" gantt-phone" if lay.names_above else ""),
+        "data-testid": lay.testid,
         "font-family": FONT_FAMILY,
-        "font-size": FONT,
+        "font-size": lay.font,
     }
     head = el("title", {}, text(title)) + el("desc", {}, text(_describe(groups)))
     return Markup(el("svg", root, head + "".join(body)))
 
 
 class _Frame:
-    def __init__(self, first: date, last: date):
+    def __init__(self, first: date, last: date, layout: Layout):
+        self.lay = layout
         self.first = first
         self.days = (last - first).days + 1
-        self.day_w = (WIDTH - LABEL_W - PAD_RIGHT) / self.days
+        self.day_w = (layout.width - layout.label_w - layout.pad_right) / self.days
 
     def x(self, d: date) -> float:
         """The left edge of day `d`."""
-        return LABEL_W + (d - self.first).days * self.day_w
+        return self.lay.label_w + (d - self.first).days * self.day_w
 
     @property
     def right(self) -> float:
-        return WIDTH - PAD_RIGHT
+        return self.lay.width - self.lay.pad_right
 
 
 def _months(first: date, last: date) -> list[date]:
@@ -139,15 +158,17 @@ def _months(first: date, last: date) -> list[date]:
 
 
 def _month_ticks(frame: _Frame, height: int) -> str:
+    lay = frame.lay
     months = _months(frame.first, frame.first + timedelta(days=frame.days - 1))
-    every = max(1, math.ceil(len(months) / MAX_TICK_LABELS))
+    every = max(1, math.ceil(len(months) / lay.max_ticks))
     parts = [
-        el("text", {"x": 8.0, "y": HEADER - 14.0, "fill": AXIS_COLOUR}, text("单位 · 事项")),
         el(
             "line",
-            {"x1": LABEL_W, "y1": HEADER - 6, "x2": frame.right, "y2": HEADER - 6, "stroke": AXIS_COLOUR},
+            {"x1": lay.label_w, "y1": HEADER - 6, "x2": frame.right, "y2": HEADER - 6, "stroke": AXIS_COLOUR},
         ),
     ]
+    if not lay.names_above:
+        parts.append(el("text", {"x": 8.0, "y": HEADER - 14.0, "fill": AXIS_COLOUR}, text("单位 · 事项")))
     for i, m in enumerate(months):
         x = frame.x(m)
         parts.append(
@@ -158,6 +179,8 @@ def _month_ticks(frame: _Frame, height: int) -> str:
         )
         if i % every == 0:
             label = f"{m.year}年{m.month}月" if i == 0 or m.month == 1 else f"{m.month}月"
+            if lay.names_above:  # narrow: the year only on January (the page's subtitle says the period)
+                label = f"{m.year}年1月" if m.month == 1 else f"{m.month}月"
             parts.append(
                 el(
                     "text",
@@ -168,28 +191,35 @@ def _month_ticks(frame: _Frame, height: int) -> str:
     return "".join(parts)
 
 
-def _unit_band(g: Group, y: int) -> str:
+def _unit_band(g: Group, y: int, height: int, lay: Layout) -> str:
     return el(
         "g",
         {"class": "gantt-unit"},
-        el("rect", {"x": 0, "y": y + 1, "width": WIDTH, "height": ROW_H - 2, "fill": "#F1F1F1"})
+        el("rect", {"x": 0, "y": y + 1, "width": lay.width, "height": height - 2, "fill": "#F1F1F1"})
         + el(
             "text",
-            {"x": 8.0, "y": y + ROW_H / 2 + FONT * 0.35, "font-weight": "bold", "fill": TEXT_COLOUR},
+            {"x": 8.0, "y": y + height / 2 + lay.font * 0.35, "font-weight": "bold", "fill": TEXT_COLOUR},
             text(f"{g.unit_name}（{len(g.bars)}）"),
         ),
     )
 
 
 def _row(frame: _Frame, b: Bar, y: int) -> str:
+    lay = frame.lay
     colour, track = COLOURS[b.state]
-    mid = y + ROW_H / 2
+    if lay.names_above:  # the name on the upper half of the row, the bar on the lower
+        mid = y + lay.row_h - BAR_H / 2 - 4
+        name_at = (16.0, y + lay.font + 2)
+        label = _fit(b.label, lay.width - 24, lay.font)
+    else:
+        mid = y + lay.row_h / 2
+        name_at = (20.0, mid + lay.font * 0.35)
+        label = _fit(b.label, lay.label_w - 24, lay.font)
     x0 = frame.x(b.start if b.end is None else min(b.start, b.end))
     x1 = frame.right if b.end is None else frame.x(b.end) + frame.day_w
     width = max(x1 - x0, 6.0)  # an item assigned on (or after) its deadline still shows
     done_w = width * max(0, min(100, b.progress)) / 100
     tip = _tooltip(b)
-    label = _fit(b.label, LABEL_W - 24)
     bar = el(
         "rect",
         {
@@ -218,7 +248,7 @@ def _row(frame: _Frame, b: Bar, y: int) -> str:
     note = f"{b.progress}%" + ("·逾期" if b.state == "overdue" else "")
     value = el(
         "text",
-        {"x": x0 + width + 4, "y": mid + FONT * 0.35, "font-size": FONT - 1, "fill": colour},
+        {"x": x0 + width + 4, "y": mid + lay.font * 0.35, "font-size": lay.font - 1, "fill": colour},
         text(note),
     )
     diamonds = "".join(_diamond(frame, m, mid) for m in b.milestones)
@@ -229,7 +259,7 @@ def _row(frame: _Frame, b: Bar, y: int) -> str:
             "a",
             {"href": b.href},
             el("title", {}, text(tip))
-            + el("text", {"x": 20.0, "y": mid + FONT * 0.35, "fill": TEXT_COLOUR}, text(label))
+            + el("text", {"x": name_at[0], "y": name_at[1], "fill": TEXT_COLOUR}, text(label))
             + bar
             + fill
             + value,
@@ -265,7 +295,9 @@ def _today(frame: _Frame, today: date, height: int) -> str:
         "g",
         {"class": "today"},
         el("line", {"x1": x, "y1": 16, "x2": x, "y2": height, "stroke": "#D55E00", "stroke-dasharray": "5 3"})
-        + el("text", {"x": x + 3, "y": 12.0, "font-size": FONT - 1, "fill": "#D55E00"}, text("今天")),
+        + el(
+            "text", {"x": x + 3, "y": 12.0, "font-size": frame.lay.font - 1, "fill": "#D55E00"}, text("今天")
+        ),
     )
 
 
@@ -276,11 +308,11 @@ def _tooltip(b: Bar) -> str:
     )
 
 
-def _fit(label: str, width: float) -> str:
-    """The label cut (with …) to fit `width` at the chart's font size."""
-    if text_width(label, FONT) <= width:
+def _fit(label: str, width: float, size: float) -> str:
+    """The label cut (with …) to fit `width` at font `size`."""
+    if text_width(label, size) <= width:
         return label
-    while label and text_width(label + "…", FONT) > width:
+    while label and text_width(label + "…", size) > width:
         label = label[:-1]
     return label + "…"
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from app import authz
 from app.main.errors import render_error
 from app.schedule import bp
-from app.schedule.gantt import axis_range, gantt_chart, groups_of
+from app.schedule.gantt import PHONE, axis_range, gantt_chart, groups_of
 from app.schedule.queries import day_counts, day_items, gantt_rows
 from app.tasks.helpers import filter_units
 from app.tasks.models import Project
@@ -114,10 +114,12 @@ def gantt(project_id: int):
         lambda a: url_for("tasks.assignment_detail", assignment_id=a.id),
     )
     first, last = axis_range(groups, project.start, project.end)
+    title = f"{project.name} 甘特图"
     return render_template(
         "schedule/gantt.html",
         project=project,
-        chart=gantt_chart(groups, first, last, today, title=f"{project.name} 甘特图"),
+        chart=gantt_chart(groups, first, last, today, title=title),
+        phone_chart=gantt_chart(groups, first, last, today, title=title, layout=PHONE),
         pagination=pagination,
         rows=sum(len(g.bars) for g in groups),
         units=filter_units(current_user, unit_id),

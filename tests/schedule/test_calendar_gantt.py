@@ -235,6 +235,13 @@ def test_last_and_first_months_have_no_link_beyond_the_range(w, as_user):
 # ---------------------------------------------------------------- the Gantt chart
 
 
+def _charts(html: str) -> tuple[str, str]:
+    """The desktop chart and the phone's (the same rows, names above the bars)."""
+    desktop = re.search(r'<svg[^>]*data-testid="gantt".*?</svg>', html, re.S)
+    phone = re.search(r'<svg[^>]*data-testid="gantt-phone".*?</svg>', html, re.S)
+    return (desktop[0] if desktop else ""), (phone[0] if phone else "")
+
+
 def _rows(svg: str) -> dict[int, dict]:
     """Each row of the chart: its state, percent and whether it has a milestone."""
     out = {}
@@ -254,16 +261,18 @@ def test_gantt_rows_bars_percent_overdue_and_milestones(w, as_user):
     resp = as_user(w.u.assigner).get(f"/projects/{w.p.id}/gantt")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    rows = _rows(html)
+    desktop, phone = _charts(html)
+    rows = _rows(desktop)
+    assert _rows(phone) == rows
     assert rows == {
         w.closed.id: {"state": "closed", "percent": 100, "milestones": 0},
         w.overdue.id: {"state": "overdue", "percent": 0, "milestones": 0},
         w.extended.id: {"state": "open", "percent": 40, "milestones": 1},
     }
-    units = re.findall(r'<g class="gantt-unit">.*?<text[^>]*>([^<（]+)（(\d+)）', html, re.S)
+    units = re.findall(r'<g class="gantt-unit">.*?<text[^>]*>([^<（]+)（(\d+)）', desktop, re.S)
     assert units == [("甲一区人民法院", "2"), ("甲二区人民法院", "1")]
-    assert '<g class="today">' in html and 'class="month"' in html
-    assert html.count('<path class="milestone') == 1
+    assert '<g class="today">' in desktop and 'class="month"' in desktop
+    assert desktop.count('<path class="milestone') == 1
     assert "style=" not in html.split("<main", 1)[1]  # the CSP allows no inline style
     project_page = as_user(w.u.assigner).get(f"/projects/{w.p.id}").get_data(as_text=True)
     assert f"/projects/{w.p.id}/gantt" in project_page
