@@ -309,12 +309,15 @@ def _tooltip(b: Bar) -> str:
 
 
 def _fit(label: str, width: float, size: float) -> str:
-    """The label cut (with …) to fit `width` at font `size`."""
+    """The label cut (with …) to fit `width` at font `size` (one pass: titles run to 200 characters)."""
     if text_width(label, size) <= width:
         return label
-    while label and text_width(label + "…", size) > width:
-        label = label[:-1]
-    return label + "…"
+    room, used = width - text_width("…", size), 0.0
+    for i, c in enumerate(label):
+        used += text_width(c, size)
+        if used > room:
+            return label[:i] + "…"
+    return label
 
 
 def _describe(groups: list[Group]) -> str:
