@@ -14,6 +14,13 @@ from app.extensions import db
 from app.seed.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser]
+# Every violation of the Content-Security-Policy (an inline style would be one) is kept.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +37,8 @@ def demo_items(live_server):
 
 
 def _no_overflow(page, name: str) -> None:
+    """Nothing wider than the screen, and nothing the CSP refused."""
+    assert page.evaluate("window.__csp") == [], name
     width = page.viewport_size["width"]
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"{name}: the page is {scroll} px wide on a {width} px screen"
@@ -38,6 +47,7 @@ def _no_overflow(page, name: str) -> None:
 @pytest.mark.parametrize("width", [1366, 375], ids=["1366", "375"])
 def test_calendar_day_and_gantt(demo_items, new_page, artifacts_dir, width):
     rec = new_page(width, 812)
+    rec.context.add_init_script(WATCH_CSP)
     page = rec.page
     page.goto("/login")
     page.locator("#username").fill("bxzy")
