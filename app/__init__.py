@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from app.org import bp as org_bp
     from app.reminders import bp as reminders_bp
     from app.savedviews import bp as savedviews_bp
+    from app.schedule import bp as schedule_bp  # issue 15: calendar and Gantt
     from app.security.views import bp as security_bp
     from app.tasks import bp as tasks_bp
     from app.visits import bp as visits_bp
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(security_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(indicators_bp)
+    app.register_blueprint(schedule_bp)  # issue 15: calendar and Gantt
     from app.indicators.policy import register as register_indicator_policy
 
     register_indicator_policy()

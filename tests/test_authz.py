@@ -840,6 +840,11 @@ ROUTES: dict[str, Row] = {
         "POST", lambda c, p: f"/saved-views/{_grid_view(c, p)}/delete", own_only, data={"version": "1"}
     ),
     # --- end saved views
+    # --- calendar and Gantt (issue 15): read-only; the items shown are the user's scope
+    "schedule.month": Row("GET", _u("/calendar?month=2099-06"), anyone, positional=False),
+    "schedule.day": Row("GET", _u("/calendar/2099-06-30"), anyone, positional=False),
+    "schedule.gantt": Row("GET", lambda c, p: f"/projects/{_project(c, p)}/gantt", project_visible),
+    # --- end calendar and Gantt
 }
 
 

@@ -221,6 +221,9 @@ class AssignmentStep(db.Model):
     """A dated milestone or a tickable checklist item of one assignment."""
 
     __tablename__ = "assignment_steps"
+    # issue 15, the calendar: milestones due in a month, counted from the steps' side
+    # (without it SQLite read every item of the user's subtree to probe its steps).
+    __table_args__ = (Index("ix_assignment_steps_kind_due", "kind", "due", "assignment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
