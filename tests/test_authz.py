@@ -351,6 +351,14 @@ ROUTES: dict[str, Row] = {
     "tasks.task_detail": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}", in_subtree),
     "tasks.task_edit": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}/edit", task_edit),
     "tasks.task_assign": Row("POST", lambda c, p: f"/tasks/{_task(c, p)}/assign", task_edit),
+    # --- links between items (issue 15, helper "links"): whoever may edit the item
+    "tasks.task_link_add": Row(
+        "POST",
+        lambda c, p: f"/tasks/{_task(c, p)}/links",
+        task_edit,
+        data=lambda c, p: {"kind": "related", "other_id": _task(c, "sub" if p == "own" else "own")},
+    ),
+    "tasks.task_link_remove": Row("POST", lambda c, p: _grid_link(c, p), task_edit),
     "tasks.categories_admin": Row(
         "GET", _u("/admin/categories"), roles_only("admin", "reviewer"), positional=False
     ),
@@ -824,6 +832,17 @@ def _grid_token(ctx, pos, actor_at_own=False):
 
     owner = ctx.actor if actor_at_own and pos == "own" else ctx.targets[pos]
     return tokens.row_for(tokens.issue(owner, now=utcnow(), label=f"grid-{pos}")).id
+
+
+def _grid_link(ctx, pos):
+    """A link of the position's item to another item of the project (links, issue 15)."""
+    from app.tasks.models import TaskLink
+
+    other = _task(ctx, "sub" if pos == "own" else "own")
+    link = TaskLink(from_task_id=_task(ctx, pos), to_task_id=other, kind="related", created_at=utcnow())
+    db.session.add(link)
+    db.session.commit()
+    return f"/tasks/{_task(ctx, pos)}/links/{link.id}/delete"
 
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them

@@ -14,6 +14,7 @@ from app.org.queries import unit_choices
 from app.tasks import bp, services
 from app.tasks.forms import AssignForm, CategoryForm, ProjectForm, TaskForm
 from app.tasks.helpers import assignable_units, categories, units_by_ids
+from app.tasks.link_views import page_links
 from app.tasks.models import Assignment, Category, Project, Task
 from app.tasks.queries import light
 from app.timeutil import local_today, utcnow
@@ -237,6 +238,7 @@ def task_detail(task_id: int):
         light=light,
         timeline=timeline,
         users=actors_of(timeline),
+        **page_links(task),
     )
 
 
