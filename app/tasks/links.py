@@ -233,24 +233,27 @@ def add_link(actor: User | None, task: Task, other: Task, *, kind: str, now: dat
         raise ServiceError("只能关联同一项目中的清单事项。", "other_id")
     # One linker per project at a time: the cycle check below reads what the other wrote.
     db.session.execute(select(Project.id).where(Project.id == task.project_id).with_for_update())
+    if kind == "depends":  # first: B → A when A → B exists is a cycle, said as one
+        path = _chain(task.id, other.id)
+        if path is not None:
+            names = _titles([task.id, *path], actor) if actor is not None else {}
+            chain = " → ".join(f"「{names.get(i, f'事项 #{i}')}」" for i in [task.id, *path])
+            raise ServiceError(f"会形成循环依赖：{chain}。", "other_id")
     pair = or_(
         and_(TaskLink.from_task_id == task.id, TaskLink.to_task_id == other.id),
         and_(TaskLink.from_task_id == other.id, TaskLink.to_task_id == task.id),
     )
     if db.session.scalar(select(exists().where(pair))):
         raise ServiceError("这两项事项之间已有关联，请先移除原有关联。", "other_id")
-    if kind == "depends":
-        path = _chain(task.id, other.id)
-        if path is not None:
-            names = _titles([task.id, *path], actor) if actor is not None else {}
-            chain = " → ".join(f"「{names.get(i, f'事项 #{i}')}」" for i in [task.id, *path])
-            raise ServiceError(f"会形成循环依赖：{chain}。", "other_id")
-        link = TaskLink(from_task_id=task.id, to_task_id=other.id, kind=kind)
-    else:  # stored once, lower id first
-        low, high = sorted((task.id, other.id))
-        link = TaskLink(from_task_id=low, to_task_id=high, kind=kind)
-    link.created_by_id = getattr(actor, "id", None)
-    link.created_at = now
+    # "related" is stored once, lower id first.
+    ends = (task.id, other.id) if kind == "depends" else sorted((task.id, other.id))
+    link = TaskLink(
+        from_task_id=ends[0],
+        to_task_id=ends[1],
+        kind=kind,
+        created_by_id=getattr(actor, "id", None),
+        created_at=now,
+    )
     db.session.add(link)
     db.session.flush()
     _journal_both(actor, "link.add", link, now)
