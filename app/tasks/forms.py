@@ -115,7 +115,7 @@ class LinkForm(BaseForm):
 
     kind = SelectField(
         "关联类型",
-        choices={"depends": "依赖于（对方为前置事项）", "related": "相关"},
+        choices={"depends": "依赖于（前置事项）", "related": "相关"},
         default="depends",
     )
     other_id = IntegerField("关联事项", validators=[InputRequired("请选择要关联的事项。")])
