@@ -359,6 +359,19 @@ ROUTES: dict[str, Row] = {
         data=lambda c, p: {"kind": "related", "other_id": _task(c, "sub" if p == "own" else "own")},
     ),
     "tasks.task_link_remove": Row("POST", lambda c, p: _grid_link(c, p), task_edit),
+    "api.task_link_add": Row(
+        "POST",
+        lambda c, p: f"/api/v1/tasks/{_task(c, p)}/links",
+        task_edit,
+        json=lambda c, p: {"kind": "related", "task_id": _task(c, "sub" if p == "own" else "own")},
+    ),
+    # Removed by whoever may link either end: every link here has the visible "own" item
+    # at one end, so the hidden positions answer 403, not 404.
+    "api.task_link_remove": Row(
+        "DELETE",
+        lambda c, p: _grid_link(c, p, api=True),
+        lambda role, pos: OK if pos in ("own", "sub") and role in ("assigner", "reviewer") else 403,
+    ),
     "tasks.categories_admin": Row(
         "GET", _u("/admin/categories"), roles_only("admin", "reviewer"), positional=False
     ),
@@ -834,7 +847,7 @@ def _grid_token(ctx, pos, actor_at_own=False):
     return tokens.row_for(tokens.issue(owner, now=utcnow(), label=f"grid-{pos}")).id
 
 
-def _grid_link(ctx, pos):
+def _grid_link(ctx, pos, api=False):
     """A link of the position's item to another item of the project (links, issue 15)."""
     from app.tasks.models import TaskLink
 
@@ -842,7 +855,7 @@ def _grid_link(ctx, pos):
     link = TaskLink(from_task_id=_task(ctx, pos), to_task_id=other, kind="related", created_at=utcnow())
     db.session.add(link)
     db.session.commit()
-    return f"/tasks/{_task(ctx, pos)}/links/{link.id}/delete"
+    return f"/api/v1/task-links/{link.id}" if api else f"/tasks/{_task(ctx, pos)}/links/{link.id}/delete"
 
 
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them

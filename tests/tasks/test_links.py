@@ -285,3 +285,56 @@ def test_the_item_page_costs_the_same_with_one_or_many_links(db, w, as_user, cou
         page = c.get(url).get_data(as_text=True)
     assert page.count("后续事项") == 4 and "相关事项" in page
     assert len(six) == len(one) <= 15, "\n".join(s[:700].replace("\n", " ") for s in six)
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_the_api_adds_lists_and_removes_links(db, w, client):
+    """POST /tasks/<id>/links (201, the link as the detail lists it), a cycle and another
+    court's item refused in Chinese, the detail's task.links, DELETE /task-links/<id>."""
+    boss = factories.bearer(client, w.u.assigner)
+    resp = client.post(
+        f"/api/v1/tasks/{w.a.id}/links", json={"kind": "depends", "task_id": w.b.id}, headers=boss
+    )
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body == {
+        "id": body["id"],
+        "kind": "depends",
+        "role": "predecessor",
+        "task_id": w.b.id,
+        "title": "乙事项",
+        "done": False,
+        "open_units": 2,
+    }
+    resp = client.post(
+        f"/api/v1/tasks/{w.b.id}/links", json={"kind": "depends", "task_id": w.a.id}, headers=boss
+    )
+    assert resp.status_code == 400 and "会形成循环依赖" in resp.get_json()["error"]
+    resp = client.post(
+        f"/api/v1/tasks/{w.a.id}/links", json={"kind": "depends", "task_id": w.x.id}, headers=boss
+    )
+    assert resp.status_code == 404 and "乙市机密事项" not in resp.get_data(as_text=True)
+    for bad in (
+        {"kind": "depends", "task_id": 2**63},
+        {"kind": "依赖\x00", "task_id": w.c.id},
+        {"kind": "depends"},
+    ):
+        resp = client.post(f"/api/v1/tasks/{w.a.id}/links", json=bad, headers=boss)
+        assert resp.status_code == 400 and resp.get_json()["error"], bad
+    # base1's coordinator reads A's links; C (base2's) would be null — B is visible to him.
+    coord = factories.bearer(client, w.u.base1_coord)
+    detail = client.get(f"/api/v1/assignments/{w.a_base1.id}", headers=coord).get_json()
+    assert [(x["role"], x["title"]) for x in detail["task"]["links"]] == [("predecessor", "乙事项")]
+    assert client.delete(f"/api/v1/task-links/{body['id']}", headers=coord).status_code == 403
+    assert client.delete(f"/api/v1/task-links/{body['id']}", headers=boss).status_code == 204
+    assert client.delete(f"/api/v1/task-links/{body['id']}", headers=boss).status_code == 404
+    assert client.delete(f"/api/v1/task-links/{2**63}", headers=boss).status_code == 404
+    assert _count(db) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.action == "link.remove")
+        )
+        == 2
+    )
