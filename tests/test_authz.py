@@ -1222,7 +1222,9 @@ def _outcome(resp) -> object:
     assert "/login" not in location or resp.request.path in ("/logout",), (
         f"unexpected redirect to login from {resp.request.path}"
     )
-    assert resp.status_code in (200, 201, 204, 302, 303, 400, 409), f"{resp.request.path} → {resp.status_code}"
+    assert resp.status_code in (200, 201, 204, 302, 303, 400, 409), (
+        f"{resp.request.path} → {resp.status_code}"
+    )
     return OK
 
 

@@ -147,6 +147,18 @@ def open_predecessors(task_id: Any, user: Any):
     )
 
 
+def waits(task_id: Any):
+    """SQL: whether the item `task_id` (a column) has a predecessor not done — the
+    project page's marker, a column of its per-item count."""
+    pred = aliased(Task)
+    not_done = or_(_open_units(pred) > 0, ~_assigned(pred))
+    return exists(
+        select(TaskLink.id)
+        .join(pred, pred.id == TaskLink.to_task_id)
+        .where(TaskLink.from_task_id == task_id, TaskLink.kind == "depends", not_done)
+    )
+
+
 def join_waiting(stmt: Any, task_id: Any, user: Any) -> tuple[Any, Any]:
     """`stmt` with the item's open predecessors joined beside each row (ON true: each
     row repeats once per predecessor, none when there is none)."""

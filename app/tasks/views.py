@@ -11,7 +11,7 @@ from app import authz
 from app.extensions import db
 from app.journal import actors_of, history
 from app.org.queries import unit_choices
-from app.tasks import bp, services
+from app.tasks import bp, links, services
 from app.tasks.forms import AssignForm, CategoryForm, ProjectForm, TaskForm
 from app.tasks.helpers import assignable_units, categories, units_by_ids
 from app.tasks.link_views import page_links
@@ -115,17 +115,20 @@ def project_detail(project_id: int):
     )
     pagination = db.paginate(stmt, page=page, per_page=size, error_out=False)
     ids = [t.id for t in pagination.items]
-    counts = (
-        dict(
-            db.session.execute(
-                authz.scope(select(Assignment.task_id, db.func.count()), Assignment, current_user)
-                .where(Assignment.task_id.in_(ids))
-                .group_by(Assignment.task_id)
-            ).all()
-        )
+    rows = (
+        db.session.execute(
+            authz.scope(
+                select(Assignment.task_id, db.func.count(), links.waits(Assignment.task_id)),
+                Assignment,
+                current_user,
+            )
+            .where(Assignment.task_id.in_(ids))
+            .group_by(Assignment.task_id)
+        ).all()
         if ids
-        else {}
+        else []
     )
+    counts = {task_id: n for task_id, n, _ in rows}
     return render_template(
         "tasks/project_detail.html",
         project=project,
@@ -133,6 +136,7 @@ def project_detail(project_id: int):
         pagination=pagination,
         first_index=(pagination.page - 1) * pagination.per_page,
         counts=counts,
+        waiting={task_id for task_id, _, waits in rows if waits},  # 待前置事项 (issue 15)
     )
 
 

@@ -338,3 +338,20 @@ def test_the_api_adds_lists_and_removes_links(db, w, client):
         )
         == 2
     )
+
+
+def test_the_project_page_marks_waiting_items_in_the_same_statements(db, w, as_user, count_queries):
+    """A waits for B: the project page marks A only, with the statements it sent before."""
+    c, url = as_user(w.u.assigner), f"/projects/{w.p.id}"
+    c.get(url)
+    with count_queries() as before:
+        assert 'data-testid="waiting-marker"' not in c.get(url).get_data(as_text=True)
+    links.add_link(w.u.assigner, w.a, w.b, kind="depends", now=NOW)
+    links.add_link(w.u.assigner, w.b, w.c, kind="related", now=NOW)
+    db.session.commit()
+    c.get(url)
+    with count_queries() as after:
+        page = c.get(url).get_data(as_text=True)
+    assert page.count('data-testid="waiting-marker"') == 1
+    assert page.index("甲事项") < page.index("待前置") < page.index("乙事项")
+    assert len(after) == len(before) <= 15
