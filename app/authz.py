@@ -525,6 +525,9 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "task.assign": lambda u, o: (
         o.kind == "task" and _role(u, *ASSIGNER_ROLES) and o.owner_unit_id in visible_unit_ids(u)
     ),
+    # Links between items (issue 15: 依赖/相关): whoever may edit the item; the other
+    # item must be visible to him (app/tasks/links.py).
+    "task.link": lambda u, o: RULES["task.edit"](u, o),
     # Assignments: the status machine, per side.
     "assignment.view": lambda u, o: sees(u, o),
     "assignment.acknowledge": lambda u, o: _receiver(u, o, "pending"),

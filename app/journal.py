@@ -127,6 +127,7 @@ FIELD_LABELS = {
     "email": "邮箱",
     "phone": "手机",
     "active": "启用",
+    "link": "关联",  # links between items (issue 15)
 }
 
 

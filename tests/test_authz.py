@@ -351,6 +351,27 @@ ROUTES: dict[str, Row] = {
     "tasks.task_detail": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}", in_subtree),
     "tasks.task_edit": Row("GET", lambda c, p: f"/tasks/{_task(c, p)}/edit", task_edit),
     "tasks.task_assign": Row("POST", lambda c, p: f"/tasks/{_task(c, p)}/assign", task_edit),
+    # --- links between items (issue 15, helper "links"): whoever may edit the item
+    "tasks.task_link_add": Row(
+        "POST",
+        lambda c, p: f"/tasks/{_task(c, p)}/links",
+        task_edit,
+        data=lambda c, p: {"kind": "related", "other_id": _task(c, "sub" if p == "own" else "own")},
+    ),
+    "tasks.task_link_remove": Row("POST", lambda c, p: _grid_link(c, p), task_edit),
+    "api.task_link_add": Row(
+        "POST",
+        lambda c, p: f"/api/v1/tasks/{_task(c, p)}/links",
+        task_edit,
+        json=lambda c, p: {"kind": "related", "task_id": _task(c, "sub" if p == "own" else "own")},
+    ),
+    # Removed by whoever may link either end: every link here has the visible "own" item
+    # at one end, so the hidden positions answer 403, not 404.
+    "api.task_link_remove": Row(
+        "DELETE",
+        lambda c, p: _grid_link(c, p, api=True),
+        lambda role, pos: OK if pos in ("own", "sub") and role in ("assigner", "reviewer") else 403,
+    ),
     "tasks.categories_admin": Row(
         "GET", _u("/admin/categories"), roles_only("admin", "reviewer"), positional=False
     ),
@@ -873,6 +894,17 @@ def _grid_view(ctx, pos):
     return view.id
 
 
+def _grid_link(ctx, pos, api=False):
+    """A link of the position's item to another item of the project (links, issue 15)."""
+    from app.tasks.models import TaskLink
+
+    other = _task(ctx, "sub" if pos == "own" else "own")
+    link = TaskLink(from_task_id=_task(ctx, pos), to_task_id=other, kind="related", created_at=utcnow())
+    db.session.add(link)
+    db.session.commit()
+    return f"/api/v1/task-links/{link.id}" if api else f"/tasks/{_task(ctx, pos)}/links/{link.id}/delete"
+
+
 UNTESTED = {"static", "bootstrap.static"}  # files, no data behind them
 # /readyz answers 503 here (no scheduler runs in tests): anyone may call it, which
 # tests/test_observability.py checks, as anonymous and as the 安全管理员 and 审计员.
@@ -1237,7 +1269,9 @@ def _outcome(resp) -> object:
     assert "/login" not in location or resp.request.path in ("/logout",), (
         f"unexpected redirect to login from {resp.request.path}"
     )
-    assert resp.status_code in (200, 201, 302, 303, 400, 409), f"{resp.request.path} → {resp.status_code}"
+    assert resp.status_code in (200, 201, 204, 302, 303, 400, 409), (
+        f"{resp.request.path} → {resp.status_code}"
+    )
     return OK
 
 

@@ -16,6 +16,7 @@ from app.api import (  # noqa: E402
     dashboard_api,
     imports_api,
     indicators_api,
+    links_api,
     notifications_api,
     openapi,
     tasks_api,

@@ -11,6 +11,7 @@ from flask import current_app, url_for
 
 from app.org.models import Unit
 from app.tasks.detail import REPORT, HistoryEntry, HistoryPage
+from app.tasks.links import LinkRow
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, Task
 from app.tasks.queries import light, traffic_light_of
 from app.timeutil import local_today, to_local
@@ -48,7 +49,20 @@ def _split_out(a: Assignment, today: date) -> dict[str, Any]:
     return {**assignment_out(a, today), "unit_name": a.unit.name}
 
 
-def _task_out(t: Task) -> dict[str, Any]:
+def link_out(r: LinkRow) -> dict[str, Any]:
+    o = r.other
+    return dict(
+        id=r.link.id,
+        kind=r.link.kind,
+        role=r.role,
+        task_id=o.id,
+        title=o.title,
+        done=o.done,
+        open_units=o.open_units,
+    )
+
+
+def _task_out(t: Task, links: list[LinkRow]) -> dict[str, Any]:
     return {
         "id": t.id,
         "kind": t.kind,
@@ -67,6 +81,7 @@ def _task_out(t: Task) -> dict[str, Any]:
         "report_every": t.report_every,
         "notes": t.notes,
         "owner_unit": _ref(t.owner_unit),
+        "links": [link_out(r) for r in links],
     }
 
 
@@ -158,6 +173,7 @@ def detail_out(
     extensions: list[ExtensionRequest],
     history: HistoryPage,
     today: date,
+    links: list[LinkRow],
 ) -> dict[str, Any]:
     """The assignment in full, as AssignmentDetailOut dumps it (`parent` only when the
     caller may see it)."""
@@ -178,7 +194,7 @@ def detail_out(
         "closed_at": _local(a.closed_at),
         "closed_on": a.closed_on,
         "last_report_at": _local(a.last_report_at),
-        "task": _task_out(a.task),
+        "task": _task_out(a.task, links),
         "parent_id": a.parent_id,
         "parent": _split_out(parent, today) if parent else None,
         "children": [_split_out(c, today) for c in children],

@@ -107,6 +107,26 @@ class PersonOut(Out):
     display_name = f.String(required=True)
 
 
+class TaskLinkOut(Out):
+    """A link of the item to another item of its project (issue 15)."""
+
+    id = f.Integer(required=True)
+    kind = f.String(required=True, metadata={"enum": ["depends", "related"], "description": "依赖或相关"})
+    role = f.String(
+        required=True,
+        metadata={
+            "enum": ["predecessor", "successor", "related"],
+            "description": "对方是本事项的前置事项、后续事项或相关事项",
+        },
+    )
+    task_id = f.Integer(required=True)
+    title = f.String(
+        required=True, allow_none=True, metadata={"description": "对方事项名称；调用者无权查看时为 null"}
+    )
+    done = f.Boolean(required=True, metadata={"description": "对方事项已交办且各单位均已办结"})
+    open_units = f.Integer(required=True, metadata={"description": "对方事项未办结的单位数"})
+
+
 class TaskDetailOut(Out):
     id = f.Integer(required=True)
     kind = f.String(
@@ -129,6 +149,11 @@ class TaskDetailOut(Out):
     report_every = f.String(required=True, allow_none=True, metadata={"enum": [*RECURRENCES, None]})
     notes = f.String(required=True, allow_none=True)
     owner_unit = f.Nested(RefOut, required=True, metadata={"description": "交办事项的单位"})
+    links = f.List(
+        f.Nested(TaskLinkOut),
+        required=True,
+        metadata={"description": "关联事项（依赖/相关）；有未完成的前置事项时，本事项须等待"},
+    )
 
 
 class SplitOut(AssignmentSchema):

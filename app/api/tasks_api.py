@@ -40,7 +40,7 @@ from app.api.outputs import (
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.org.queries import _load_names
-from app.tasks import detail, list_export, services
+from app.tasks import detail, links, list_export, services
 from app.tasks import jobs as task_jobs
 from app.tasks.models import Assignment, Project, Task
 from app.tasks.parsing import DeadlineError, parse_deadline
@@ -276,6 +276,7 @@ def assignment_detail(args: dict, a: Assignment):
         extensions=detail.extension_requests(a),
         history=detail.history_page(a, args["history_page"], args["history_per_page"]),
         today=today,
+        links=links.links_of(a.task, current_user) if a.task.project_id is not None else [],
     )
 
 

@@ -378,6 +378,7 @@ def load_demo_tasks(now: datetime) -> int:
             ["冯家人民法庭"],
         ),
     ]
+    made = {}
     for username, title, req, category, deadline, units in items:
         actor = _user(username)
         kind = "ongoing" if deadline == "ongoing" else "date"
@@ -394,6 +395,13 @@ def load_demo_tasks(now: datetime) -> int:
             now=now,
         )
         ts.assign_task(actor, task, [_unit(u) for u in units], expected_version=ANY_VERSION, now=now)
+        made[title] = task
+    # 依赖 (issue 15): the service stations wait for the signs (华来 has not finished them).
+    from app.tasks import links
+
+    links.add_link(
+        _user("bxzy"), made["完善诉讼服务站点建设"], made["规范人民法庭标识标牌"], kind="depends", now=now
+    )
     # One item already done at 田师付, one reported and waiting for review at 华来.
     tsf = db.session.scalar(select(Assignment).where(Assignment.unit_id == _unit("田师付人民法庭").id))
     ts.add_report(

@@ -191,7 +191,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
     """Everything the page shows, in a fixed number of statements however long the
     history (app/tasks/detail.py); `extra`: what a refused action adds (the split's
     confirmation)."""
-    children = detail.load_page(a)
+    children, waiting = detail.load_page(a, current_user)
     reports, steps = detail.reports(a), detail.steps(a)
     report_files, step_files = detail.files(a, reports, steps)
     timeline, users = detail.timeline(a)
@@ -214,6 +214,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
         if returns and a.status == "returned"
         else None,
         visit=detail.visit_of(a),
+        waiting=waiting,
         **{"held": None, **extra},
     )
 

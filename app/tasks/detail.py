@@ -18,6 +18,7 @@ from app.attachments import Attachment
 from app.extensions import db
 from app.journal import JournalEntry
 from app.org.models import Unit, User
+from app.tasks import links
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Task
 from app.visits.models import Finding, Visit
 
@@ -72,11 +73,12 @@ def extension_requests(a: Assignment) -> list[ExtensionRequest]:
 # its statement count fixed however long that history grows.
 
 
-def load_page(a: Assignment) -> list[Assignment]:
-    """The item, its units and project on `a`, and the assignments it was split into
-    (each with its unit), in one statement; returns the splits, by id — all of them,
-    as the page has always listed them (the API's `splits` scopes them to the user)."""
-    rows = db.session.scalars(
+def load_page(a: Assignment, user: Any) -> tuple[list[Assignment], list[links.Other]]:
+    """The item, its units and project on `a`, the assignments it was split into (each
+    with its unit), and the item's predecessors not done yet (the page's warning), in
+    one statement; returns the splits, by id — all of them, as the page has always
+    listed them (the API's `splits` scopes them to the user) — and the predecessors."""
+    stmt = (
         select(Assignment)
         .options(
             joinedload(Assignment.task).joinedload(Task.project),
@@ -84,9 +86,17 @@ def load_page(a: Assignment) -> list[Assignment]:
             joinedload(Assignment.assigned_by_unit),
         )
         .where(or_(Assignment.id == a.id, Assignment.parent_id == a.id))
-        .order_by(Assignment.id)
-    ).unique()
-    return [row for row in rows if row.id != a.id]
+    )
+    stmt, w = links.join_waiting(stmt, a.task_id, user)
+    rows = db.session.execute(stmt.order_by(Assignment.id, w.c.id)).unique().all()
+    children: dict[int, Assignment] = {}
+    waiting: dict[int, links.Other] = {}
+    for row, pid, title, open_units, assigned in rows:
+        if row.id != a.id:
+            children.setdefault(row.id, row)
+        if pid is not None:
+            waiting.setdefault(pid, links.Other(pid, title, open_units or 0, bool(assigned)))
+    return list(children.values()), list(waiting.values())
 
 
 def reports(a: Assignment) -> list[ProgressReport]:

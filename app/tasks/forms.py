@@ -108,3 +108,14 @@ class BulkForm(BaseForm):
 
 class CategoryForm(BaseForm):
     name = StringField("类别名称", validators=[DataRequired("请填写类别名称。"), Length(max=30)])
+
+
+class LinkForm(BaseForm):
+    """Link this item to another item of its project (the page offers them in a list)."""
+
+    kind = SelectField(
+        "关联类型",
+        choices={"depends": "依赖于（前置事项）", "related": "相关"},
+        default="depends",
+    )
+    other_id = IntegerField("关联事项", validators=[InputRequired("请选择要关联的事项。")])

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -290,3 +291,26 @@ class CompletionReview(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     reviewer: Mapped[User] = relationship()
+
+
+# Links between items of one project (issue 15). "depends": from_task waits for to_task
+# (its 前置事项); "related": stored once (lower id first), shown on both items.
+LINK_KINDS = {"depends": "依赖", "related": "相关"}
+
+
+class TaskLink(db.Model):
+    """依赖/相关 between two items of the same project: one link per pair, never an
+    item to itself, no cycle of dependencies (app/tasks/links.py checks it in SQL)."""
+
+    __tablename__ = "task_links"
+    __table_args__ = (
+        UniqueConstraint("from_task_id", "to_task_id"),
+        CheckConstraint("from_task_id <> to_task_id", name="not_self"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))  # served by the unique index
+    to_task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -355,6 +355,9 @@ OPERATIONS = {
     ("post", "/indicator-values"),
     ("get", "/indicators/compliance"),
     ("get", "/assessments/{id}/results"),
+    # new in issue 15: links between items
+    ("post", "/tasks/{id}/links"),
+    ("delete", "/task-links/{id}"),
 }
 
 
