@@ -18,6 +18,7 @@ from app.api import (  # noqa: E402
     indicators_api,
     notifications_api,
     openapi,
+    search_api,
     tasks_api,
     visits_api,
 )
