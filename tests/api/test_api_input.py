@@ -355,6 +355,7 @@ OPERATIONS = {
     ("post", "/indicator-values"),
     ("get", "/indicators/compliance"),
     ("get", "/assessments/{id}/results"),
+    ("get", "/search"),  # new in issue 15: global search
 }
 
 

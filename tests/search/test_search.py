@@ -4,13 +4,17 @@ input answered clearly, and a bounded number of statements."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.search.index import reindex
 from app.search.models import SearchDocument
+from app.tasks import services as task_services
 from app.tasks.models import ProgressReport
+from app.tasks.writing import NewItems
 from app.timeutil import utcnow
 from app.visits.models import Finding
 from tests.search.conftest import found, keys
@@ -211,3 +215,22 @@ def test_the_migration_and_reindex_agree(world):
     assert {k for k, _, _ in before} == set(WORDS)
     reindex(db.session.connection(), now=utcnow())
     assert rows() == before
+
+
+def test_items_imported_in_bulk_are_indexed(world, as_user):
+    """An import writes its items with Core inserts (app.tasks.writing.NewItems): they are
+    indexed in the same transaction all the same."""
+    batch = NewItems()
+    for n, title in enumerate(("诉前调解指导", "调解平台对接")):
+        task_services.create_task(
+            world.assigner,
+            world.task.project,
+            title=title,
+            deadline=date(2026, 6, 30),
+            source_key=f"k{n}",
+            now=utcnow(),
+            batch=batch,
+        )
+    batch.write()
+    db.session.commit()
+    assert found(as_user(world.reviewer), "调解")["total"] == 2
