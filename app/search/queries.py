@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import url_for
 from markupsafe import Markup
-from sqlalchemy import and_, column, false, func, literal_column, or_, select, table, text
+from sqlalchemy import and_, case, column, false, func, literal_column, or_, select, table, text
 
 from app import authz
 from app.extensions import db
@@ -143,7 +143,12 @@ def search(
     if wanted > (page - 1) * per_page:
         listed, rank = _matching(query, SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
         listed = listed.where(visible(user, (kind,)) if kind else scoped)
-        rows = db.session.execute(listed.order_by(rank, SD.id).limit(per_page).offset((page - 1) * per_page))
+        # Units are the directory: in the list of every kind they follow the work itself
+        # (bm25 favours their few words over an item's title and requirements).
+        directory_last = case((SD.kind == "unit", 1), else_=0)
+        rows = db.session.execute(
+            listed.order_by(directory_last, rank, SD.id).limit(per_page).offset((page - 1) * per_page)
+        )
         words = query.words()
         for r in rows:
             endpoint, arg, attr = _PAGES[r.kind]
