@@ -83,6 +83,8 @@ def _insert_statement(dialect: str):
 
 def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
     """Rewrite the documents of these objects (deleted ones lose theirs)."""
+    if not _has_index(conn):
+        return
     stmt = _insert_statement(conn.dialect.name)
     for source, ids in changes.items():
         kinds, build, _ = SOURCES[source]
@@ -97,6 +99,19 @@ def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
             )
             if docs:
                 conn.execute(stmt, [{**d, "updated_at": now} for d in docs])
+
+
+_INDEXED_DATABASES: set[str] = set()
+
+
+def _has_index(conn: Any) -> bool:
+    """Whether this database has the index yet: code of this release may write to one
+    still at an older revision (a test of an older migration, an upgrade under way).
+    Only a yes is remembered, so the first flush after `flask db upgrade` indexes."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    if key not in _INDEXED_DATABASES and inspect(conn).has_table(SearchDocument.__tablename__):
+        _INDEXED_DATABASES.add(key)
+    return key in _INDEXED_DATABASES
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:

@@ -208,9 +208,12 @@ def test_a_bounded_number_of_statements(world, as_user, count_queries):
 
 def test_the_migration_and_reindex_agree(world):
     """Rebuilding the index gives the documents the hooks wrote."""
-    rows = lambda: set(
-        db.session.execute(select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens))
-    )  # noqa: E731
+
+    def rows():
+        return set(
+            db.session.execute(select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens))
+        )
+
     before = rows()
     assert {k for k, _, _ in before} == set(WORDS)
     reindex(db.session.connection(), now=utcnow())
