@@ -105,11 +105,16 @@ class Results:
 
 
 def visible(user: Any, kinds: tuple[str, ...]) -> Any:
-    """Documents of these kinds whose objects the user may see."""
-    clauses = [
-        and_(SD.kind == kind, SD.object_id.in_(authz.scope(select(_MODELS[kind].id), _MODELS[kind], user)))
-        for kind in kinds
-    ]
+    """Documents of these kinds whose objects the user may see: the policy's own clause
+    (authz.scope), asked of each matching document's object (EXISTS on its primary key)
+    rather than as the list of every visible id — at the top of a province that list is
+    every item and assignment (≈ 1.5 s to build on SQLite), while a query matches a few
+    thousand documents at most."""
+    clauses = []
+    for kind in kinds:
+        model = _MODELS[kind]
+        mine = authz.scope(select(model.id).where(model.id == SD.object_id), model, user)
+        clauses.append(and_(SD.kind == kind, mine.exists()))
     return or_(*clauses) if clauses else false()
 
 
