@@ -237,3 +237,48 @@ def test_items_imported_in_bulk_are_indexed(world, as_user):
     batch.write()
     db.session.commit()
     assert found(as_user(world.reviewer), "调解")["total"] == 2
+
+
+def test_an_upgraded_database_finds_its_old_data(tmp_path, backend):
+    """Objects written before 0014 are indexed by the migration itself, the same documents
+    `reindex` makes."""
+    if backend != "sqlite":
+        pytest.skip("the upgrade from 0013 is run on a SQLite file of its own")
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from tests import factories
+    from tests.conftest import MIGRATIONS
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0013_assessment_reads")
+        tree = factories.build_tree()
+        assigner = factories.user("old_assigner", tree.inter1, ["assigner"])
+        (staff,) = factories.receivers(tree.base1)
+        task = factories.task(
+            assigner, factories.project(assigner), title="旧事项规范台账", requirements="逐月报送"
+        )
+        (a,) = factories.assign(assigner, task, tree.base1)
+        db.session.add(
+            ProgressReport(assignment_id=a.id, author_id=staff.id, text="已建立台账", created_at=utcnow())
+        )
+        db.session.commit()
+        upgrade(directory=str(MIGRATIONS))
+        migrated = set(
+            db.session.execute(select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens))
+        )
+        assert ("task", task.id, "旧事 事项 项规 规范 范台 台账 逐月 月报 报送") in migrated
+        assert ("report", a.id, "已建 建立 立台 台账") in migrated
+        reindex(db.session.connection(), now=utcnow())
+        assert (
+            set(
+                db.session.execute(
+                    select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens)
+                )
+            )
+            == migrated
+        )
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
