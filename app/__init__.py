@@ -103,6 +103,7 @@ def _import_models() -> None:
     import app.org.models  # noqa: F401
     import app.reminders.models  # noqa: F401
     import app.savedviews.models  # noqa: F401
+    import app.search.models  # noqa: F401
     import app.security.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.visits.models  # noqa: F401
@@ -148,6 +149,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(savedviews_bp)
     register_savedviews_policy()
+    from app.search import bp as search_bp
+    from app.search import register as register_search
+
+    app.register_blueprint(search_bp)  # global search (issue 15)
+    register_search(app)  # its index hook, policy clauses and `flask search reindex`
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

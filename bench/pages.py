@@ -3,6 +3,8 @@ bound it must meet (the targets of issue 11)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bench.client import Client
 from bench.targets import FAST, PAGE, ROLLUP, Target, deep_page
 
@@ -137,6 +139,24 @@ def pages(ids: dict, c: dict[str, Client]) -> list[Page]:
             PAGE,
             c["reviewer-api"],
             "/api/v1/indicators/compliance",
+        ),
+        # global search (issue 15): the whole province's reviewer (every document in scope)
+        # and a tribunal head (a small scope), a common word and a rarer one
+        ("search", "搜索 /search?q=法庭（全省，强基办）", FAST, c["reviewer"], "/search?q=" + quote("法庭")),
+        ("search-head", "搜索 /search?q=法庭（庭长）", FAST, c["head"], "/search?q=" + quote("法庭")),
+        (
+            "search-kind",
+            "搜索 /search?q=整改&kind=rectification，第 2 页（全省）",
+            FAST,
+            c["reviewer"],
+            "/search?q=" + quote("整改") + "&kind=rectification&page=2",
+        ),
+        (
+            "api-search",
+            "API /api/v1/search?q=法庭（全省）",
+            FAST,
+            c["reviewer-api"],
+            "/api/v1/search?q=" + quote("法庭"),
         ),
         (
             "api-coverage",

@@ -24,6 +24,12 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """The search index's FTS5 table and its shadow tables are made by DDL, not by the
+    models (app/search/models.py): autogenerate neither creates nor drops them."""
+    return not (type_ == "table" and name and name.startswith("search_fts"))
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -46,6 +52,7 @@ def run_migrations_online() -> None:
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_object", include_object)
     conf_args["render_as_batch"] = True
 
     with target_db.engine.connect() as connection:

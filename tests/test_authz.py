@@ -866,6 +866,11 @@ ROUTES: dict[str, Row] = {
     "schedule.day": Row("GET", _u("/calendar/2099-06-30"), anyone, positional=False),
     "schedule.gantt": Row("GET", lambda c, p: f"/projects/{_project(c, p)}/gantt", project_visible),
     # --- end calendar and Gantt
+    # --- global search (issue 15): every user searches; what is found is the policy's
+    # (test_search_finds_exactly_what_the_policy_shows, below)
+    "search.search_page": Row("GET", _u("/search?q=事项"), anyone, positional=False),
+    "api.search": Row("GET", _u("/api/v1/search?q=事项"), anyone, positional=False),
+    # --- end global search
 }
 
 
@@ -1481,3 +1486,63 @@ def test_assignment_list_shows_an_item_assigned_sideways_from_the_subtree(app, t
         ).get_json()["token"]
         api = c2.get("/api/v1/assignments?status=open", headers={"Authorization": f"Bearer {token}"})
         assert (a.id in {row["id"] for row in api.get_json()["items"]}) is seen, user.username
+
+
+# --- global search (issue 15)
+# A word each of the grid's objects of a kind holds (titles, report text, descriptions).
+SEARCH_WORDS = {
+    "task": "事项",
+    "report": "进展",
+    "visit": "走访",
+    "finding": "问题",
+    "rectification": "整改",
+    "circular": "通报",
+    "unit": "人民",
+}
+
+
+def _searchable(kind):
+    """(model of the page, its view action, the objects of this kind in the grid)."""
+    from app.org.models import Unit
+    from app.reminders.models import Circular
+
+    if kind == "task":
+        return "task.view", db.session.scalars(select(Task).where(Task.kind == "task")).all()
+    if kind in ("report", "rectification"):
+        want = "task" if kind == "report" else "rectification"
+        rows = db.session.scalars(select(Assignment).join(Task).where(Task.kind == want)).all()
+        if kind == "report":
+            with_reports = set(db.session.scalars(select(ProgressReport.assignment_id)))
+            rows = [a for a in rows if a.id in with_reports]
+        return "assignment.view", rows
+    model = {"visit": Visit, "finding": Finding, "circular": Circular, "unit": Unit}[kind]
+    action = {
+        "visit": "visit.view",
+        "finding": "visit.view",
+        "circular": "circular.view",
+        "unit": "unit.view",
+    }
+    return action[kind], db.session.scalars(select(model)).all()
+
+
+@pytest.mark.parametrize("role", ("reviewer", "assigner", "leader", "coordinator", "tribunal_head", "staff"))
+def test_search_finds_exactly_what_the_policy_shows(app, tree, as_user, role):
+    """For each kind, the API's search finds the grid objects the actor may open (the
+    per-object policy, `sees` and the view rule) and nothing else."""
+    from app import authz
+
+    ctx = _context(tree, role)
+    client = as_user(ctx.actor)
+    failures = []
+    for kind, word in SEARCH_WORDS.items():
+        action, objects = _searchable(kind)
+        expected = set()
+        for obj in objects:
+            target = db.session.get(Visit, obj.visit_id) if kind == "finding" else obj
+            if authz.sees(ctx.actor, target) and authz.can(ctx.actor, action, target):
+                expected.add(obj.id)
+        resp = client.get("/api/v1/search", query_string={"q": word, "kind": kind, "per_page": 50})
+        got = {i["id"] for i in resp.get_json()["items"]}
+        if got != expected:
+            failures.append(f"{kind} as {role}: found {sorted(got)}, may see {sorted(expected)}")
+    assert not failures, "\n".join(failures)

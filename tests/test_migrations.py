@@ -10,6 +10,7 @@ from sqlalchemy import Column, bindparam, text
 from sqlalchemy.schema import CreateIndex
 
 from app.extensions import BUSY_TIMEOUT_MS, db
+from app.search.models import is_fts_object
 
 
 def test_migrations_match_models(app):
@@ -19,7 +20,9 @@ def test_migrations_match_models(app):
         # test_expression_indexes_match_models checks them instead.
         warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
         warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        # the search index's FTS5 tables are made by DDL, not by the models (issue 15)
+        skip_fts = lambda obj, name, type_, *_: not (type_ == "table" and is_fts_object(name))  # noqa: E731
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": skip_fts})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
 

@@ -19,6 +19,7 @@ from app.api import (  # noqa: E402
     links_api,
     notifications_api,
     openapi,
+    search_api,
     tasks_api,
     visits_api,
 )

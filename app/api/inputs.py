@@ -26,6 +26,7 @@ from app.api.fields import (
     Text,
     Version,
 )
+from app.search.documents import KINDS as SEARCH_KINDS
 from app.tasks.models import STATUSES
 
 PAGE_MAX = 100_000
@@ -258,3 +259,21 @@ class RankingsQuery(Schema):
         load_default="rate",
         metadata={"description": "排名依据，默认 rate（按期完成率）"},
     )
+
+
+# ---------------------------------------------------------------- search (issue 15)
+
+
+class SearchQuery(Schema):
+    q = Text(
+        required=True,
+        max_length=100,
+        blank=False,
+        metadata={"description": "要查找的文字（至少两个字，无需分词；多个词用空格隔开，须同时出现）"},
+    )
+    kind = Choice(
+        tuple(SEARCH_KINDS),
+        metadata={"description": "只查这一类：" + "、".join(f"{k}（{v}）" for k, v in SEARCH_KINDS.items())},
+    )
+    page = Int(minimum=1, maximum=PAGE_MAX, load_default=1)
+    per_page = Int(minimum=1, maximum=50, load_default=20)

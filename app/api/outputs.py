@@ -551,3 +551,31 @@ class RankingsOut(Out):
     unit_id = f.Integer(required=True)
     rankings = f.List(f.Nested(RankRowSchema), required=True)
     red_list = f.List(f.Nested(RedListOut), required=True)
+
+
+# ---------------------------------------------------------------- search (issue 15)
+
+
+class SearchHitOut(Out):
+    kind = f.String(
+        required=True,
+        metadata={"description": "task、report、visit、finding、rectification、circular 或 unit"},
+    )
+    kind_label = f.String(required=True)
+    id = f.Integer(
+        required=True, metadata={"description": "该对象的 id（进度反馈、整改事项：承办事项的 id）"}
+    )
+    title = f.String(required=True)
+    snippet = f.String(required=True, metadata={"description": "正文中匹配处前后的文字（纯文本）"})
+    url = f.String(required=True, metadata={"description": "该对象的页面"})
+
+
+class SearchPageOut(Out):
+    q = f.String(required=True)
+    items = f.List(f.Nested(SearchHitOut), required=True)
+    counts = f.Dict(
+        keys=f.String(), values=f.Integer(), required=True, metadata={"description": "每类的结果数"}
+    )
+    total = f.Integer(required=True)
+    page = f.Integer(required=True)
+    per_page = f.Integer(required=True)

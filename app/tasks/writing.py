@@ -23,6 +23,7 @@ from app.journal import JournalEntry, record, snapshot
 from app.notifications import add_new_only, notify_users
 from app.org.models import User, UserRole
 from app.tasks.models import Assignment, Task
+from app.timeutil import utcnow
 from app.validation import Forbidden
 
 Notice = Callable[[], dict]  # the keyword arguments of notify_users, asked once the subject has its id
@@ -206,6 +207,11 @@ class NewItems(OneByOne):
         for a in self.assignments:
             a.task_id = a.task.id
         _insert(self.assignments, match=("task_id", "unit_id", "period_label"))
+        # these inserts bypass the ORM's flush, so the search index is told here (issue 15)
+        # (new items only: their assignments have no reports yet, so no documents)
+        from app.search.index import refresh as refresh_search  # app.search imports the domains
+
+        refresh_search(db.session.connection(), {"task": {t.id for t in self.tasks}}, now=utcnow())
         if self._journal:
             db.session.execute(
                 JournalEntry.__table__.insert(),

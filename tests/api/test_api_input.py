@@ -358,6 +358,7 @@ OPERATIONS = {
     # new in issue 15: links between items
     ("post", "/tasks/{id}/links"),
     ("delete", "/task-links/{id}"),
+    ("get", "/search"),  # new in issue 15: global search
 }
 
 

@@ -1,0 +1,140 @@
+"""Keeping the index in step with every write, in the writer's own transaction.
+
+A session hook (after each flush) sees which indexed objects — or the children whose
+text they carry (a progress report → its assignment's document, a unit's alias → the
+unit's) — were inserted, changed in an indexed column, or deleted, and rewrites their
+documents through the same connection: a rollback takes the documents with it. Writes
+that bypass the ORM call `refresh` themselves (app.tasks.writing) or end with
+`reindex` (the bench generator, `flask search reindex`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, event, func, insert, inspect, literal_column, select
+from sqlalchemy.orm import Session
+
+from app.org.models import Unit, UnitName
+from app.reminders.models import Circular
+from app.search.documents import SOURCES
+from app.search.models import SearchDocument
+from app.tasks.models import Assignment, ProgressReport, Task
+from app.timeutil import utcnow
+from app.visits.models import Finding, Visit
+
+CHUNK = 500
+# model → (its source, the columns whose change rewrites its document)
+WATCHED: dict[type, tuple[str, tuple[str, ...]]] = {
+    Task: ("task", ("title", "requirements", "notes", "kind", "owner_unit_id")),
+    Assignment: ("assignment", ("unit_id", "task_id")),
+    Visit: (
+        "visit",
+        ("title", "team", "topics", "summary", "suggestions", "solved_on_spot", "organizer_unit_id"),
+    ),
+    Finding: ("finding", ("description", "unit_id", "visit_id")),
+    Circular: ("circular", ("title", "body", "unit_id")),
+    Unit: ("unit", ("name",)),
+}
+# A change here also rewrites the documents that show it: an item's title is its
+# assignments' (reports, rectification) title too; a visit's title its findings'.
+CASCADES = {
+    Task: (("title", "requirements", "kind"), Assignment.id, Assignment.task_id, "assignment"),
+    Visit: (("title",), Finding.id, Finding.visit_id, "finding"),
+}
+
+
+def _changed(obj: Any, columns: tuple[str, ...]) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[c].history.has_changes() for c in columns)
+
+
+def changes_of(session: Session) -> tuple[dict[str, set[int]], dict[type, set[int]]]:
+    """(source → ids to rewrite, parent model → ids whose children to rewrite)."""
+    changes: dict[str, set[int]] = defaultdict(set)
+    cascades: dict[type, set[int]] = defaultdict(set)
+    for state, objs in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
+        for obj in objs:
+            model = type(obj)
+            if model is ProgressReport:
+                changes["assignment"].add(obj.assignment_id)
+            elif model is UnitName:
+                changes["unit"].add(obj.unit_id)
+            elif model in WATCHED:
+                source, columns = WATCHED[model]
+                if state != "dirty" or _changed(obj, columns):
+                    changes[source].add(obj.id)
+                cascade = CASCADES.get(model)
+                if cascade and state == "dirty" and _changed(obj, cascade[0]):
+                    cascades[model].add(obj.id)
+    return changes, cascades
+
+
+def _insert_statement(dialect: str):
+    values = {
+        c: bindparam(c)
+        for c in ("kind", "object_id", "unit_id", "parent_id", "title", "body", "tokens", "updated_at")
+    }
+    if dialect == "postgresql":
+        values["tsv"] = func.to_tsvector(literal_column("'simple'::regconfig"), bindparam("tokens"))
+    return insert(SearchDocument.__table__).values(**values)
+
+
+def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
+    """Rewrite the documents of these objects (deleted ones lose theirs)."""
+    if not _has_index(conn):
+        return
+    stmt = _insert_statement(conn.dialect.name)
+    for source, ids in changes.items():
+        kinds, build, _ = SOURCES[source]
+        ordered = sorted(i for i in ids if i is not None)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            docs = build(conn, chunk)
+            conn.execute(
+                delete(SearchDocument).where(
+                    SearchDocument.kind.in_(kinds), SearchDocument.object_id.in_(chunk)
+                )
+            )
+            if docs:
+                conn.execute(stmt, [{**d, "updated_at": now} for d in docs])
+
+
+_INDEXED_DATABASES: set[str] = set()
+
+
+def _has_index(conn: Any) -> bool:
+    """Whether this database has the index yet: code of this release may write to one
+    still at an older revision (a test of an older migration, an upgrade under way).
+    Only a yes is remembered, so the first flush after `flask db upgrade` indexes."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    if key not in _INDEXED_DATABASES and inspect(conn).has_table(SearchDocument.__tablename__):
+        _INDEXED_DATABASES.add(key)
+    return key in _INDEXED_DATABASES
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    changes, cascades = changes_of(session)
+    if not changes and not cascades:
+        return
+    conn = session.connection()
+    for model, parent_ids in cascades.items():
+        _, child_id, parent_col, source = CASCADES[model]
+        changes[source].update(conn.scalars(select(child_id).where(parent_col.in_(sorted(parent_ids)))))
+    refresh(conn, changes, now=utcnow())
+
+
+def install() -> None:
+    """Listen to every session's flushes (once)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+
+
+def reindex(conn: Any, *, now: datetime) -> int:
+    """Rebuild the whole index from the objects (after bulk loads); the documents made."""
+    conn.execute(delete(SearchDocument))
+    for source, (_, _, model) in SOURCES.items():
+        ids = list(conn.scalars(select(model.id).order_by(model.id)))
+        refresh(conn, {source: set(ids)}, now=now)
+    return conn.scalar(select(func.count()).select_from(SearchDocument))

@@ -1,0 +1,20 @@
+"""Search answers only what the policy lets the user see: each kind of document is kept
+to the ids `authz.scope` gives for its model, in SQL. A finding is seen with its visit;
+its SQL twin joins the policy here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app import authz
+from app.visits.models import Finding, Visit
+
+
+def _finding_clause(user: Any):
+    return Finding.visit_id.in_(authz.scope(select(Visit.id), Visit, user))
+
+
+def register() -> None:
+    authz.CLAUSES[Finding] = _finding_clause

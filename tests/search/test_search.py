@@ -1,0 +1,284 @@
+"""Global search: a two-character Chinese word found in every kind, never an object
+outside the caller's scope, the index in step with every write (and a rollback), bad
+input answered clearly, and a bounded number of statements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.extensions import db
+from app.search.index import reindex
+from app.search.models import SearchDocument
+from app.tasks import services as task_services
+from app.tasks.models import ProgressReport
+from app.tasks.writing import NewItems
+from app.timeutil import utcnow
+from app.visits.models import Finding
+from tests.search.conftest import found, keys
+
+# kind → a two-character word only its document holds
+WORDS = {
+    "task": "国徽",
+    "report": "门牌",
+    "visit": "诉讼",
+    "finding": "归档",
+    "rectification": "卷宗",
+    "circular": "先进",
+    "unit": "西山",
+}
+
+
+def test_a_two_character_word_is_found_in_each_kind(world, as_user):
+    """The high court's reviewer sees everything: each word finds its kind's object, and
+    its page link."""
+    client = as_user(world.reviewer)
+    expected = {
+        "task": world.task.id,
+        "report": world.a1.id,
+        "visit": world.visit.id,
+        "finding": world.finding.id,
+        "rectification": world.rectification.id,
+        "circular": world.issued.id,
+        "unit": world.tree.trib2.id,
+    }
+    for kind, word in WORDS.items():
+        answer = found(client, word)
+        assert (kind, expected[kind]) in keys(answer), (kind, word, answer)
+        hit = next(i for i in answer["items"] if i["kind"] == kind)
+        assert hit["url"].startswith("/")
+    finding = found(client, "归档", kind="finding")["items"][0]
+    assert finding["url"] == f"/visits/{world.visit.id}"
+    # a word inside a longer run, and a longer phrase, are found; a word split apart is not
+    assert ("task", world.task.id) in keys(found(client, "法庭标识"))
+    assert ("task", world.task.id) not in keys(found(client, "标识国徽"))
+
+
+def test_never_outside_the_callers_scope(world, as_user):
+    """Another court's items, reports, visits, findings, rectifications are not found; a
+    draft circular only by the reviewers of its court."""
+    trib3 = as_user(world.trib3_head)  # under base2: none of trib1's or base1's things
+    for word in ("门牌", "诉讼", "归档", "卷宗", "西山"):
+        assert found(trib3, word)["total"] == 0, word
+    base2 = as_user(world.base2_staff)  # received the item, did not report on it
+    assert keys(found(base2, "国徽")) == {("task", world.task.id)}
+    assert found(base2, "门牌")["total"] == 0
+    other = as_user(world.base3_coord)  # another intermediate court's subtree
+    for word in WORDS.values():
+        assert found(other, word)["total"] == 0, word
+    head = as_user(world.trib1_head)  # the visited tribunal: its rectification, not the item
+    assert ("rectification", world.rectification.id) in keys(found(head, "卷宗"))
+    assert found(head, "国徽")["total"] == 0
+    # drafts: the reviewer above sees it, the assigner of the court itself does not
+    assert ("circular", world.draft.id) in keys(found(as_user(world.reviewer), "批评"))
+    assigner = as_user(world.assigner)
+    assert found(assigner, "批评")["total"] == 0
+    assert ("circular", world.issued.id) in keys(found(assigner, "先进"))
+
+
+def test_results_are_grouped_paginated_and_highlighted(world, as_user):
+    """Counts per kind, a kind filter, a page beyond the last, the words marked and
+    everything else escaped."""
+    client = as_user(world.reviewer)
+    answer = found(client, "人民")
+    assert answer["counts"]["unit"] == answer["total"] == 9
+    page2 = found(client, "人民", per_page=5, page=2)
+    assert len(page2["items"]) == 4 and page2["total"] == 9
+    assert found(client, "人民", page=99)["items"] == []
+    assert found(client, "人民", kind="task")["total"] == 0
+    world.task.requirements = "统一悬挂国徽<script>alert(1)</script>"
+    db.session.commit()
+    html = client.get("/search", query_string={"q": "国徽"}).get_data(as_text=True)
+    assert "<mark>国徽</mark>" in html
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert client.get("/search", query_string={"q": "人民", "page": "99999999999"}).status_code == 200
+
+
+def test_create_edit_delete_keep_the_index_in_step(world, as_user):
+    """Each write shows at once: a new report, an edited title, a deleted finding, a
+    renamed unit; the documents change in the writer's transaction."""
+    client = as_user(world.reviewer)
+    now = utcnow()
+    db.session.add(
+        ProgressReport(
+            assignment_id=world.a2.id, author_id=world.base2_staff.id, text="完成测绘", created_at=now
+        )
+    )
+    world.task.title = "规范法庭徽标"
+    world.visit.summary = "座谈交流"
+    world.issued.body = "通报表彰"
+    world.tree.trib2.name = "北岭人民法庭"
+    db.session.commit()
+    assert ("report", world.a2.id) in keys(found(client, "测绘"))
+    assert ("task", world.task.id) in keys(found(client, "徽标"))
+    assert found(client, "标识")["total"] == 0
+    assert ("rectification", world.rectification.id) in keys(found(client, "卷宗"))
+    assert found(client, "诉讼")["total"] == 0 and found(client, "座谈")["total"] == 1
+    assert found(client, "表彰")["total"] == 1 and found(client, "先进")["total"] == 0
+    assert ("unit", world.tree.trib2.id) in keys(found(client, "北岭"))
+    # deletes: the finding, then the only report of an assignment
+    db.session.execute(delete(ProgressReport).where(ProgressReport.assignment_id == world.a2.id))
+    db.session.delete(db.session.get(Finding, world.finding.id))
+    db.session.commit()
+    assert found(client, "归档", kind="finding")["total"] == 0
+    # a Core delete bypasses the hook; `flask search reindex` catches up
+    assert found(client, "测绘")["total"] == 1
+    reindex(db.session.connection(), now=now)
+    db.session.commit()
+    assert found(client, "测绘")["total"] == 0
+    assert ("report", world.a1.id) in keys(found(client, "门牌"))
+
+
+def test_a_rollback_leaves_no_document(world):
+    """A write rolled back takes its documents with it."""
+    world.visit.summary = "走访群众"
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).where(SearchDocument.body.contains("走访群众"))) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(SearchDocument.body.contains("走访群众"))) == 0
+    assert db.session.scalar(select(func.count()).where(SearchDocument.body.contains("诉讼"))) == 1
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '国徽"',
+        '"国徽',
+        "国徽*",
+        "*国徽",
+        "NEAR(国徽",
+        "国徽 OR",
+        "OR 国徽",
+        "国徽 AND NOT",
+        "国徽:*",
+        "国徽 & !",
+        "国徽')",
+    ],
+)
+def test_fts_syntax_is_just_text(world, as_user, q):
+    """Quotes, stars, NEAR, OR, AND, NOT, tsquery operators: searched as text, 200."""
+    client = as_user(world.reviewer)
+    answer = found(client, q)
+    has_words = any(w in q.lower() for w in ("near", "or", "and", "not"))
+    assert keys(answer) == ({("task", world.task.id)} if not has_words else keys(answer))
+    if not has_words:
+        assert answer["total"] == 1
+    assert client.get("/search", query_string={"q": q}).status_code == 200
+
+
+def test_bad_input_is_answered_clearly(world, as_user):
+    """One character, 10,000, NUL and control characters, an unknown kind."""
+    client = as_user(world.reviewer)
+    for q in ("国", "  国  ", '"', "**", "a"):
+        resp = client.get("/api/v1/search", query_string={"q": q})
+        assert resp.status_code == 400 and "请至少输入两个字" in resp.get_json()["error"], q
+        page = client.get("/search", query_string={"q": q})
+        assert page.status_code == 200 and "请至少输入两个字" in page.get_data(as_text=True), q
+    resp = client.get("/api/v1/search", query_string={"q": "国" * 10_000})
+    assert resp.status_code == 400 and "100" in resp.get_json()["error"]
+    page = client.get("/search", query_string={"q": "国" * 10_000})
+    assert page.status_code == 200 and "搜索内容过长" in page.get_data(as_text=True)
+    assert client.get("/api/v1/search", query_string={"q": "国\x00徽"}).status_code == 400
+    assert client.get("/search", query_string={"q": "国\x00徽"}).status_code == 400  # refused app-wide
+    page = client.get("/search", query_string={"q": "国徽\x07\x1b"})
+    assert page.status_code == 200 and "<mark>国徽</mark>" in page.get_data(as_text=True)
+    assert ("task", world.task.id) in keys(found(client, "国\x07徽"))
+    resp = client.get("/api/v1/search", query_string={"q": "国徽", "kind": "nope"})
+    assert resp.status_code == 400 and "kind" in resp.get_json()["error"]
+    page = client.get("/search", query_string={"q": "国徽", "kind": "nope"})
+    assert page.status_code == 400 and "不支持的类别" in page.get_data(as_text=True)
+    assert client.get("/api/v1/search").status_code == 400
+
+
+def test_a_bounded_number_of_statements(world, as_user, count_queries):
+    """The page and the API: ≤ 15 statements, whatever matches."""
+    client = as_user(world.reviewer)
+    for url in (
+        "/search?q=人民",
+        "/search?q=人民&kind=unit&page=2",
+        "/api/v1/search?q=国徽",
+        "/api/v1/search?q=人民法院",
+    ):
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        assert len(statements) <= 15, (url, len(statements), statements)
+
+
+def test_the_migration_and_reindex_agree(world):
+    """Rebuilding the index gives the documents the hooks wrote."""
+
+    def rows():
+        return set(
+            db.session.execute(select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens))
+        )
+
+    before = rows()
+    assert {k for k, _, _ in before} == set(WORDS)
+    reindex(db.session.connection(), now=utcnow())
+    assert rows() == before
+
+
+def test_items_imported_in_bulk_are_indexed(world, as_user):
+    """An import writes its items with Core inserts (app.tasks.writing.NewItems): they are
+    indexed in the same transaction all the same."""
+    batch = NewItems()
+    for n, title in enumerate(("诉前调解指导", "调解平台对接")):
+        task_services.create_task(
+            world.assigner,
+            world.task.project,
+            title=title,
+            deadline=date(2026, 6, 30),
+            source_key=f"k{n}",
+            now=utcnow(),
+            batch=batch,
+        )
+    batch.write()
+    db.session.commit()
+    assert found(as_user(world.reviewer), "调解")["total"] == 2
+
+
+def test_an_upgraded_database_finds_its_old_data(tmp_path, backend):
+    """Objects written before 0014 are indexed by the migration itself, the same documents
+    `reindex` makes."""
+    if backend != "sqlite":
+        pytest.skip("the upgrade from 0013 is run on a SQLite file of its own")
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from tests import factories
+    from tests.conftest import MIGRATIONS
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0013_assessment_reads")
+        tree = factories.build_tree()
+        assigner = factories.user("old_assigner", tree.inter1, ["assigner"])
+        (staff,) = factories.receivers(tree.base1)
+        task = factories.task(
+            assigner, factories.project(assigner), title="旧事项规范台账", requirements="逐月报送"
+        )
+        (a,) = factories.assign(assigner, task, tree.base1)
+        db.session.add(
+            ProgressReport(assignment_id=a.id, author_id=staff.id, text="已建立台账", created_at=utcnow())
+        )
+        db.session.commit()
+        upgrade(directory=str(MIGRATIONS))
+        migrated = set(
+            db.session.execute(select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens))
+        )
+        assert ("task", task.id, "旧事 事项 项规 规范 范台 台账 逐月 月报 报送") in migrated
+        assert ("report", a.id, "已建 建立 立台 台账") in migrated
+        reindex(db.session.connection(), now=utcnow())
+        assert (
+            set(
+                db.session.execute(
+                    select(SearchDocument.kind, SearchDocument.object_id, SearchDocument.tokens)
+                )
+            )
+            == migrated
+        )
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
