@@ -1,7 +1,7 @@
 """saved views (issue 15)
 
 Revision ID: 0015_saved_views
-Revises: 0013_assessment_reads
+Revises: 0014_search_index
 Create Date: 2026-12-06 22:45:20.004051
 
 我的查询: one row per saved list query (assignments and rectifications, visits,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0015_saved_views"
-down_revision = "0013_assessment_reads"
+down_revision = "0014_search_index"
 branch_labels = None
 depends_on = None
 
