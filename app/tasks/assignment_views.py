@@ -189,6 +189,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
     """Everything the page shows, in a fixed number of statements however long the
     history (app/tasks/detail.py); `extra`: what a refused action adds (the split's
     confirmation)."""
+    from app.discussion import queries as discussion  # imports this module's package
     children = detail.load_page(a)
     reports, steps = detail.reports(a), detail.steps(a)
     report_files, step_files = detail.files(a, reports, steps)
@@ -212,6 +213,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
         if returns and a.status == "returned"
         else None,
         visit=detail.visit_of(a),
+        discussion=discussion.panel(a, current_user),  # issue 15: comments and 关注
         **{"held": None, **extra},
     )
 

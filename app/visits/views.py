@@ -139,6 +139,7 @@ def visit_new():
 
 
 def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = None) -> dict:
+    from app.discussion import queries as discussion  # imports this module's package
     if record_form is None:
         record_form = forms.RecordForm(formdata=None)
         record_form.fill_from(visit)
@@ -159,6 +160,7 @@ def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = N
         unrecorded=queries.is_unrecorded(visit, today),
         dates=docx.visit_dates(visit),
         planned=docx.date_range_cn(visit.planned_start, visit.planned_end),
+        discussion=discussion.panel(visit, current_user),  # issue 15: comments and 关注
     )
 
 
