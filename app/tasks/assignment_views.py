@@ -190,6 +190,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
     history (app/tasks/detail.py); `extra`: what a refused action adds (the split's
     confirmation)."""
     from app.discussion import queries as discussion  # imports this module's package
+
     children = detail.load_page(a)
     reports, steps = detail.reports(a), detail.steps(a)
     report_files, step_files = detail.files(a, reports, steps)

@@ -140,6 +140,7 @@ def visit_new():
 
 def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = None) -> dict:
     from app.discussion import queries as discussion  # imports this module's package
+
     if record_form is None:
         record_form = forms.RecordForm(formdata=None)
         record_form.fill_from(visit)
