@@ -99,7 +99,11 @@ def actors_of(entries: list[JournalEntry]) -> dict[int, Any]:
     ids = {e.actor_id for e in entries if e.actor_id}
     if not ids:
         return {}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    from sqlalchemy.orm import lazyload
+
+    # names, not roles: the roles' selectin load was one more statement on every page
+    stmt = select(User).where(User.id.in_(ids)).options(lazyload(User.role_rows))
+    return {u.id: u for u in db.session.scalars(stmt)}
 
 
 FIELD_LABELS = {
