@@ -56,6 +56,7 @@ def register(app: Flask) -> None:
             load_demo_tasks,
             load_demo_visits,
         )
+        from app.discussion.demo import load_demo_discussion
         from app.seed.demo_indicators import load_demo_indicators
 
         created = load_demo(utcnow())
@@ -65,12 +66,13 @@ def register(app: Flask) -> None:
         checklists = load_demo_checklists(utcnow())
         history = load_demo_history(utcnow())
         indicator_values = load_demo_indicators(utcnow())
+        comments = load_demo_discussion(utcnow())  # issue 15
         db.session.commit()
         click.echo(
             f"demo data: units_created={created['units']} users_created={created['users']} "
             f"standards_created={standards} tasks_created={tasks} visits_created={visits} "
             f"checklists_created={checklists} history_items_created={history} "
-            f"indicator_values_created={indicator_values}"
+            f"indicator_values_created={indicator_values} comments_created={comments}"
         )
 
     @seed.command("standards")
