@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
         from app.checklists.standards import load_standard_templates
+        from app.discussion.demo import load_demo_discussion
         from app.seed.demo import (
             load_demo,
             load_demo_checklists,
@@ -56,7 +57,6 @@ def register(app: Flask) -> None:
             load_demo_tasks,
             load_demo_visits,
         )
-        from app.discussion.demo import load_demo_discussion
         from app.seed.demo_indicators import load_demo_indicators
 
         created = load_demo(utcnow())
