@@ -16,6 +16,7 @@ from app.notifications import Notification
 from app.validation import Forbidden
 from app.visits import services as visit_services
 from tests.discussion.conftest import NOW
+from tests.visits.test_views import _done
 
 
 def _notes(user, kind=None):
@@ -185,26 +186,44 @@ def _watch_notes(user):
     return [n.message for n in _notes(user, "watch")]
 
 
+def _report(w, a, who, text, minute, *, submit):
+    w.services.add_report(
+        who,
+        a,
+        text=text,
+        percent=100 if submit else 50,
+        files=[],
+        submit=submit,
+        expected_version=a.version,
+        now=NOW + timedelta(minutes=minute),
+    )
+    db.session.commit()
+
+
+def _review(w, a, decision, comment, minute, who=None):
+    w.services.review(
+        who or w.u.assigner,
+        a,
+        decision=decision,
+        comment=comment,
+        expected_version=a.version,
+        now=NOW + timedelta(minutes=minute),
+    )
+    db.session.commit()
+
+
 def test_watchers_hear_of_each_kind_of_change_but_not_their_own(w):
     """The base1 coordinator watches the item, inter1's staff watches it too: a comment, a
     report, a step, an extension request and its decision, a return, a close — each one
     notification (a change journaled in several rows is one), never for one's own."""
+    from app.tasks.models import ExtensionRequest
+
     s, u, a = w.services, w.u, w.a
     _watch(u.base1_coord, a)
     _watch(u.inter1_staff, a)
     services.post_comment(u.base1_staff, a, body="开始整理材料", now=NOW)
     db.session.commit()
-    s.add_report(
-        u.base1_staff,
-        a,
-        text="完成一半",
-        percent=50,
-        files=[],
-        submit=False,
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=1),
-    )
-    db.session.commit()
+    _report(w, a, u.base1_staff, "完成一半", 1, submit=False)
     s.add_step(
         u.base1_coord,
         a,
@@ -224,11 +243,7 @@ def test_watchers_hear_of_each_kind_of_change_but_not_their_own(w):
         now=NOW + timedelta(minutes=3),
     )
     db.session.commit()
-    req = a.extension_requests[-1] if hasattr(a, "extension_requests") else None
-    if req is None:
-        from app.tasks.models import ExtensionRequest
-
-        req = db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.assignment_id == a.id))
+    req = db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.assignment_id == a.id))
     s.decide_extension(
         u.assigner,
         req,
@@ -238,46 +253,10 @@ def test_watchers_hear_of_each_kind_of_change_but_not_their_own(w):
         now=NOW + timedelta(minutes=4),
     )
     db.session.commit()
-    s.add_report(
-        u.base1_staff,
-        a,
-        text="全部完成",
-        percent=100,
-        files=[],
-        submit=True,
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=5),
-    )
-    db.session.commit()
-    s.review(
-        u.assigner,
-        a,
-        decision="return",
-        comment="照片不清楚",
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=6),
-    )
-    db.session.commit()
-    s.add_report(
-        u.base1_staff,
-        a,
-        text="补充照片",
-        percent=100,
-        files=[],
-        submit=True,
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=7),
-    )
-    db.session.commit()
-    s.review(
-        u.assigner,
-        a,
-        decision="approve",
-        comment=None,
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=8),
-    )
-    db.session.commit()
+    _report(w, a, u.base1_staff, "全部完成", 5, submit=True)
+    _review(w, a, "return", "照片不清楚", 6)
+    _report(w, a, u.base1_staff, "补充照片", 7, submit=True)
+    _review(w, a, "approve", None, 8)
     staff_view = _watch_notes(u.inter1_staff)
     assert len(staff_view) == 9, staff_view  # every change, one each
     assert [m.split("」：", 1)[1] for m in staff_view] == [
@@ -303,24 +282,13 @@ def test_a_watcher_told_by_the_hand_off_is_not_told_twice(w):
     """The assigner watches the item; base1 submits it for review: the hand-off tells him
     (提交审核), the watch does not tell him again. A return: base1's coordinator, watching,
     gets the 退回 hand-off only."""
-    s, u, a = w.services, w.u, w.a
+    u, a = w.u, w.a
     _watch(u.assigner, a)
     _watch(u.base1_coord, a)
-    s.add_report(
-        u.base1_staff, a, text="完成", percent=100, files=[], submit=True, expected_version=a.version, now=NOW
-    )
-    db.session.commit()
+    _report(w, a, u.base1_staff, "完成", 0, submit=True)
     about_a = [n for n in _notes(u.assigner) if n.subject_id == a.id and n.created_at == NOW]
     assert len(about_a) == 1 and about_a[0].kind != "watch"
-    s.review(
-        u.assigner,
-        a,
-        decision="return",
-        comment="重做",
-        expected_version=a.version,
-        now=NOW + timedelta(minutes=1),
-    )
-    db.session.commit()
+    _review(w, a, "return", "重做", 1)
     about_return = [n for n in _notes(u.base1_coord) if n.created_at == NOW + timedelta(minutes=1)]
     assert len(about_return) == 1 and about_return[0].kind != "watch"
 
@@ -362,23 +330,10 @@ def test_no_notification_after_losing_scope_or_when_rolled_back(w):
 def test_visit_and_rectification_watchers(w):
     """A visit's watcher hears of its record and its new findings; a rectification's watcher
     of its answer and its 销号."""
-    s, u = w.services, w.u
+    u = w.u
     _watch(u.assigner, w.visit)
     _watch(u.base1_coord, w.rect)
-    visit_services.record_visit(
-        u.leader,
-        w.visit,
-        actual_start=date(2026, 3, 1),
-        actual_end=date(2026, 3, 1),
-        summary="走访了东山法庭",
-        suggestions=None,
-        solved_on_spot=None,
-        topics=None,
-        team=None,
-        files=[],
-        expected_version=w.visit.version,
-        now=NOW,
-    )
+    _done(w.visit, u.leader, date(2026, 3, 1))  # 记录走访情况, as the visits' tests do
     db.session.commit()
     visit_services.add_finding(
         u.leader,
@@ -394,26 +349,8 @@ def test_visit_and_rectification_watchers(w):
         "甲市中院院长登记了发现的问题。",
     ]
     rect = w.rect
-    s.add_report(
-        u.trib1_head,
-        rect,
-        text="已补齐标识",
-        percent=100,
-        files=[],
-        submit=True,
-        expected_version=rect.version,
-        now=NOW + timedelta(minutes=2),
-    )
-    db.session.commit()
-    s.review(
-        u.leader,
-        rect,
-        decision="approve",
-        comment="销号",
-        expected_version=rect.version,
-        now=NOW + timedelta(minutes=3),
-    )
-    db.session.commit()
+    _report(w, rect, u.trib1_head, "已补齐标识", 2, submit=True)
+    _review(w, rect, "approve", "销号", 3, who=u.leader)
     notes = _watch_notes(u.base1_coord)
     assert [m.split("」：", 1)[1] for m in notes] == ["东山庭长提交审核、反馈了进度。", "甲市中院院长销号。"]
 
@@ -431,3 +368,29 @@ def test_watching_twice_and_unwatching_are_harmless(w):
         e.action for e in db.session.scalars(select(JournalEntry).where(JournalEntry.object_type == "Watch"))
     ]
     assert actions == ["watch.add", "watch.remove"]
+
+
+def test_an_edit_of_the_item_reaches_the_watchers_of_its_assignments(w):
+    """The item's requirements change (task.update): the watcher of base1's assignment of it
+    hears of it, by its new title."""
+    t = w.task
+    _watch(w.u.base1_staff, w.a)
+    w.services.update_task(
+        w.u.assigner,
+        t,
+        title="法庭标准化建设（修订）",
+        requirements="增加无障碍设施",
+        category=None,
+        lead_leader=None,
+        cooperators=[],
+        priority=t.priority,
+        deadline_kind=t.deadline_kind,
+        deadline=t.deadline,
+        recurrence=None,
+        report_every=None,
+        notes=None,
+        expected_version=t.version,
+        now=NOW + timedelta(minutes=1),
+    )
+    db.session.commit()
+    assert _watch_notes(w.u.base1_staff)[-1] == "您关注的「法庭标准化建设（修订）」：甲市中院专班修改了事项。"
