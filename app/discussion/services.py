@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.discussion.models import Comment, Watch
 from app.discussion.policy import viewers_clause
@@ -51,8 +51,6 @@ def _mentions(subject: Any, body: str, picked: Iterable[int]) -> list[User]:
     names, ids = mentioned_names(body), [i for i in picked if isinstance(i, int)]
     if not names and not ids:
         return []
-    from sqlalchemy import func, or_
-
     stmt = select(User, viewers_clause(subject).label("sees")).where(
         or_(func.lower(User.username).in_(names), User.id.in_(ids))
     )

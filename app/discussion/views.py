@@ -38,7 +38,7 @@ def _picked() -> list[int]:
 
 
 def _thread_page(subject: Any, status: int = 200, body: str = ""):
-    page, _ = page_args()
+    page = min(page_args()[0], 10_000)  # a 2**63 page is the last one there could be, not an SQL error
     return render_template(
         "discussion/thread.html",
         subject=subject,

@@ -190,3 +190,9 @@ def test_read_only_user_sees_and_watches_but_has_no_form(w, as_user):
     assert 'data-testid="discussion"' in html and 'data-testid="comment-form"' not in html
     assert c.post(f"/discussion/assignments/{w.a.id}/comments", data={"body": "只读"}).status_code == 403
     assert c.post(f"/discussion/assignments/{w.a.id}/watch", data={"watch": "1"}).status_code == 302
+
+
+def test_a_page_far_beyond_the_end_is_empty_not_an_error(w, as_user):
+    c = as_user(w.u.base1_staff)
+    resp = c.get(f"/discussion/assignments/{w.a.id}?page=9223372036854775808")
+    assert resp.status_code == 200 and "暂无评论" in resp.get_data(as_text=True)
