@@ -96,6 +96,7 @@ def _import_models() -> None:
     import app.background.models  # noqa: F401
     import app.checklists.models  # noqa: F401
     import app.dashboard.models  # noqa: F401
+    import app.discussion.models  # noqa: F401
     import app.importing  # noqa: F401
     import app.indicators.models  # noqa: F401
     import app.journal  # noqa: F401
@@ -154,6 +155,12 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(search_bp)  # global search (issue 15)
     register_search(app)  # its index hook, policy clauses and `flask search reindex`
+    # discussion on an item (issue 15): comments, @mentions, watchers
+    from app.discussion import bp as discussion_bp
+    from app.discussion.policy import register as register_discussion_policy
+
+    app.register_blueprint(discussion_bp)
+    register_discussion_policy()
     # The API authenticates with bearer tokens; session-cookie writes are checked
     # for a CSRF header in register_hooks instead.
     csrf.exempt(api_bp)

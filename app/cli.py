@@ -49,6 +49,7 @@ def register(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the Liaoning demo tree and accounts (running it twice changes nothing)."""
         from app.checklists.standards import load_standard_templates
+        from app.discussion.demo import load_demo_discussion
         from app.seed.demo import (
             load_demo,
             load_demo_checklists,
@@ -65,12 +66,13 @@ def register(app: Flask) -> None:
         checklists = load_demo_checklists(utcnow())
         history = load_demo_history(utcnow())
         indicator_values = load_demo_indicators(utcnow())
+        comments = load_demo_discussion(utcnow())  # issue 15
         db.session.commit()
         click.echo(
             f"demo data: units_created={created['units']} users_created={created['users']} "
             f"standards_created={standards} tasks_created={tasks} visits_created={visits} "
             f"checklists_created={checklists} history_items_created={history} "
-            f"indicator_values_created={indicator_values}"
+            f"indicator_values_created={indicator_values} comments_created={comments}"
         )
 
     @seed.command("standards")

@@ -264,6 +264,25 @@ def checklist_verifier(role, pos):
     return OK if pos == "sub" and role in ("assigner", "reviewer", "leader", "coordinator") else 403
 
 
+# discussion on an item (issue 15)
+COMMENTERS = ("admin", "reviewer", "assigner", "leader", "coordinator", "tribunal_head", "staff")
+commenter_in_subtree = role_in_subtree(*COMMENTERS)  # every acting role; not 只读用户
+
+
+def comment_author(role, pos):
+    """The actor wrote the 'own' comment; the 'sub' one is his tribunal's person's."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "own" else 403
+
+
+def comment_withdrawer(role, pos):
+    """The author, or a 系统管理员 above the author's unit."""
+    if pos in ("sibling", "superior"):
+        return 404
+    return OK if pos == "own" or role == "admin" else 403
+
+
 # ---------------------------------------------------------------- urls
 
 
@@ -719,6 +738,24 @@ ROUTES: dict[str, Row] = {
     "api.assessment_results": Row(
         "GET", lambda c, p: f"/api/v1/assessments/{c.assessments[p].id}/results", published_assessment
     ),
+    # discussion on an item (issue 15): comments, @mentions, 关注
+    "discussion.thread": Row("GET", lambda c, p: f"/discussion/assignments/{_a(c, p)}", in_subtree),
+    "discussion.comment_post": Row(
+        "POST",
+        lambda c, p: f"/discussion/assignments/{_a(c, p)}/comments",
+        commenter_in_subtree,
+        data={"body": "意见"},
+    ),
+    "discussion.watch": Row(
+        "POST", lambda c, p: f"/discussion/visits/{c.visits[p].id}/watch", in_subtree, data={"watch": "1"}
+    ),
+    "discussion.comment_edit": Row("GET", lambda c, p: f"/comments/{c.comments[p].id}/edit", comment_author),
+    "discussion.comment_withdraw": Row(
+        "POST",
+        lambda c, p: f"/comments/{c.comments[p].id}/withdraw",
+        comment_withdrawer,
+        data={"version": "1"},
+    ),
     "dashboard.overview": Row("GET", lambda c, p: f"/dashboard?unit={_unit(c, p)}", in_subtree),
     "dashboard.today_page": Row("GET", _u("/today"), anyone, positional=False),
     "dashboard.rankings_page": Row("GET", _u("/rankings?level=base"), anyone, positional=False),
@@ -1167,8 +1204,28 @@ def _context(tree, role):
     _audit_objects(ctx)
     _job_objects(ctx)
     _indicator_objects(ctx)
+    _discussion_objects(ctx)
     db.session.commit()
     return ctx
+
+
+def _discussion_objects(ctx):
+    """A comment per position on its item: the actor's own on 'own', the position's
+    person's elsewhere (issue 15)."""
+    from app.discussion.models import Comment
+
+    ctx.comments = {}
+    for pos in POSITIONS:
+        author = ctx.actor if pos == "own" else ctx.targets[pos]
+        ctx.comments[pos] = Comment(
+            subject_type="Assignment",
+            subject_id=ctx.assignments[pos].id,
+            author_id=author.id,
+            body="意见",
+            created_at=utcnow(),
+        )
+        db.session.add(ctx.comments[pos])
+    db.session.flush()
 
 
 def _indicator_objects(ctx):

@@ -191,6 +191,8 @@ def _detail_context(a: Assignment, **extra) -> dict:
     """Everything the page shows, in a fixed number of statements however long the
     history (app/tasks/detail.py); `extra`: what a refused action adds (the split's
     confirmation)."""
+    from app.discussion import queries as discussion  # imports this module's package
+
     children, waiting = detail.load_page(a, current_user)
     reports, steps = detail.reports(a), detail.steps(a)
     report_files, step_files = detail.files(a, reports, steps)
@@ -215,6 +217,7 @@ def _detail_context(a: Assignment, **extra) -> dict:
         else None,
         visit=detail.visit_of(a),
         waiting=waiting,
+        discussion=discussion.panel(a, current_user),  # issue 15: comments and 关注
         **{"held": None, **extra},
     )
 

@@ -50,7 +50,11 @@ def _findings(visit: Visit) -> list[tuple[Finding, Assignment]]:
         select(Finding, Assignment)
         .join(Assignment, Assignment.task_id == Finding.task_id)
         .where(Finding.visit_id == visit.id)
-        .options(joinedload(Finding.unit), joinedload(Assignment.task).joinedload(Task.verifier))
+        .options(
+            joinedload(Finding.unit),
+            # the verifier's name, not his roles (one statement fewer: room for the discussion)
+            joinedload(Assignment.task).joinedload(Task.verifier).lazyload(User.role_rows),
+        )
         .order_by(Finding.id)
     )
     return [tuple(row) for row in db.session.execute(authz.scope(stmt, Assignment, current_user)).all()]
@@ -141,6 +145,8 @@ def visit_new():
 
 
 def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = None) -> dict:
+    from app.discussion import queries as discussion  # imports this module's package
+
     if record_form is None:
         record_form = forms.RecordForm(formdata=None)
         record_form.fill_from(visit)
@@ -161,6 +167,7 @@ def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = N
         unrecorded=queries.is_unrecorded(visit, today),
         dates=docx.visit_dates(visit),
         planned=docx.date_range_cn(visit.planned_start, visit.planned_end),
+        discussion=discussion.panel(visit, current_user),  # issue 15: comments and 关注
     )
 
 

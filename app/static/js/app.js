@@ -119,3 +119,18 @@
     for (var i = 0; i < cards.length; i += 1) watch(cards[i]);
   });
 })();
+
+// Discussion (讨论): ticking a person in the @mention list adds "@username " to the
+// comment being written (the server takes the ticked ids as well, so nothing depends on it).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var name = box.getAttribute && box.getAttribute("data-mention");
+    if (!name || !box.checked || !box.form) return;
+    var text = box.form.querySelector("[data-mention-target]");
+    if (text && text.value.indexOf("@" + name) === -1) {
+      text.value = (text.value && !/\s$/.test(text.value) ? text.value + " " : text.value) + "@" + name + " ";
+    }
+  });
+})();
