@@ -2,7 +2,7 @@
 (关注) of assignments, rectifications and visits (issue 15)
 
 Revision ID: 0016_comments
-Revises: 0013_assessment_reads
+Revises: 0015_saved_views
 Create Date: 2026-12-06 22:46:48
 
 Both tables name their subject as (subject_type, subject_id); the page reads a subject's
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0016_comments"
-down_revision = "0013_assessment_reads"
+down_revision = "0015_saved_views"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """links between items of a project: 依赖 (depends on) and 相关 (related to) (issue 15)
 
 Revision ID: 0017_task_links
-Revises: 0015_saved_views
+Revises: 0016_comments
 Create Date: 2026-12-06 23:00:00
 
 One row per linked pair of items; "related" links are stored once (lower id first).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_task_links'
-down_revision = '0015_saved_views'
+down_revision = '0016_comments'
 branch_labels = None
 depends_on = None
 
