@@ -435,6 +435,16 @@ def load_demo_tasks(now: datetime) -> int:
         expected_version=ANY_VERSION,
         now=now,
     )
+    # Milestones (the calendar's ◆ and the Gantt's diamonds): one met, one ahead.
+    for title, due in (
+        ("自助设备到货验收", today - timedelta(days=4)),
+        ("安装调试完成", today + timedelta(days=2)),
+    ):
+        step = ts.add_step(
+            head, hl, kind="milestone", title=title, due=due, expected_version=ANY_VERSION, now=now
+        )
+        if due < today:
+            ts.toggle_step(head, step, done=True, files=[], expected_version=ANY_VERSION, now=now)
     return len(items)
 
 
