@@ -79,7 +79,8 @@ def _check_directory(username: str, password: str, ip: str, user: User | None, *
             now=now,
         )
         raise
-    user = directory.find_account(username)
+    if user is not None:  # expired by the rollback: reload it, its unit and roles in one statement
+        user = directory.find_account(username)
     if entry is None:
         _refuse(username, ip, why, user=user, now=now)
     if user is not None and (not user.is_active or not user.unit.is_active):
