@@ -18,8 +18,10 @@ from app.auth.models import LoginAttempt
 from app.auth.services import GENERIC_FAILURE
 from app.journal import JournalEntry
 from app.org.models import User, UserRole
+from app.timeutil import utcnow
 from tests import factories
 from tests.auth.helpers import audit_rows, post_login
+from tests.deploy.test_check import production_app, run_check
 
 LDAP_URL = os.environ.get("TEST_LDAP_URL", "")
 PASSWORD = "Dir@2026pass"
@@ -239,3 +241,27 @@ def test_with_ldap_off_nothing_changes(app, db, tree):
     for name in ("nobody", "zhaoliu"):
         resp = post_login(app.test_client(), name)
         assert resp.status_code == 401 and GENERIC_FAILURE in resp.get_data(as_text=True)
+
+
+def test_second_factor_and_api_token_work_as_for_local_accounts(ldap_on, db):
+    """A directory account with a second factor is sent to the code step; the API's token
+    endpoint takes the directory password too."""
+    assert post_login(ldap_on.test_client(), "zhaoliu", PASSWORD).status_code == 302
+    (user,) = _accounts(db, "zhaoliu")
+    user.mfa_secret, user.mfa_enabled_at = "JBSWY3DPEHPK3PXP", utcnow()
+    db.session.commit()
+    resp = post_login(ldap_on.test_client(), "zhaoliu", PASSWORD)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login/verify")
+    api = ldap_on.test_client().post("/api/v1/auth/token", json={"username": "qianqi", "password": PASSWORD})
+    assert api.status_code == 200 and api.get_json()["token"]
+
+
+def test_check_reports_the_directory(app, database_url, tmp_path, ldap_url):
+    """`flask check` binds the service account: passes with the right password, fails
+    naming LDAP_BIND_DN with a wrong one."""
+    good = production_app(database_url, tmp_path / "up", **_settings(ldap_url))
+    result = run_check(good)
+    assert "[通过] 目录登录（LDAP）已启用：ldap://127.0.0.1:3389，映射 2 个目录组" in result.output
+    bad = production_app(database_url, tmp_path / "up", **_settings(ldap_url, LDAP_BIND_PASSWORD="nope"))
+    result = run_check(bad)
+    assert result.exit_code == 1 and "拒绝了服务账号 LDAP_BIND_DN" in result.output
