@@ -21,6 +21,7 @@ from app.org.models import User, UserRole
 from app.timeutil import utcnow
 from tests import factories
 from tests.auth.helpers import audit_rows, post_login
+from tests.auth.test_login_statements import AUDIT_CHAIN_LOCK
 from tests.deploy.test_check import production_app, run_check
 
 LDAP_URL = os.environ.get("TEST_LDAP_URL", "")
@@ -79,14 +80,16 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_first_login_creates_the_account_with_unit_and_role(ldap_on, db, tree, count_queries):
+def test_first_login_creates_the_account_with_unit_and_role(ldap_on, db, tree, count_queries, backend):
     """赵六 (group qj-leaders, departmentNumber 甲一区法院 — an alias) logs in: a directory
     account in 甲一区人民法院 with the role 院领导 is created once, journaled and audited."""
     client = ldap_on.test_client()
     with count_queries() as first:
         resp = post_login(client, "zhaoliu", PASSWORD)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    assert len(first) <= 15, "\n".join(first)
+    # the local login's 8, the unit, the name check, the account, its role and its journal line,
+    # the audit row of the creation (PostgreSQL: the audit chain's lock)
+    assert len(first) <= 14 + AUDIT_CHAIN_LOCK[backend], "\n".join(first)
     (user,) = _accounts(db, "zhaoliu")
     assert (user.auth_source, user.unit_id, user.roles, user.display_name) == (
         "ldap",
@@ -99,7 +102,9 @@ def test_first_login_creates_the_account_with_unit_and_role(ldap_on, db, tree, c
         and user.password_hash == directory.NO_PASSWORD_HASH
     )
     assert client.get("/").status_code == 200
-    assert post_login(ldap_on.test_client(), "ZhaoLiu", PASSWORD).status_code == 302
+    with count_queries() as later:
+        assert post_login(ldap_on.test_client(), "ZhaoLiu", PASSWORD).status_code == 302
+    assert len(later) <= 10 + AUDIT_CHAIN_LOCK[backend], "\n".join(later)
     assert len(_accounts(db, "zhaoliu")) == 1
     assert [r.detail["roles"] for r in audit_rows(db, "user.directory_create")] == [["leader"]]
     assert (
@@ -265,3 +270,15 @@ def test_check_reports_the_directory(app, database_url, tmp_path, ldap_url):
     bad = production_app(database_url, tmp_path / "up", **_settings(ldap_url, LDAP_BIND_PASSWORD="nope"))
     result = run_check(bad)
     assert result.exit_code == 1 and "拒绝了服务账号 LDAP_BIND_DN" in result.output
+
+
+def test_a_deactivated_directory_account_stays_out(ldap_on, db):
+    """The local deactivation wins over the directory: the generic refusal, nothing refreshed."""
+    assert post_login(ldap_on.test_client(), "zhaoliu", PASSWORD).status_code == 302
+    (user,) = _accounts(db, "zhaoliu")
+    user.active, user.display_name = False, "停用前"
+    db.session.commit()
+    resp = post_login(ldap_on.test_client(), "zhaoliu", PASSWORD)
+    assert resp.status_code == 401 and GENERIC_FAILURE in resp.get_data(as_text=True)
+    assert _accounts(db, "zhaoliu")[0].display_name == "停用前"
+    assert audit_rows(db, "auth.login_failed")[-1].detail["reason"] == "inactive"

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.services import event
 from app.auth.directory.client import DirectoryEntry
@@ -81,6 +82,7 @@ def sync_user(user: User | None, username: str, entry: DirectoryEntry, *, now: d
             directory_dn=entry.dn[:255],
             now=now,
         )
+        set_committed_value(user, "unit", unit)  # the audit rows name the unit: no second SELECT
         event(
             "user.directory_create", user=user, obj=user, detail={"roles": roles, "unit_id": unit.id}, now=now
         )
