@@ -49,7 +49,10 @@ def check_password(username: str, password: str, ip: str, *, now: datetime) -> U
     # The unit (is it switched off?) and the roles (the audit row marks administrators)
     # come with the account: one statement, not three.
     user = directory.find_account(username)
-    if user.auth_source == "ldap" if user is not None else directory.current_settings() is not None:
+    # A directory account, or a name unknown here while directory login is on: the directory decides.
+    if (user is None and directory.current_settings() is not None) or (
+        user is not None and user.auth_source == "ldap"
+    ):
         return _check_directory(username, password, ip, user, now=now)
     if not verify_password(user, password):
         _refuse(username, ip, "unknown user" if user is None else "wrong password", user=user, now=now)

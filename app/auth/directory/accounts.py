@@ -88,22 +88,21 @@ def sync_user(user: User | None, username: str, entry: DirectoryEntry, *, now: d
         )
         return user
     before = _snapshot(user)
-    if before == {
-        **before,
+    after = {
         "display_name": entry.display_name,
         "unit_id": unit.id,
         "roles": roles,
         "directory_dn": entry.dn[:255],
-    }:
+    }
+    if before == after:  # the usual case: no write, no journal line
         return user
     current = {row.role: row for row in user.role_rows}
     user.role_rows = [current.get(r) or UserRole(role=r) for r in roles]
-    user.display_name, user.unit_id, user.directory_dn = entry.display_name, unit.id, entry.dn[:255]
+    user.display_name, user.unit_id, user.directory_dn = entry.display_name, unit.id, after["directory_dn"]
     user.updated_at = now
     db.session.flush()
     db.session.expire(user, ["unit"])
     authz.forget_cached_scope()
-    after = _snapshot(user)
     record(None, "user.directory_sync", user, before, after, unit_id=unit.id, now=now)
     if before["roles"] != after["roles"]:
         event(
