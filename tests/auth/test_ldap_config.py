@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from app import create_app
 from app.auth.directory import DirectoryConfigError, load_settings, parse_group_roles
-from tests.deploy.test_check import production_app, run_check
+from tests.deploy.test_check import cli_check, production_app, run_check
 
-ROOT = Path(__file__).resolve().parents[2]
 GOOD = {
     "LDAP_URL": "ldap://ldap.court.cn:389",
     "LDAP_USER_BASE": "ou=people,dc=court,dc=cn",
@@ -76,14 +72,7 @@ def test_flask_check_names_the_bad_setting():
     """The command line (wsgi.py, as the systemd unit runs `flask check`) prints one
     Chinese line and exits 1."""
     env = {**os.environ, **GOOD, "LDAP_GROUP_ROLES": "qj-leaders=leader", "APP_CONFIG": "testing"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = cli_check(env)
     assert proc.returncode == 1
     assert (
         "强基通未启动：目录登录（LDAP）配置有误：LDAP_GROUP_ROLES 有误：“qj-leaders”不是有效的组 DN"
