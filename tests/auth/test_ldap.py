@@ -219,7 +219,7 @@ def test_a_directory_that_never_answers_times_out(ldap_on, db, tree):
         resp = post_login(ldap_on.test_client(), "zhaoliu", PASSWORD)
         elapsed = time.monotonic() - started
         assert resp.status_code == 503 and "目录服务暂时无法连接（超时未应答）" in resp.get_data(as_text=True)
-        assert elapsed < 1 + 2, elapsed
+        assert elapsed < 1 + 3, elapsed  # measured 1.06 s; ldap3 without a timeout waits for ever
         assert ldap_on.test_client().get("/login").status_code == 200
         assert post_login(ldap_on.test_client(), "boss").status_code == 302
 
