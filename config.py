@@ -91,6 +91,19 @@ class Config:
     COMPRESS_RESPONSES = os.environ.get("COMPRESS_RESPONSES", "1") == "1"
     ASSET_HASHING = True
     READY_HEARTBEAT_SECONDS = int(os.environ.get("READY_HEARTBEAT_SECONDS", "0"))
+    # Issue 15: directory login (LDAP) beside the local accounts; an empty LDAP_URL turns it
+    # off. Checked at start-up and by `flask check` (app/auth/directory.py, README: 目录登录).
+    LDAP_URL = os.environ.get("LDAP_URL", "")
+    LDAP_STARTTLS = os.environ.get("LDAP_STARTTLS", "0")
+    LDAP_CA_FILE = os.environ.get("LDAP_CA_FILE", "")
+    LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN", "")
+    LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD", "")
+    LDAP_USER_BASE = os.environ.get("LDAP_USER_BASE", "")
+    LDAP_USER_FILTER = os.environ.get("LDAP_USER_FILTER", "(uid={username})")
+    LDAP_UNIT_ATTRIBUTE = os.environ.get("LDAP_UNIT_ATTRIBUTE", "departmentNumber")
+    LDAP_DISPLAY_NAME_ATTRIBUTE = os.environ.get("LDAP_DISPLAY_NAME_ATTRIBUTE", "cn")
+    LDAP_GROUP_ROLES = os.environ.get("LDAP_GROUP_ROLES", "")
+    LDAP_TIMEOUT = os.environ.get("LDAP_TIMEOUT", "3")
 
 
 class DevelopmentConfig(Config):

@@ -20,6 +20,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
         DEFAULT_SECRET_KEY,
     ):
         raise RuntimeError("生产环境必须通过环境变量 SECRET_KEY 设置一个随机密钥，拒绝以默认密钥启动。")
+    check_directory_settings(app)
     register_proxy(app)
     configure_sqlprofile(app)  # engine options: before the extensions create the engine
     register_extensions(app)
@@ -33,6 +34,16 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_web_delivery(app)
     register_cli(app)
     return app
+
+
+def check_directory_settings(app: Flask) -> None:
+    """Issue 15: LDAP_* settings that cannot work stop the start, in Chinese (README: 目录登录)."""
+    from app.auth.directory import DirectoryConfigError, load_settings
+
+    try:
+        load_settings(app.config)
+    except DirectoryConfigError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def register_proxy(app: Flask) -> None:

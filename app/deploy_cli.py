@@ -143,11 +143,40 @@ def check_calendar(report: CheckReport) -> None:
         report.ok.append("节假日日历有今年（以及已到公布时间的明年）的官方数据")
 
 
+def check_directory(app: Flask, report: CheckReport) -> None:
+    """Issue 15: the LDAP_* settings, then one bind of the service account. A directory
+    that does not answer is a warning only: the local accounts still log in."""
+    from app.auth import directory
+
+    try:
+        cfg = directory.load_settings(app.config)
+    except directory.DirectoryConfigError as exc:
+        report.failures.append(str(exc))
+        return
+    if cfg is None:
+        report.ok.append("目录登录（LDAP）未启用：只有本地账号")
+        return
+    try:
+        directory.probe(cfg)
+    except directory.DirectoryUnavailable as exc:
+        if exc.cause == "service bind":
+            report.failures.append(
+                f"目录服务 {cfg.url} 拒绝了服务账号 LDAP_BIND_DN：请核对 LDAP_BIND_DN 和 LDAP_BIND_PASSWORD。"
+            )
+        else:
+            report.warnings.append(
+                f"目录服务 {cfg.url} 当前无法连接（{exc.reason}）：目录账号暂不能登录，本地账号不受影响。"
+            )
+        return
+    report.ok.append(f"目录登录（LDAP）已启用：{cfg.url}，映射 {len(cfg.group_roles)} 个目录组")
+
+
 def run_checks(app: Flask, *, scheduler: bool = True) -> CheckReport:
     report = CheckReport()
     check_config_name(app, report)
     check_secret(app, report)
     check_upload_dir(app, report)
+    check_directory(app, report)
     if check_database(report):
         if check_migrations(report) and scheduler:
             check_scheduler(report)

@@ -59,7 +59,7 @@ def check(password: str, username: str) -> None:
 def expired(user: Any, *, now: datetime) -> bool:
     """The password is older than PASSWORD_EXPIRY_DAYS (0 = never)."""
     days = settings.get("PASSWORD_EXPIRY_DAYS")
-    if days <= 0:
+    if days <= 0 or getattr(user, "auth_source", "local") == "ldap":  # the directory's own policy
         return False
     since = user.password_changed_at or user.created_at
     return since is not None and now - since > timedelta(days=days)

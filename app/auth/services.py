@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
-
 from app.audit.services import event
-from app.auth import mfa, sessions, throttle
+from app.auth import directory, mfa, sessions, throttle
 from app.auth.throttle import LoginThrottled
 from app.errors import ServiceError
 from app.extensions import db
@@ -51,18 +48,59 @@ def check_password(username: str, password: str, ip: str, *, now: datetime) -> U
     throttle.check(username, ip, now=now)
     # The unit (is it switched off?) and the roles (the audit row marks administrators)
     # come with the account: one statement, not three.
-    found = db.session.scalars(
-        select(User)
-        .options(joinedload(User.unit), joinedload(User.role_rows))
-        .where(func.lower(User.username) == throttle.key(username))
-        .order_by(User.id)
-    )
-    user = next(iter(found.unique().all()), None)
+    user = directory.find_account(username)
+    # A directory account, or a name unknown here while directory login is on: the directory decides.
+    if (user is None and directory.current_settings() is not None) or (
+        user is not None and user.auth_source == "ldap"
+    ):
+        return _check_directory(username, password, ip, user, now=now)
     if not verify_password(user, password):
         _refuse(username, ip, "unknown user" if user is None else "wrong password", user=user, now=now)
     if not user.is_active or not user.unit.is_active:
         _refuse(username, ip, "inactive", user=user, now=now)
     return user
+
+
+def _check_directory(username: str, password: str, ip: str, user: User | None, *, now: datetime) -> User:
+    """A directory account (or an unknown name while directory login is on): the bind
+    decides; the throttle, the audit trail and the generic refusal are the local ones."""
+    cfg = directory.current_settings()
+    if cfg is None:  # directory login switched off: its accounts cannot log in
+        _refuse(username, ip, "directory login off", user=user, now=now)
+    # The round trip runs outside any transaction: a slow directory never holds
+    # SQLite's write lock (a login is a POST: BEGIN IMMEDIATE) for its timeout.
+    db.session.rollback()
+    try:
+        entry, why = directory.verify(cfg, username, password)
+    except directory.DirectoryUnavailable as exc:
+        detail = {"reason": "directory unavailable", "error": exc.cause or exc.reason}
+        event(
+            "auth.login_failed",
+            result="failure",
+            username=throttle.key(username) or "-",
+            detail=detail,
+            now=now,
+        )
+        raise
+    if user is not None:  # expired by the rollback: reload it, its unit and roles in one statement
+        user = directory.find_account(username)
+    if entry is None:
+        _refuse(username, ip, why, user=user, now=now)
+    if user is not None and (not user.is_active or not user.unit.is_active):
+        _refuse(username, ip, "inactive", user=user, now=now)
+    try:
+        return directory.sync_user(user, username, entry, now=now)
+    except directory.DirectoryRefused as exc:
+        detail = {"reason": "directory mapping", "message": exc.message}
+        event(
+            "auth.login_failed",
+            result="failure",
+            user=user,
+            username=throttle.key(username),
+            detail=detail,
+            now=now,
+        )
+        raise
 
 
 def check_second_factor(user: User, code: str | None, ip: str, *, now: datetime) -> str:

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp, mfa, sessions
+from app.auth.directory import DIRECTORY_PASSWORD
 from app.auth.forms import ChangePasswordForm, CodeForm, LoginForm
 from app.auth.services import check_password, check_second_factor, complete_login
 from app.errors import ServiceError
@@ -142,6 +143,12 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     status = 200
+    if (
+        getattr(current_user, "auth_source", "local") == "ldap"
+    ):  # no local password: the page only says where to change it
+        return render_template("auth/password.html", form=None, directory=DIRECTORY_PASSWORD), (
+            400 if request.method == "POST" else 200
+        )
     if form.validate_on_submit():
         user, current = current_user._get_current_object(), sessions.current()
         (ip, agent), now = _client(), utcnow()

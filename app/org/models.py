@@ -132,6 +132,10 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None]  # for the expiry; None = before the policy
     mfa_secret: Mapped[str | None] = mapped_column(String(64))  # TOTP base32; None = not enrolled
     mfa_enabled_at: Mapped[datetime | None]
+    # Issue 15 (directory login): "local" checks password_hash; "ldap" binds to the
+    # court's directory as directory_dn (app/auth/directory.py) and has no local password.
+    auth_source: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    directory_dn: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -358,6 +358,7 @@ def create_user(
     email: str | None = None,
     phone: str | None = None,
     must_change_password: bool = False,
+    directory_dn: str | None = None,
     now: datetime,
 ) -> User:
     """Add an account in `unit`. Give `password` (checked and hashed here) or
@@ -365,7 +366,9 @@ def create_user(
 
     三员分立: an account a person opens (the 系统管理员, by form or import) starts with
     no role; the 安全管理员 grants roles later (`set_user_roles`). Only the system
-    itself (actor None: the demo, the command line, test set-up) creates with roles."""
+    itself (actor None: the demo, the command line, test set-up, a directory login) creates
+    with roles. `directory_dn`: an account of the court's directory (app/auth/directory),
+    which checks its password."""
     username, display_name, email, phone = _clean_user_fields(username, display_name, email, phone)
     roles = _clean_roles(roles)
     if roles and actor is not None:
@@ -387,6 +390,8 @@ def create_user(
         password_hash=password_hash,
         password_changed_at=now,
         must_change_password=must_change_password,
+        auth_source="ldap" if directory_dn else "local",
+        directory_dn=directory_dn,
         created_at=now,
         updated_at=now,
     )
@@ -495,6 +500,8 @@ def set_user_active(
 def reset_password(actor: User, user: User, new_password: str, *, now: datetime) -> User:
     """Admin sets a temporary password; the user must change it at next login. Every
     session of the user ends and every API token is revoked."""
+    if user.auth_source == "ldap":
+        raise ServiceError("该账号由法院目录服务（LDAP）认证，本系统不保存其密码：请在目录服务中重置。")
     validate_password(new_password, user.username)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
@@ -518,6 +525,10 @@ def reset_password(actor: User, user: User, new_password: str, *, now: datetime)
 def change_own_password(user: User, old: str, new: str, *, now: datetime) -> User:
     """The user changes their own password; every session (this one too — the caller
     starts a new one) ends and every API token is revoked."""
+    if user.auth_source == "ldap":
+        from app.auth.directory import DIRECTORY_PASSWORD
+
+        raise ServiceError(DIRECTORY_PASSWORD)
     if not verify_password(user, old):
         raise ServiceError("原密码不正确。", "old_password")
     validate_password(new, user.username)

@@ -36,6 +36,18 @@ def run_check(app, *args: str):
     return result
 
 
+def cli_check(env: dict) -> subprocess.CompletedProcess:
+    """`flask --app wsgi check` in a child process with this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def prod(app, database_url, tmp_path):
     """A production app on the test database (the `app` fixture empties PostgreSQL)."""
@@ -82,13 +94,7 @@ def test_default_secret_refused_by_the_cli_with_one_chinese_line(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'q.sqlite'}",
         UPLOAD_DIR=str(tmp_path / "u"),
     )
-    proc = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = cli_check(env)
     assert proc.returncode == 1
     assert "SECRET_KEY" in proc.stderr and "默认密钥" in proc.stderr
     assert "Traceback" not in proc.stderr
