@@ -1,7 +1,7 @@
 """directory login: where an account's password is checked (issue 15)
 
 Revision ID: 0018_directory_login
-Revises: 0013_assessment_reads
+Revises: 0017_task_links
 Create Date: 2026-12-06 23:00:00
 
 `auth_source` is "local" (password_hash, as before: every existing account) or "ldap"
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_directory_login'
-down_revision = '0013_assessment_reads'
+down_revision = '0017_task_links'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """calendar (issue 15): an index for the milestones due in a month
 
 Revision ID: 0019_calendar
-Revises: 0017_task_links
+Revises: 0018_directory_login
 Create Date: 2026-12-06 23:30:00
 
 The calendar counts milestones (assignment_steps of kind "milestone") per day of a
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0019_calendar'
-down_revision = '0017_task_links'
+down_revision = '0018_directory_login'
 branch_labels = None
 depends_on = None
 
