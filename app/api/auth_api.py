@@ -22,7 +22,7 @@ class Token(MethodView):
     @bp.doc(summary="用户名密码（及动态验证码）换取 Bearer 令牌（30 天有效）", security=[])
     @bp.arguments(TokenIn)
     @bp.response(200, TokenOut)
-    @bp.errors(400, 401, 429)
+    @bp.errors(400, 401, 403, 429, 503)
     def post(self, args: dict):
         now = utcnow()
         try:
@@ -31,7 +31,9 @@ class Token(MethodView):
             )
         except ServiceError as exc:
             db.session.commit()  # keep the failed attempt for the throttle
-            raise ApiError(exc.message, 429 if exc.status == 429 else 401) from None
+            # 403: a directory account the court's mapping refuses; 503: the directory does
+            # not answer (local accounts still work); anything else reads as a wrong password.
+            raise ApiError(exc.message, exc.status if exc.status in (403, 429, 503) else 401) from None
         value = tokens.issue(user, now=now)
         db.session.commit()
         return {"token": value, "expires_in_days": tokens.TOKEN_DAYS}

@@ -164,6 +164,8 @@ def test_a_user_in_no_mapped_group_is_refused_and_nothing_is_created(ldap_on, db
     resp = post_login(ldap_on.test_client(), "sunba", PASSWORD)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 403 and "不在任何已映射角色的目录组中" in body
+    api = ldap_on.test_client().post("/api/v1/auth/token", json={"username": "sunba", "password": PASSWORD})
+    assert api.status_code == 403 and "不在任何已映射角色的目录组中" in api.get_json()["error"]
     assert _accounts(db, "sunba") == []
 
 
@@ -204,6 +206,8 @@ def test_directory_down_answers_clearly_and_the_local_admin_still_logs_in(ldap_o
     )
     assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
     assert post_login(ldap_on.test_client(), "boss").status_code == 302
+    api = ldap_on.test_client().post("/api/v1/auth/token", json={"username": "zhaoliu", "password": PASSWORD})
+    assert api.status_code == 503 and "本地账号仍可登录" in api.get_json()["error"]
 
 
 def test_a_directory_that_never_answers_times_out(ldap_on, db, tree):
