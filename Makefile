@@ -35,7 +35,7 @@ run: demo
 	@echo "强基通 http://127.0.0.1:$(PORT)  (演示账号见 README.md，密码 Demo@2026)"
 	@$(FLASK) scheduler & SCHED=$$!; \
 	trap 'kill $$SCHED 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers 2 --limit-request-line 0 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## make scheduler: the reminder scheduler alone (production runs it as its own service)
 scheduler: migrate

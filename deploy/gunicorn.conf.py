@@ -11,3 +11,7 @@ graceful_timeout = 30
 accesslog = "-"  # the journal
 errorlog = "-"
 forwarded_allow_ips = "127.0.0.1"
+# No cap of gunicorn's own on the request line (its default, 4,094 bytes, answers a long
+# search with an English 414 page): nginx bounds it (large_client_header_buffers 32k) and
+# the app answers an over-long parameter in Chinese.
+limit_request_line = 0

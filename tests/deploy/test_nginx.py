@@ -7,6 +7,7 @@ by nginx. Needs Debian's nginx: skipped without it, failed when REQUIRE_NGINX=1 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import socket
@@ -206,3 +207,19 @@ def test_the_nginx_example_serves_static_files_and_proxies_the_rest(site):
         site["https"] + "/login", {"Content-Type": "application/octet-stream"}, b"x" * (22 << 20)
     )
     assert status == 413 and len(site["seen"]) == before
+
+
+def test_a_long_address_is_answered_in_chinese(site):
+    """A 10,000-character search passes nginx to the app, which answers it in Chinese; an
+    address past nginx's 32 KB buffers gets nginx's Chinese 414 page, never English."""
+    before = len(site["seen"])
+    status, headers, body = _get(site["https"] + "/api/v1/search?q=" + "a" * 10_000)
+    assert len(site["seen"]) == before + 1 and site["seen"][-1]["path"] == "/api/v1/search"
+    assert 400 <= status < 500 and "json" in headers["Content-Type"]
+    assert json.loads(body)["error"]  # the app's Chinese message (here: 未登录)
+
+    before = len(site["seen"])
+    status, headers, body = _get(site["https"] + "/search?q=" + "a" * 40_000)
+    text = body.decode("utf-8")
+    assert status == 414 and "网址太长" in text and "Request" not in text
+    assert "charset=utf-8" in headers["Content-Type"] and len(site["seen"]) == before
