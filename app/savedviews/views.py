@@ -118,8 +118,13 @@ def _manage(view_id: int, call, message, form=None, *, back_to_list: bool = Fals
 
 
 def _back(spec: lists.ListSpec, query: str) -> str:
-    """The list as it was when the save was refused (its own keys only; never bare,
-    which would apply the default instead)."""
-    keep = set(spec.fields) | {"view"}
-    args = dict(pair for pair in reversed(lists.parse(query)) if pair[0] in keep)
+    """The list as it was when the save was refused: only what `lists.resolve` accepts
+    (the list's own keys, checked and capped) and the current view's id — never the raw
+    query, which could make the Location header too big for a browser or a proxy. Never
+    bare either, which would apply the default instead."""
+    pairs = lists.parse(query)
+    args = dict(lists.resolve(spec, pairs, current_user)[0])
+    view = lists.view_marker(pairs)
+    if view is not None:
+        args["view"] = view
     return url_for(spec.endpoint, **(args or {"view": 0}))

@@ -4,7 +4,7 @@ sharing within the unit, stale filters, conflicts — and the sidebar's one stat
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.savedviews.models import SavedView
 from tests import factories
@@ -111,6 +111,22 @@ def test_bad_names_come_back_with_a_message(db, as_user, people, name, message):
     assert resp.status_code == 303 and _args(resp.headers["Location"]) == {"status": "overdue"}
     assert message in c.get(resp.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(select(SavedView)) is None
+
+
+def test_a_refused_save_redirects_with_only_the_checked_filters(db, as_user, people):
+    """A name already used and a 100,000-character query: back to the list with the
+    checked (capped) filters only — a short Location, whatever was posted — and a message."""
+    me, _, _ = people
+    c = as_user(me)
+    _save(c, name="重名")
+    junk = "q=" + "法" * 100_000 + "&status=overdue&gone=" + "x" * 5000 + "&view=" + "9" * 5000
+    resp = _save(c, name="重名", query=junk)
+    assert resp.status_code == 303
+    location = resp.headers["Location"]
+    assert len(location.encode()) < 2000
+    assert _args(location) == {"q": "法" * 100, "status": "overdue"}
+    assert "已有名为“重名”的查询" in c.get(location).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(SavedView.id))) == 1
 
 
 def test_edit_rename_conflict_and_delete(db, as_user, people):
