@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app import authz
 from app.savedviews import bp, lists, services
-from app.savedviews.forms import EditViewForm, SaveViewForm
+from app.savedviews.forms import DefaultForm, EditViewForm, SaveViewForm
 from app.savedviews.models import SavedView
 from app.timeutil import utcnow
 from app.views_util import actor, run_service
@@ -80,11 +80,13 @@ def view_update(view_id: int):
 @bp.route("/saved-views/<int:view_id>/default", methods=["POST"])
 @login_required
 def view_default(view_id: int):
-    on, version = request.form.get("on") == "1", request.form.get("version")
+    form = DefaultForm()
+    on = bool(form.on.data)
     return _manage(
         view_id,
-        lambda v: services.set_default(actor(), v, on=on, expected_version=version, now=utcnow()),
+        lambda v: services.set_default(actor(), v, on=on, expected_version=form.version.data, now=utcnow()),
         lambda name: f"已将“{name}”设为默认查询。" if on else f"“{name}”不再是默认查询。",
+        form,
     )
 
 

@@ -148,6 +148,31 @@ def test_edit_rename_conflict_and_delete(db, as_user, people):
     assert c.get("/assignments").status_code == 200
 
 
+def test_a_conflict_page_reads_in_chinese(db, as_user, people):
+    """设为默认 from a stale sidebar after the view was shared: the field and the journal
+    lines in Chinese (设为默认 | 是, 共享给本单位：否 → 是), no English code."""
+    me, _, _ = people
+    c = as_user(me)
+    _save(c)
+    view = db.session.scalar(select(SavedView))
+    assert (
+        c.post(
+            f"/saved-views/{view.id}", data={"name": "整改逾期", "shared": "y", "version": "1"}
+        ).status_code
+        == 303
+    )
+    stale = c.post(f"/saved-views/{view.id}/default", data={"on": "1", "version": "1"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    row = html[html.index('data-field="on"') :]
+    row = row[: row.index("</tr>")]
+    assert "设为默认" in row and '<td class="pre-wrap" data-testid="yours">是</td>' in row
+    journal = html[html.index('data-testid="conflict-journal"') :]
+    assert "<strong>修改查询的共享</strong>" in journal and "<strong>保存查询</strong>" in journal
+    assert "共享给本单位：否 → 是" in journal
+    assert "saved_view." not in html and "shared：" not in html
+
+
 def test_foreign_and_huge_ids_are_404(db, as_user, people):
     """And a NUL in the name is refused before anything runs (app/security/hardening.py)."""
     me, _, _ = people
