@@ -59,6 +59,11 @@ def test_save_keeps_only_the_lists_own_filters_and_journals(db, tree):
         ("   ", "请填写查询名称。"),
         ("长" * 51, "查询名称不能超过 50 个字。"),
         ("a\x00b", "空字符"),
+        # refused, not dropped: colleagues would read a shared name reversed or hiding text
+        ("报表\u202egpj.exe", r"查询名称包含不可见的控制字符或格式字符（U\+202E）"),
+        ("a\u200bb", r"（U\+200B）"),
+        ("a\x07b", r"（U\+0007）"),
+        ("a\x85b", r"（U\+0085）"),
     ],
 )
 def test_bad_names_are_refused_in_chinese(db, tree, name, message):

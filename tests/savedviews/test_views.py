@@ -102,7 +102,12 @@ def test_a_stale_filter_is_dropped_and_said(db, tree, as_user, people):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("", "请填写查询名称。"), ("名" * 100_000, "不能超过 50 个字"), ("  \t ", "请填写查询名称。")],
+    [
+        ("", "请填写查询名称。"),
+        ("名" * 100_000, "不能超过 50 个字"),
+        ("  \t ", "请填写查询名称。"),
+        ("报表\u202egpj.exe", "查询名称包含不可见的控制字符或格式字符（U+202E），无法保存"),
+    ],
 )
 def test_bad_names_come_back_with_a_message(db, as_user, people, name, message):
     me, _, _ = people
