@@ -146,6 +146,12 @@ FIELD_LABELS = {
     "phone": "手机",
     "active": "启用",
     "link": "关联",  # links between items (issue 15)
+    # 我的查询 (issue 15): a saved view's fields, and the sidebar's 设为默认 switch
+    "list_key": "列表",
+    "query": "查询条件",
+    "shared": "共享给本单位",
+    "is_default": "默认",
+    "on": "设为默认",
 }
 
 

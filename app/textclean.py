@@ -11,6 +11,7 @@ a cell that starts like a formula is written as text (see app/exports)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 NUL = "\x00"
@@ -29,6 +30,22 @@ def clean_input(value: str) -> str:
     """Drop control characters other than newline, carriage return and tab.
     (NUL must have been refused before: see `has_nul`.)"""
     return _INPUT_CONTROL.sub("", value.replace("\r\n", "\n"))
+
+
+def hidden_char(value: str | None) -> str | None:
+    """The first character a reader would not see: a control character (newline, carriage
+    return and tab aside) or a format character (Unicode category Cf: the bidi overrides
+    such as U+202E that reverse how the rest of a line reads, zero-width characters, BOM).
+    For short one-line texts other people read (names), which refuse them rather than
+    drop them silently."""
+    for ch in value or "":
+        if ch not in "\t\n\r" and unicodedata.category(ch) in ("Cc", "Cf"):
+            return ch
+    return None
+
+
+def hidden_message(label: str, ch: str) -> str:
+    return f"{label}包含不可见的控制字符或格式字符（U+{ord(ch):04X}），无法保存，请删除后重试。"
 
 
 def for_file(value: str) -> str:

@@ -74,6 +74,7 @@ OBJECTS = {
     "Circular": "通报",
     "BackgroundJob": "后台任务",
     "SecuritySettings": "安全设置",
+    "SavedView": "我的查询",  # issue 15
 }
 ACTION_MAX = 50
 USER_MAX = 50

@@ -19,3 +19,10 @@ class EditViewForm(FlaskForm):
     shared = BooleanField("共享给本单位")
     is_default = BooleanField("设为默认")
     version = HiddenField()
+
+
+class DefaultForm(FlaskForm):
+    """设为默认 / 取消默认 from the sidebar (`on=1` / `on=0`)."""
+
+    on = BooleanField("设为默认", false_values=("", "0", "n", "false"))
+    version = HiddenField()

@@ -214,6 +214,11 @@ def parse(query: str) -> list[tuple[str, str]]:
     return parse_qsl("&".join(pieces))
 
 
+def view_marker(pairs: list[tuple[str, str]]) -> int | None:
+    """The id of the view the list was opened from (`view=`), when it is a valid one."""
+    return next((_id(value[:MAX_VALUE]) for key, value in pairs if key == "view"), None)
+
+
 def encode(pairs: list[tuple[str, str]]) -> str:
     return urlencode(pairs)
 

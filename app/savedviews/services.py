@@ -13,6 +13,7 @@ from app.errors import ServiceError, check_version, hold_version
 from app.extensions import db
 from app.savedviews import lists
 from app.savedviews.models import SavedView
+from app.textclean import has_nul, hidden_char, hidden_message
 from app.validation import allow, clean_text
 
 FIELDS = ("list_key", "name", "query", "shared", "is_default")
@@ -132,6 +133,9 @@ def _action(changed: list[str]) -> str:
 
 
 def _name(actor: Any, list_key: str, name: str | None, *, this: SavedView | None = None) -> str:
+    hidden = None if has_nul(name) else hidden_char(name)  # NUL: clean_text's own message
+    if hidden is not None:
+        raise ServiceError(hidden_message("查询名称", hidden), "name")
     clean = clean_text(name, "查询名称", NAME_MAX)
     clean = " ".join(clean.split())  # one line: newlines and runs of spaces become one space
     taken = select(SavedView.id).where(

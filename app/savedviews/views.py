@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app import authz
 from app.savedviews import bp, lists, services
-from app.savedviews.forms import EditViewForm, SaveViewForm
+from app.savedviews.forms import DefaultForm, EditViewForm, SaveViewForm
 from app.savedviews.models import SavedView
 from app.timeutil import utcnow
 from app.views_util import actor, run_service
@@ -80,11 +80,13 @@ def view_update(view_id: int):
 @bp.route("/saved-views/<int:view_id>/default", methods=["POST"])
 @login_required
 def view_default(view_id: int):
-    on, version = request.form.get("on") == "1", request.form.get("version")
+    form = DefaultForm()
+    on = bool(form.on.data)
     return _manage(
         view_id,
-        lambda v: services.set_default(actor(), v, on=on, expected_version=version, now=utcnow()),
+        lambda v: services.set_default(actor(), v, on=on, expected_version=form.version.data, now=utcnow()),
         lambda name: f"已将“{name}”设为默认查询。" if on else f"“{name}”不再是默认查询。",
+        form,
     )
 
 
@@ -118,8 +120,13 @@ def _manage(view_id: int, call, message, form=None, *, back_to_list: bool = Fals
 
 
 def _back(spec: lists.ListSpec, query: str) -> str:
-    """The list as it was when the save was refused (its own keys only; never bare,
-    which would apply the default instead)."""
-    keep = set(spec.fields) | {"view"}
-    args = dict(pair for pair in reversed(lists.parse(query)) if pair[0] in keep)
+    """The list as it was when the save was refused: only what `lists.resolve` accepts
+    (the list's own keys, checked and capped) and the current view's id — never the raw
+    query, which could make the Location header too big for a browser or a proxy. Never
+    bare either, which would apply the default instead."""
+    pairs = lists.parse(query)
+    args = dict(lists.resolve(spec, pairs, current_user)[0])
+    view = lists.view_marker(pairs)
+    if view is not None:
+        args["view"] = view
     return url_for(spec.endpoint, **(args or {"view": 0}))

@@ -59,6 +59,11 @@ def test_save_keeps_only_the_lists_own_filters_and_journals(db, tree):
         ("   ", "请填写查询名称。"),
         ("长" * 51, "查询名称不能超过 50 个字。"),
         ("a\x00b", "空字符"),
+        # refused, not dropped: colleagues would read a shared name reversed or hiding text
+        ("报表\u202egpj.exe", r"查询名称包含不可见的控制字符或格式字符（U\+202E）"),
+        ("a\u200bb", r"（U\+200B）"),
+        ("a\x07b", r"（U\+0007）"),
+        ("a\x85b", r"（U\+0085）"),
     ],
 )
 def test_bad_names_are_refused_in_chinese(db, tree, name, message):
@@ -118,6 +123,39 @@ def test_update_renames_shares_and_journals_what_changed(db, tree):
         ("saved_view.share", {"shared": False}, {"shared": True}),
     ]
     assert view.version == 3
+
+
+def test_every_journaled_action_and_field_reads_in_chinese(app, db, tree):
+    """Each saved_view.* action the services write has a label on the timeline
+    (app/templates/_timeline.html), each field one in app/journal.py, the class one in
+    the audit log and on the conflict page — no English code reaches a page."""
+    from app.audit.queries import object_label
+    from app.conflicts import KIND_LABELS
+    from app.journal import field_label
+
+    me = factories.user("me", tree.base1)
+    first, _ = _save(me, is_default=True)
+    view, _ = _save(me, name="乙")
+    for name, shared, default in (
+        ("丙", False, False),
+        ("丙", True, False),
+        ("丙", True, True),
+        ("丁", False, True),
+    ):
+        services.update_view(
+            me, view, name=name, shared=shared, is_default=default, expected_version=view.version, now=NOW
+        )
+    services.delete_view(me, first, expected_version=first.version, now=NOW)
+    entries = db.session.scalars(select(JournalEntry).where(JournalEntry.object_type == "SavedView")).all()
+    actions = {e.action for e in entries}
+    assert actions == {
+        f"saved_view.{a}" for a in ("create", "rename", "share", "default", "update", "delete")
+    }
+    labels = app.jinja_env.get_template("_timeline.html").module.ACTIONS
+    assert {a: labels.get(a) for a in actions if not labels.get(a)} == {}
+    keys = {k for e in entries for part in (e.before or {}, e.after or {}) for k in part} | {"on"}
+    assert {k for k in keys if field_label(k) == k} == set()
+    assert object_label("SavedView") == KIND_LABELS["SavedView"] == "我的查询"
 
 
 def test_a_stale_or_missing_version_is_a_conflict(db, tree):

@@ -4,7 +4,7 @@ sharing within the unit, stale filters, conflicts — and the sidebar's one stat
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.savedviews.models import SavedView
 from tests import factories
@@ -102,7 +102,12 @@ def test_a_stale_filter_is_dropped_and_said(db, tree, as_user, people):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("", "请填写查询名称。"), ("名" * 100_000, "不能超过 50 个字"), ("  \t ", "请填写查询名称。")],
+    [
+        ("", "请填写查询名称。"),
+        ("名" * 100_000, "不能超过 50 个字"),
+        ("  \t ", "请填写查询名称。"),
+        ("报表\u202egpj.exe", "查询名称包含不可见的控制字符或格式字符（U+202E），无法保存"),
+    ],
 )
 def test_bad_names_come_back_with_a_message(db, as_user, people, name, message):
     me, _, _ = people
@@ -111,6 +116,22 @@ def test_bad_names_come_back_with_a_message(db, as_user, people, name, message):
     assert resp.status_code == 303 and _args(resp.headers["Location"]) == {"status": "overdue"}
     assert message in c.get(resp.headers["Location"]).get_data(as_text=True)
     assert db.session.scalar(select(SavedView)) is None
+
+
+def test_a_refused_save_redirects_with_only_the_checked_filters(db, as_user, people):
+    """A name already used and a 100,000-character query: back to the list with the
+    checked (capped) filters only — a short Location, whatever was posted — and a message."""
+    me, _, _ = people
+    c = as_user(me)
+    _save(c, name="重名")
+    junk = "q=" + "法" * 100_000 + "&status=overdue&gone=" + "x" * 5000 + "&view=" + "9" * 5000
+    resp = _save(c, name="重名", query=junk)
+    assert resp.status_code == 303
+    location = resp.headers["Location"]
+    assert len(location.encode()) < 2000
+    assert _args(location) == {"q": "法" * 100, "status": "overdue"}
+    assert "已有名为“重名”的查询" in c.get(location).get_data(as_text=True)
+    assert db.session.scalar(select(func.count(SavedView.id))) == 1
 
 
 def test_edit_rename_conflict_and_delete(db, as_user, people):
@@ -130,6 +151,31 @@ def test_edit_rename_conflict_and_delete(db, as_user, people):
     assert c.post(f"/saved-views/{view.id}/delete", data={"version": "3"}).status_code == 303
     assert db.session.scalar(select(SavedView)) is None
     assert c.get("/assignments").status_code == 200
+
+
+def test_a_conflict_page_reads_in_chinese(db, as_user, people):
+    """设为默认 from a stale sidebar after the view was shared: the field and the journal
+    lines in Chinese (设为默认 | 是, 共享给本单位：否 → 是), no English code."""
+    me, _, _ = people
+    c = as_user(me)
+    _save(c)
+    view = db.session.scalar(select(SavedView))
+    assert (
+        c.post(
+            f"/saved-views/{view.id}", data={"name": "整改逾期", "shared": "y", "version": "1"}
+        ).status_code
+        == 303
+    )
+    stale = c.post(f"/saved-views/{view.id}/default", data={"on": "1", "version": "1"})
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    row = html[html.index('data-field="on"') :]
+    row = row[: row.index("</tr>")]
+    assert "设为默认" in row and '<td class="pre-wrap" data-testid="yours">是</td>' in row
+    journal = html[html.index('data-testid="conflict-journal"') :]
+    assert "<strong>修改查询的共享</strong>" in journal and "<strong>保存查询</strong>" in journal
+    assert "共享给本单位：否 → 是" in journal
+    assert "saved_view." not in html and "shared：" not in html
 
 
 def test_foreign_and_huge_ids_are_404(db, as_user, people):
