@@ -86,15 +86,16 @@ class Results:
     kind: str | None
     # counted and ranked only within the newest `window` matches (None: all of them)
     window: int | None = None
+    # the kinds whose count is taken within the window: a lower bound, shown “n+”
+    capped: set[str] = field(default_factory=set)
     total: int = field(init=False)
 
     def __post_init__(self):
         self.total = self.counts.get(self.kind, 0) if self.kind else sum(self.counts.values())
 
-    @property
-    def more(self) -> str:
-        """'+' after a count taken within the window (there may be more)."""
-        return "+" if self.window else ""
+    def more(self, kind: str | None = None) -> str:
+        """'+' after a count that is a lower bound (of a kind; without one, of the sum)."""
+        return "+" if (kind in self.capped if kind else self.capped) else ""
 
     @property
     def pages(self) -> int:
@@ -157,15 +158,18 @@ def _ids() -> Any:
     return SD.id if _is_postgresql() else _FTS.c.rowid
 
 
-def _window_floor(query: Query, window: int) -> int | None:
-    """The id of the `window`-th newest matching document, or None when fewer match.
-    On SQLite from the FTS5 index alone (its doclists are in rowid order: < 1 ms for
-    20,000 matches); on PostgreSQL from the GIN index's bitmap, sorted by id."""
-    if _is_postgresql():
+def _window_floor(query: Query, size: int, kind: str | None = None) -> int | None:
+    """The id of the `size`-th newest matching document (of `kind`), or None when fewer
+    match. Without a kind on SQLite from the FTS5 index alone (its doclists are in rowid
+    order: < 1 ms for 20,000 matches); with one, each match's kind is read on the way
+    down until `size` of it are passed. On PostgreSQL from the GIN index's bitmap."""
+    if _is_postgresql() or kind is not None:
         stmt, _ = _matching(query, SD.id)
+        if kind is not None:
+            stmt = stmt.where(SD.kind == kind)
     else:
         stmt = select(_FTS.c.rowid).where(_match(query))
-    return db.session.scalar(stmt.order_by(_ids().desc()).limit(1).offset(window - 1))
+    return db.session.scalar(stmt.order_by(_ids().desc()).limit(1).offset(size - 1))
 
 
 def _counts(query: Query, scoped: Any, floor: int | None) -> dict[str, int]:
@@ -182,19 +186,31 @@ def search(
     """One page of what the user may see that matches, best first, and the count per kind.
 
     Few matches (≤ SEARCH_WINDOW): every match is checked, counted and ranked. More: only
-    the newest SEARCH_WINDOW matches are (one FTS5 / GIN look-up finds the bound; counts
-    shown as “n+”, the page says so) — unless they hold less than the first page's worth
-    of what the user may see (of the kind asked), then every match is, so page 1 never
-    misses what the user may see."""
-    kinds = (kind,) if kind else tuple(KINDS)
+    the newest SEARCH_WINDOW matches are (one FTS5 / GIN look-up finds the bound; their
+    counts are lower bounds, “n+”, and the page says so); a kind asked for gets a window
+    of its own. Whenever a window holds less than the first page's worth of what the user
+    may see, every match (of the kind) is checked instead: page 1 never misses anything
+    the user may see."""
+    size = current_app.config.get("SEARCH_WINDOW", WINDOW)
     scoped = visible(user, tuple(KINDS))
-    floor = _window_floor(query, current_app.config.get("SEARCH_WINDOW", WINDOW))
+    floor = _window_floor(query, size)
     counts = _counts(query, scoped, floor)
-    if floor is not None and sum(counts.get(k, 0) for k in kinds) < per_page:
-        floor = None  # too few in the window: the exact answer
+    capped = set(KINDS) if floor is not None else set()
+    if kind is None and floor is not None and sum(counts.values()) < per_page:
+        floor, capped = None, set()
         counts = _counts(query, scoped, None)
+    elif kind is not None and floor is not None:
+        floor = _window_floor(query, size, kind)
+        mine = visible(user, (kind,))
+        counts[kind] = _counts(query, mine, floor).get(kind, 0)
+        if floor is not None and counts[kind] < per_page:
+            floor = None
+            counts[kind] = _counts(query, mine, None).get(kind, 0)
+        if floor is None:
+            capped.discard(kind)
+    counts = {k: n for k, n in counts.items() if n}
     hits: list[Hit] = []
-    wanted = sum(counts.get(k, 0) for k in kinds)
+    wanted = counts.get(kind, 0) if kind else sum(counts.values())
     if wanted > (page - 1) * per_page:
         listed, rank = _matching(query, SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
         listed = listed.where(visible(user, (kind,)) if kind else scoped)
@@ -211,11 +227,4 @@ def search(
             endpoint, arg, attr = _PAGES[r.kind]
             url = url_for(endpoint, **{arg: getattr(r, attr)})
             hits.append(Hit(r.kind, r.object_id, r.title, r.body, url, words))
-    return Results(
-        hits,
-        counts,
-        page,
-        per_page,
-        kind,
-        current_app.config.get("SEARCH_WINDOW", WINDOW) if floor is not None else None,
-    )
+    return Results(hits, counts, page, per_page, kind, size if capped else None, capped)

@@ -301,6 +301,8 @@ def test_a_common_word_is_counted_within_a_window(world, as_user, app, monkeypat
         reviewer = as_user(world.reviewer)
         capped = found(reviewer, "人民", per_page=2)
         assert capped["window"] == 4 and capped["counts"] == {"unit": 4} and capped["total"] == 4
+        one_kind = found(reviewer, "人民", kind="unit", per_page=2)  # a window of the kind's own
+        assert one_kind["window"] == 4 and one_kind["total"] == 4 and len(one_kind["items"]) == 2
         monkeypatch.setattr(queries, "PER_PAGE", 2)
         html = reviewer.get("/search", query_string={"q": "人民"}).get_data(as_text=True)
         assert "4+" in html and "最近更新的 4 条匹配" in html
