@@ -29,6 +29,9 @@ SNIPPET = 120
 # matches, counts and ranking are taken within the most recently written WINDOW matches
 # (config SEARCH_WINDOW), said so on the page; see `search`.
 WINDOW = 1000
+# a user who sees less than a page's worth there (a tribunal's head) gets a window this
+# many times wider before every match is checked
+WIDEN = 8
 SD = SearchDocument
 _MODELS = {
     "task": Task,
@@ -189,17 +192,22 @@ def search(
     the newest SEARCH_WINDOW matches are (one FTS5 / GIN look-up finds the bound; their
     counts are lower bounds, “n+”, and the page says so); a kind asked for gets a window
     of its own. Whenever a window holds less than the first page's worth of what the user
-    may see, every match (of the kind) is checked instead: page 1 never misses anything
-    the user may see."""
-    size = current_app.config.get("SEARCH_WINDOW", WINDOW)
+    may see, a window WIDEN times wider is tried (all kinds), then every match (of the
+    kind) is checked: page 1 never misses anything the user may see."""
+    size = first = current_app.config.get("SEARCH_WINDOW", WINDOW)
     scoped = visible(user, tuple(KINDS))
-    floor = _window_floor(query, size)
-    counts = _counts(query, scoped, floor)
+    while True:
+        floor = _window_floor(query, size)
+        counts = _counts(query, scoped, floor)
+        if floor is None or kind is not None or sum(counts.values()) >= per_page:
+            break
+        if size >= first * WIDEN:  # too few even there: every match
+            floor = None
+            counts = _counts(query, scoped, None)
+            break
+        size *= WIDEN
     capped = set(KINDS) if floor is not None else set()
-    if kind is None and floor is not None and sum(counts.values()) < per_page:
-        floor, capped = None, set()
-        counts = _counts(query, scoped, None)
-    elif kind is not None and floor is not None:
+    if kind is not None and floor is not None:
         floor = _window_floor(query, size, kind)
         mine = visible(user, (kind,))
         counts[kind] = _counts(query, mine, floor).get(kind, 0)
