@@ -579,3 +579,9 @@ class SearchPageOut(Out):
     total = f.Integer(required=True)
     page = f.Integer(required=True)
     per_page = f.Integer(required=True)
+    window = f.Integer(
+        allow_none=True,
+        metadata={
+            "description": "结果较多时只在最近更新的这么多条匹配中计数和排序（counts、total 为下限）；否则 null"
+        },
+    )

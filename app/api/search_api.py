@@ -44,4 +44,5 @@ def search(args: dict):
         "total": results.total,
         "page": results.page,
         "per_page": results.per_page,
+        "window": results.window,
     }

@@ -13,7 +13,9 @@ from app.visits.models import Finding, Visit
 
 
 def _finding_clause(user: Any):
-    return Finding.visit_id.in_(authz.scope(select(Visit.id), Visit, user))
+    # its own visit asked by primary key (EXISTS), not the list of every visible visit:
+    # at the top of a province that list is built for each statement (≈ 12 ms)
+    return authz.scope(select(Visit.id).where(Visit.id == Finding.visit_id), Visit, user).exists()
 
 
 def register() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from markupsafe import Markup
 from sqlalchemy import and_, case, column, false, func, literal_column, or_, select, table, text
 
@@ -24,6 +24,14 @@ from app.visits.models import Finding, Visit
 
 PER_PAGE = 20
 SNIPPET = 120
+# A word common across the province (法庭, 整改) matches tens of thousands of documents;
+# checking each against the policy and scoring each costs hundreds of ms. Beyond this many
+# matches, counts and ranking are taken within the most recently written WINDOW matches
+# (config SEARCH_WINDOW), said so on the page; see `search`.
+WINDOW = 1000
+# a user who sees less than a page's worth there (a tribunal's head) gets a window this
+# many times wider before every match is checked
+WIDEN = 8
 SD = SearchDocument
 _MODELS = {
     "task": Task,
@@ -34,6 +42,7 @@ _MODELS = {
     "circular": Circular,
     "unit": Unit,
 }
+_FTS = table(FTS_TABLE, column("rowid"))
 _PAGES = {
     "task": ("tasks.task_detail", "task_id", "object_id"),
     "report": ("tasks.assignment_detail", "assignment_id", "object_id"),
@@ -78,10 +87,18 @@ class Results:
     page: int
     per_page: int
     kind: str | None
+    # counted and ranked only within the newest `window` matches (None: all of them)
+    window: int | None = None
+    # the kinds whose count is taken within the window: a lower bound, shown “n+”
+    capped: set[str] = field(default_factory=set)
     total: int = field(init=False)
 
     def __post_init__(self):
         self.total = self.counts.get(self.kind, 0) if self.kind else sum(self.counts.values())
+
+    def more(self, kind: str | None = None) -> str:
+        """'+' after a count that is a lower bound (of a kind; without one, of the sum)."""
+        return "+" if (kind in self.capped if kind else self.capped) else ""
 
     @property
     def pages(self) -> int:
@@ -118,36 +135,95 @@ def visible(user: Any, kinds: tuple[str, ...]) -> Any:
     return or_(*clauses) if clauses else false()
 
 
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _matching(query: Query, *columns: Any) -> tuple[Any, Any]:
     """SELECT of the matching documents' columns, and the rank to order them by (lower is
     better)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _is_postgresql():
         tsq = func.to_tsquery(literal_column("'simple'::regconfig"), query.tsquery())
         rank = -func.ts_rank(SD.tsv, tsq)
         return select(*columns).where(SD.tsv.op("@@")(tsq)), rank
-    fts = table(FTS_TABLE, column("rowid"))
     rank = func.bm25(literal_column(FTS_TABLE))
-    stmt = (
-        select(*columns)
-        .select_from(fts)
-        .join(SD, SD.id == fts.c.rowid)
-        .where(text(f"{FTS_TABLE} MATCH :match").bindparams(match=query.fts5()))
-    )
+    stmt = select(*columns).select_from(_FTS).join(SD, SD.id == _FTS.c.rowid).where(_match(query))
     return stmt, rank
+
+
+def _match(query: Query) -> Any:
+    return text(f"{FTS_TABLE} MATCH :match").bindparams(match=query.fts5())
+
+
+def _ids() -> Any:
+    """The matching document's id as the full-text index holds it (on SQLite FTS5's
+    rowid: bounding by it narrows FTS5's own scan, reading no document)."""
+    return SD.id if _is_postgresql() else _FTS.c.rowid
+
+
+def _window_floor(query: Query, size: int, kind: str | None = None) -> int | None:
+    """The id of the `size`-th newest matching document (of `kind`), or None when fewer
+    match. Without a kind on SQLite from the FTS5 index alone (its doclists are in rowid
+    order: < 1 ms for 20,000 matches); with one, each match's kind is read on the way
+    down until `size` of it are passed. On PostgreSQL from the GIN index's bitmap."""
+    if _is_postgresql() or kind is not None:
+        stmt, _ = _matching(query, SD.id)
+        if kind is not None:
+            stmt = stmt.where(SD.kind == kind)
+    else:
+        stmt = select(_FTS.c.rowid).where(_match(query))
+    return db.session.scalar(stmt.order_by(_ids().desc()).limit(1).offset(size - 1))
+
+
+def _counts(query: Query, scoped: Any, floor: int | None) -> dict[str, int]:
+    """What the user may see that matches, per kind (from `floor` on, when given)."""
+    stmt, _ = _matching(query, SD.kind, func.count())
+    if floor is not None:
+        stmt = stmt.where(_ids() >= floor)
+    return {k: n for k, n in db.session.execute(stmt.where(scoped).group_by(SD.kind))}
 
 
 def search(
     user: Any, query: Query, *, kind: str | None = None, page: int = 1, per_page: int = PER_PAGE
 ) -> Results:
-    """One page of what the user may see that matches, best first, and the count per kind."""
+    """One page of what the user may see that matches, best first, and the count per kind.
+
+    Few matches (≤ SEARCH_WINDOW): every match is checked, counted and ranked. More: only
+    the newest SEARCH_WINDOW matches are (one FTS5 / GIN look-up finds the bound; their
+    counts are lower bounds, “n+”, and the page says so); a kind asked for gets a window
+    of its own. Whenever a window holds less than the first page's worth of what the user
+    may see, a window WIDEN times wider is tried (all kinds), then every match (of the
+    kind) is checked: page 1 never misses anything the user may see."""
+    size = first = current_app.config.get("SEARCH_WINDOW", WINDOW)
     scoped = visible(user, tuple(KINDS))
-    counted, _ = _matching(query, SD.kind, func.count().label("n"))
-    counts = {k: n for k, n, *_ in db.session.execute(counted.where(scoped).group_by(SD.kind))}
+    while True:
+        floor = _window_floor(query, size)
+        counts = _counts(query, scoped, floor)
+        if floor is None or kind is not None or sum(counts.values()) >= per_page:
+            break
+        if size >= first * WIDEN:  # too few even there: every match
+            floor = None
+            counts = _counts(query, scoped, None)
+            break
+        size *= WIDEN
+    capped = set(KINDS) if floor is not None else set()
+    if kind is not None and floor is not None:
+        floor = _window_floor(query, size, kind)
+        mine = visible(user, (kind,))
+        counts[kind] = _counts(query, mine, floor).get(kind, 0)
+        if floor is not None and counts[kind] < per_page:
+            floor = None
+            counts[kind] = _counts(query, mine, None).get(kind, 0)
+        if floor is None:
+            capped.discard(kind)
+    counts = {k: n for k, n in counts.items() if n}
     hits: list[Hit] = []
     wanted = counts.get(kind, 0) if kind else sum(counts.values())
     if wanted > (page - 1) * per_page:
         listed, rank = _matching(query, SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
         listed = listed.where(visible(user, (kind,)) if kind else scoped)
+        if floor is not None:
+            listed = listed.where(_ids() >= floor)
         # Units are the directory: in the list of every kind they follow the work itself
         # (bm25 favours their few words over an item's title and requirements).
         directory_last = case((SD.kind == "unit", 1), else_=0)
@@ -159,4 +235,4 @@ def search(
             endpoint, arg, attr = _PAGES[r.kind]
             url = url_for(endpoint, **{arg: getattr(r, attr)})
             hits.append(Hit(r.kind, r.object_id, r.title, r.body, url, words))
-    return Results(hits, counts, page, per_page, kind)
+    return Results(hits, counts, page, per_page, kind, size if capped else None, capped)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_login import current_user, login_required
 
-from app.search import bp
+from app.search import bp, queries
 from app.search.documents import KINDS
-from app.search.queries import search
 from app.search.tokens import Q_MAX, QueryError, parse
 
 PAGE_MAX = 1000
@@ -33,5 +32,7 @@ def search_page():
         except QueryError as exc:
             context["error"] = exc.message
         else:
-            context["results"] = search(current_user, query, kind=kind, page=_page())
+            context["results"] = queries.search(
+                current_user, query, kind=kind, page=_page(), per_page=queries.PER_PAGE
+            )
     return render_template("search/results.html", **context)

@@ -9,7 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.discussion import watching
 from app.extensions import db
+from app.search import queries
 from app.search.index import reindex
 from app.search.models import SearchDocument
 from app.tasks import services as task_services
@@ -263,6 +265,9 @@ def test_an_upgraded_database_finds_its_old_data(tmp_path, backend):
         db.session.add(
             ProgressReport(assignment_id=a.id, author_id=staff.id, text="已建立台账", created_at=utcnow())
         )
+        # the watchers of what changed are told at commit (app.discussion, 0016): a
+        # database at 0013 has no watches table yet
+        db.session.info.pop(watching.PENDING, None)
         db.session.commit()
         upgrade(directory=str(MIGRATIONS))
         migrated = set(
@@ -282,3 +287,34 @@ def test_an_upgraded_database_finds_its_old_data(tmp_path, backend):
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_common_word_is_counted_within_a_window(world, as_user, app, monkeypatch):
+    """Beyond SEARCH_WINDOW matches, counts and ranking are taken within the newest
+    matches (“n+”, said on the page); never an object outside scope; a user who sees
+    fewer than a page's worth there gets the exact answer (page 1 misses nothing)."""
+    users = (world.reviewer, world.assigner, world.trib1_head, world.trib3_head, world.base3_coord)
+    exact = {u.id: found(as_user(u), "人民", per_page=50) for u in users}
+    assert exact[world.reviewer.id]["total"] == 9 and exact[world.reviewer.id]["window"] is None
+    app.config["SEARCH_WINDOW"] = 4
+    try:
+        reviewer = as_user(world.reviewer)
+        capped = found(reviewer, "人民", per_page=2)
+        assert capped["window"] == 4 and capped["counts"] == {"unit": 4} and capped["total"] == 4
+        one_kind = found(reviewer, "人民", kind="unit", per_page=2)  # a window of the kind's own
+        assert one_kind["window"] == 4 and one_kind["total"] == 4 and len(one_kind["items"]) == 2
+        monkeypatch.setattr(queries, "PER_PAGE", 2)
+        html = reviewer.get("/search", query_string={"q": "人民"}).get_data(as_text=True)
+        assert "4+" in html and "最近更新的 4 条匹配" in html
+        for user in users:
+            answer = found(as_user(user), "人民", per_page=2)
+            assert keys(answer) <= keys(exact[user.id]), user.username  # never outside scope
+            if answer["window"] is None:  # fewer than a page in the window: the exact answer
+                assert answer["counts"] == exact[user.id]["counts"], user.username
+                assert len(answer["items"]) == min(2, exact[user.id]["total"]), user.username
+            else:  # a full first page from the window
+                assert len(answer["items"]) == 2 and answer["total"] >= 2, user.username
+        few = found(as_user(world.trib1_head), "人民", per_page=50)
+        assert few["window"] is None and keys(few) == keys(exact[world.trib1_head.id])
+    finally:
+        app.config.pop("SEARCH_WINDOW")
