@@ -108,15 +108,38 @@ def test_edit_after_15_minutes_says_so(w, as_user, db):
 
 
 def test_mention_who_cannot_see_is_refused_on_the_page_with_the_text_kept(w, as_user, db):
-    c = as_user(w.u.base1_staff)
+    c = as_user(w.u.assigner)
     resp = c.post(f"/discussion/assignments/{w.a.id}/comments", data={"body": "@j2_llr 请看"})
     html = resp.get_data(as_text=True)
     assert (
         resp.status_code == 400
-        and "「甲二区联络员」无权查看此事项，不能@提及" in html
+        and "「甲二区联络员」无权查看此事项，不能@提及。" in html
         and "@j2_llr 请看</textarea>" in html
     )
     assert _count(Comment) == 0
+
+
+def test_another_courts_person_is_never_named_on_the_page(w, as_user, db):
+    """base1's staff mentions base2's coordinator (by id and by username), on a new comment
+    and on an edit: 400, a count, not the name; nothing saved."""
+    c = as_user(w.u.base1_staff)
+    url = f"/discussion/assignments/{w.a.id}/comments"
+    for data in ({"body": "请看", "mention": str(w.u.base2_coord.id)}, {"body": "@j2_llr 请看"}):
+        resp = c.post(url, data=data)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and "有 1 位被提及的人员不存在或无权查看此事项" in html
+        assert "甲二区联络员" not in html
+    assert _count(Comment) == 0
+    comment = services.post_comment(w.u.base1_staff, w.a, body="初稿", now=utcnow())
+    db.session.commit()
+    resp = c.post(
+        f"/comments/{comment.id}/edit",
+        data={"body": "改稿", "mention": str(w.u.base2_coord.id), "version": comment.version},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "甲二区联络员" not in html and "不存在或无权查看" in html
+    db.session.refresh(comment)
+    assert comment.body == "初稿"
 
 
 def test_the_mention_picker_lists_only_people_who_may_see(w, as_user):
