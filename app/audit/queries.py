@@ -74,6 +74,8 @@ OBJECTS = {
     "Circular": "通报",
     "BackgroundJob": "后台任务",
     "SecuritySettings": "安全设置",
+    "Comment": "评论",  # issue 15, discussion
+    "Watch": "关注",
 }
 ACTION_MAX = 50
 USER_MAX = 50
