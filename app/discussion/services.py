@@ -23,7 +23,8 @@ from app.validation import allow
 
 MAX_BODY = 2000
 EDIT_WINDOW = timedelta(minutes=15)
-EDIT_LATE = "发布超过15分钟，不能再修改"
+EDIT_LATE = "发布超过15分钟，不能再修改。"
+WITHDRAWN = "该评论已撤回，不能再修改或撤回。"
 # Control characters but newline, carriage return and tab (NUL among them).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # @username: after the start, a space or punctuation — not inside an e-mail address.
@@ -122,7 +123,7 @@ def post_comment(
 
 def _standing(comment: Comment) -> None:
     if comment.withdrawn_at is not None:
-        raise ServiceError("该评论已撤回，不能再修改或撤回。")
+        raise ServiceError(WITHDRAWN)
 
 
 def edit_comment(

@@ -85,7 +85,7 @@ def test_fifteen_minutes_then_no_more_edits(w):
             expected_version=c.version,
             now=NOW + timedelta(minutes=15, seconds=1),
         )
-    assert refused.value.message == "发布超过15分钟，不能再修改"
+    assert refused.value.message == "发布超过15分钟，不能再修改。"
     db.session.rollback()
     assert db.session.get(Comment, c.id).body == "第二稿"
 

@@ -107,8 +107,42 @@ def test_edit_after_15_minutes_says_so(w, as_user, db):
     db.session.commit()
     c = as_user(w.u.base1_staff)
     resp = c.post(f"/comments/{comment.id}/edit", data={"body": "新的意见", "version": comment.version})
-    assert resp.status_code == 400 and "发布超过15分钟，不能再修改" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "发布超过15分钟，不能再修改。" in resp.get_data(as_text=True)
     assert "修改</a>" not in c.get(f"/assignments/{w.a.id}").get_data(as_text=True)
+    # the edit page itself: the message, the comment, no form
+    html = c.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    assert "发布超过15分钟，不能再修改。" in html and 'data-testid="comment-edit-form"' not in html
+
+
+def test_a_withdrawn_comment_says_so_instead_of_a_bare_403(w, as_user, db):
+    comment = services.post_comment(w.u.base1_staff, w.a, body="说错了", now=utcnow())
+    db.session.commit()
+    services.withdraw_comment(w.u.base1_staff, comment, w.a, expected_version=comment.version, now=utcnow())
+    db.session.commit()
+    c, v = as_user(w.u.base1_staff), comment.version
+    for url, data in (("withdraw", {"version": v}), ("edit", {"body": "再改", "version": v})):
+        resp = c.post(f"/comments/{comment.id}/{url}", data=data)
+        assert resp.status_code == 400 and "该评论已撤回，不能再修改或撤回。" in resp.get_data(as_text=True)
+    html = c.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    assert "该评论已撤回，不能再修改或撤回。" in html and 'data-testid="comment-edit-form"' not in html
+    assert "说错了" not in html
+    # another court's user still gets a 404 (nothing told of the comment)
+    assert (
+        as_user(w.u.base2_coord).post(f"/comments/{comment.id}/withdraw", data={"version": v}).status_code
+        == 404
+    )
+
+
+def test_the_watcher_count_counts_only_who_may_still_see(w, db):
+    from app.discussion import queries
+
+    for user in (w.u.base1_coord, w.u.base1_staff):
+        services.set_watching(user, w.a, True, now=NOW)
+    db.session.commit()
+    assert queries.panel(w.a, w.u.base1_staff).watchers == 2
+    w.u.base1_coord.active = False  # switched off: told nothing any more, not counted
+    db.session.commit()
+    assert queries.panel(w.a, w.u.base1_staff).watchers == 1
 
 
 def test_mention_who_cannot_see_is_refused_on_the_page_with_the_text_kept(w, as_user, db):
