@@ -31,11 +31,12 @@ def _many(w, subject, n: int, author) -> None:
 # (the latest comments with their authors' names and units, whether the user watches and
 # how many do). The item's page was 11 for this user; a rectification's page 13 (it links
 # its visit); the visit's page was 16 and is 14: its journal's actors and its findings'
-# verifiers no longer load their roles (two statements), which makes room for the thread.
+# verifiers no longer load their roles (two statements), which makes room for the thread;
+# then 12: the visit is loaded with its kind, organiser, targets and leaders (hostile test).
 PAGES = {
     "item": (lambda w: f"/assignments/{w.a.id}", "base1_staff", 12),
     "rectification": (lambda w: f"/assignments/{w.rect.id}", "trib1_head", 14),
-    "visit": (lambda w: f"/visits/{w.visit.id}", "leader", 14),
+    "visit": (lambda w: f"/visits/{w.visit.id}", "leader", 12),
 }
 
 
