@@ -39,6 +39,7 @@ PAGES = {
     "ReminderRule": lambda o: url_for("reminders.rules_list"),
     "DisplayToken": lambda o: url_for("dashboard.displays"),
     "SavedView": lambda o: url_for("savedviews.open_view", view_id=o.id),  # 我的查询 (issue 15)
+    "Comment": lambda o: url_for("discussion.comment_edit", comment_id=o.id),  # issue 15
 }
 KIND_LABELS = {
     "Assignment": "承办事项",
@@ -52,6 +53,7 @@ KIND_LABELS = {
     "ReminderRule": "提醒规则",
     "DisplayToken": "上墙显示屏",
     "SavedView": "我的查询",  # issue 15
+    "Comment": "评论",  # issue 15, discussion
 }
 # What the object looks like now, for forms whose fields are actions (审核结论, 签收 …)
 # rather than the object's own fields.
@@ -92,6 +94,8 @@ def _describe(obj: Any) -> str:
         return task.title + (f"（{unit}）" if unit else "")
     if type(obj).__name__ == "ChecklistEntry":
         return f"{obj.code} {obj.title}"
+    if type(obj).__name__ == "Comment":  # its first words (issue 15, discussion)
+        return obj.body if len(obj.body) <= 20 else obj.body[:20] + "…"
     for name in ("title", "name", "display_name", "label"):
         value = getattr(obj, name, None)
         if value:

@@ -152,6 +152,14 @@ FIELD_LABELS = {
     "shared": "共享给本单位",
     "is_default": "默认",
     "on": "设为默认",
+    # comments and 关注 (issue 15, discussion)
+    "body": "评论内容",
+    "mentions": "提及",
+    "withdrawn_at": "撤回时间",
+    "withdrawn_by": "撤回人",
+    "user_id": "用户",
+    "subject_type": "对象类型",
+    "subject_id": "对象编号",
 }
 
 

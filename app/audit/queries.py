@@ -75,6 +75,8 @@ OBJECTS = {
     "BackgroundJob": "后台任务",
     "SecuritySettings": "安全设置",
     "SavedView": "我的查询",  # issue 15
+    "Comment": "评论",  # issue 15, discussion
+    "Watch": "关注",
 }
 ACTION_MAX = 50
 USER_MAX = 50

@@ -60,7 +60,12 @@ def _rows(obj: Any, user: Any, *, newest_first: bool, limit: int, offset: int = 
     mine = and_(Watch.subject_type == _kind(obj), Watch.subject_id == obj.id)
     flags = select(
         exists().where(mine, Watch.user_id == user.id).label("watching"),
-        select(func.count(Watch.id)).where(mine).scalar_subquery().label("watchers"),
+        # only the watchers who may still see it (the others are told nothing any more)
+        select(func.count(Watch.id))
+        .join(User, User.id == Watch.user_id)
+        .where(mine, viewers_clause(obj))
+        .scalar_subquery()
+        .label("watchers"),
     ).subquery()
     withdrawer = aliased(User)
     order = (

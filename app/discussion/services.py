@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from app import authz
 from app.discussion.models import Comment, Watch
 from app.discussion.policy import viewers_clause
 from app.errors import ServiceError, check_version
@@ -22,7 +23,8 @@ from app.validation import allow
 
 MAX_BODY = 2000
 EDIT_WINDOW = timedelta(minutes=15)
-EDIT_LATE = "发布超过15分钟，不能再修改"
+EDIT_LATE = "发布超过15分钟，不能再修改。"
+WITHDRAWN = "该评论已撤回，不能再修改或撤回。"
 # Control characters but newline, carriage return and tab (NUL among them).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # @username: after the start, a space or punctuation — not inside an e-mail address.
@@ -45,20 +47,31 @@ def mentioned_names(body: str) -> list[str]:
     return list(dict.fromkeys(m.lower() for m in _MENTION.findall(body)))
 
 
-def _mentions(subject: Any, body: str, picked: Iterable[int]) -> list[User]:
+def _mentions(actor: Any, subject: Any, body: str, picked: Iterable[int]) -> list[User]:
     """The people @mentioned in the text or picked from the list — every one of them must
-    be able to see the subject, else the comment is refused (unknown names stay text)."""
-    names, ids = mentioned_names(body), [i for i in picked if isinstance(i, int)]
+    be able to see the subject, else the comment is refused. A name or id that matches
+    nobody, or someone the poster may not see himself (another court's account) who does
+    not see the subject either, is counted, never named: the refusal tells nothing of
+    people outside the poster's scope. One statement."""
+    names, ids = mentioned_names(body), list(dict.fromkeys(i for i in picked if isinstance(i, int)))
     if not names and not ids:
         return []
-    stmt = select(User, viewers_clause(subject).label("sees")).where(
+    poster_sees = authz.CLAUSES[User](actor)
+    stmt = select(User, viewers_clause(subject).label("sees"), poster_sees.label("known")).where(
         or_(func.lower(User.username).in_(names), User.id.in_(ids))
     )
     rows = db.session.execute(stmt.order_by(User.id)).all()
-    blind = [user.display_name for user, sees in rows if not sees]
-    if blind:
-        raise ServiceError("、".join(f"「{n}」" for n in blind) + "无权查看此事项，不能@提及", "body")
-    return [user for user, _ in rows]
+    found = [(user, sees) for user, sees, known in rows if sees or known]
+    named = [user.display_name for user, sees in found if not sees]
+    matched = {u.username.lower() for u, _, _ in rows} | {u.id for u, _, _ in rows}
+    unknown = [n for n in names if n not in matched] + [i for i in ids if i not in matched]
+    hidden = len(unknown) + len(rows) - len(found)
+    refusal = ["、".join(f"「{n}」" for n in named) + "无权查看此事项"] if named else []
+    if hidden:
+        refusal.append(f"有 {hidden} 位被提及的人员不存在或无权查看此事项")
+    if refusal:
+        raise ServiceError("；".join(refusal) + "，不能@提及。", "body")
+    return [user for user, _ in found]
 
 
 def title_of(subject: Any) -> str:
@@ -92,7 +105,7 @@ def post_comment(
     """A new comment on an item or a visit, with its @mentions told."""
     allow(actor, "discussion.comment", subject, "您无权在此发表评论（只读账号不能发表评论）。")
     text = clean_body(body)
-    people = _mentions(subject, text, mention_ids)
+    people = _mentions(actor, subject, text, mention_ids)
     comment = Comment(
         subject_type=type(subject).__name__,
         subject_id=subject.id,
@@ -110,7 +123,7 @@ def post_comment(
 
 def _standing(comment: Comment) -> None:
     if comment.withdrawn_at is not None:
-        raise ServiceError("该评论已撤回，不能再修改或撤回。")
+        raise ServiceError(WITHDRAWN)
 
 
 def edit_comment(
@@ -130,7 +143,7 @@ def edit_comment(
     if now - comment.created_at > EDIT_WINDOW:
         raise ServiceError(EDIT_LATE, "body")
     text = clean_body(body)
-    people = _mentions(subject, text, mention_ids)
+    people = _mentions(actor, subject, text, mention_ids)
     if text == comment.body and not people:
         return comment
     before = {"body": comment.body}

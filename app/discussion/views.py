@@ -13,6 +13,7 @@ from app import authz
 from app.discussion import bp, queries, services
 from app.discussion.models import Comment
 from app.discussion.policy import subject_of
+from app.extensions import db
 from app.textclean import db_int
 from app.timeutil import utcnow
 from app.views_util import actor, page_args, refuse_stale, run_service
@@ -86,11 +87,25 @@ def watch(kind: str, object_id: int):
 
 
 def _comment(comment_id: int, action: str) -> tuple[Comment, Any]:
-    comment = authz.get_scoped_or_404(Comment, comment_id, action, current_user)
+    """The comment and its subject. A withdrawn one is checked as the thread is (whoever
+    sees it), so the service says why nothing more can be done with it — not a bare 403."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        abort(404)
+    authz.require(current_user, "discussion.view" if comment.withdrawn_at else action, comment)
     subject = subject_of(comment)
     if subject is None:
         abort(404)
     return comment, subject
+
+
+def _closed(comment: Comment) -> str | None:
+    """Why the comment can no longer be edited (withdrawn, or the 15 minutes are over)."""
+    if comment.withdrawn_at is not None:
+        return services.WITHDRAWN
+    if utcnow() - comment.created_at > services.EDIT_WINDOW:
+        return services.EDIT_LATE
+    return None
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -98,6 +113,7 @@ def _comment(comment_id: int, action: str) -> tuple[Comment, Any]:
 def comment_edit(comment_id: int):
     comment, subject = _comment(comment_id, "comment.edit")
     body = request.form.get("body", comment.body)
+    status = 200
     if request.method == "POST":
         refuse_stale(comment)
         saved, status = run_service(
@@ -115,9 +131,8 @@ def comment_edit(comment_id: int):
         if saved is not None:
             flash("评论已修改。", "success")
             return redirect(page_of(subject, anchor=f"c{comment.id}"))
-    else:
-        status = 200
     page = dict(comment=comment, subject=subject, title=services.title_of(subject), body=body)
+    page["closed"] = _closed(comment)  # the message instead of the form
     return render_template(
         "discussion/edit.html", back=page_of(subject, anchor=f"c{comment.id}"), **page
     ), status
@@ -128,14 +143,15 @@ def comment_edit(comment_id: int):
 def comment_withdraw(comment_id: int):
     comment, subject = _comment(comment_id, "comment.withdraw")
     refuse_stale(comment)
-    done, _ = run_service(
+    done, status = run_service(
         lambda: services.withdraw_comment(
             actor(), comment, subject, expected_version=request.form.get("version"), now=utcnow()
         ),
         versioned=comment,
     )
-    if done is not None:
-        flash("评论已撤回。", "success")
+    if done is None:
+        return _thread_page(subject, status)
+    flash("评论已撤回。", "success")
     return redirect(page_of(subject, anchor=f"c{comment.id}"))
 
 

@@ -58,6 +58,8 @@ LABELS = {
     "extension.refused": "不同意延期",
     "extension.direct": "直接延期",
     "step.": "更新了里程碑/检查项",
+    "link.add": "添加了关联",
+    "link.remove": "移除了关联",
 }
 
 # The subject a journaled object belongs to, as (subject type, id) — without a query.

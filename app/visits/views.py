@@ -144,6 +144,24 @@ def visit_new():
 # ---------------------------------------------------------------- one visit
 
 
+def _loaded_visit(visit_id: int) -> Visit:
+    """The visit with what its page shows, in three statements: its kind and organiser
+    (joined), its targets with their units, its leaders with their names (not roles)."""
+    visit = db.session.get(
+        Visit,
+        visit_id,
+        options=[
+            joinedload(Visit.kind),
+            joinedload(Visit.organizer_unit),
+            selectinload(Visit.targets).joinedload(VisitTarget.unit),
+            selectinload(Visit.leaders).joinedload(VisitLeader.user).lazyload(User.role_rows),
+        ],
+    )
+    if visit is None:
+        abort(404)
+    return visit
+
+
 def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = None) -> dict:
     from app.discussion import queries as discussion  # imports this module's package
 
@@ -174,7 +192,8 @@ def _detail_context(visit: Visit, record_form: Any = None, finding_form: Any = N
 @bp.route("/visits/<int:visit_id>")
 @login_required
 def visit_detail(visit_id: int):
-    visit = authz.get_scoped_or_404(Visit, visit_id, "visit.view", current_user)
+    visit = _loaded_visit(visit_id)
+    authz.require(current_user, "visit.view", visit)
     return render_template("visits/detail.html", **_detail_context(visit))
 
 

@@ -85,7 +85,7 @@ def test_fifteen_minutes_then_no_more_edits(w):
             expected_version=c.version,
             now=NOW + timedelta(minutes=15, seconds=1),
         )
-    assert refused.value.message == "发布超过15分钟，不能再修改"
+    assert refused.value.message == "发布超过15分钟，不能再修改。"
     db.session.rollback()
     assert db.session.get(Comment, c.id).body == "第二稿"
 
@@ -137,25 +137,45 @@ def test_exactly_2000_characters_and_tabs_newlines_pass(w):
 
 
 def test_mention_of_someone_who_cannot_see_is_refused_and_nothing_saved(w):
-    """base2's coordinator cannot see base1's item: the comment is refused with his name,
-    no comment, no notification for anybody."""
+    """base2's coordinator cannot see base1's item: inter1's assigner, who sees base2's
+    people, is refused with his name — no comment, no notification for anybody."""
     with pytest.raises(ServiceError) as refused:
-        services.post_comment(w.u.base1_staff, w.a, body="请 @j1_llr 和 @j2_llr 看一下", now=NOW)
-    assert refused.value.message == "「甲二区联络员」无权查看此事项，不能@提及"
+        services.post_comment(w.u.assigner, w.a, body="请 @j1_llr 和 @j2_llr 看一下", now=NOW)
+    assert refused.value.message == "「甲二区联络员」无权查看此事项，不能@提及。"
     db.session.rollback()
     assert _comments() == 0 and _notes(w.u.base1_coord, "mention") == [] and _notes(w.u.base2_coord) == []
     # picked from the list by id: the same rule
     with pytest.raises(ServiceError, match="「甲二区联络员」无权查看此事项"):
-        services.post_comment(w.u.base1_staff, w.a, body="请看", mention_ids=[w.u.base2_coord.id], now=NOW)
+        services.post_comment(w.u.assigner, w.a, body="请看", mention_ids=[w.u.base2_coord.id], now=NOW)
+
+
+@pytest.mark.parametrize("how", ["name", "id", "both"])
+def test_a_mention_outside_the_posters_scope_is_counted_never_named(w, how):
+    """base1's staff may not see base2's people: @j2_llr (by name, by id, or both — one
+    person) is refused like a name that matches nobody, and the message names nobody."""
+    body = "请 @j2_llr 看一下" if how != "id" else "请看"
+    ids = [w.u.base2_coord.id] if how != "name" else []
+    with pytest.raises(ServiceError) as refused:
+        services.post_comment(w.u.base1_staff, w.a, body=body, mention_ids=ids, now=NOW)
+    assert refused.value.message == "有 1 位被提及的人员不存在或无权查看此事项，不能@提及。"
+    db.session.rollback()
+    assert _comments() == 0 and _notes(w.u.base2_coord) == []
+    # a name or an id that matches nobody reads the same
+    for body, ids in (("请 @nobody_here 看", []), ("请看", [2**62])):
+        with pytest.raises(ServiceError) as unknown:
+            services.post_comment(w.u.base1_staff, w.a, body=body, mention_ids=ids, now=NOW)
+        assert unknown.value.message == refused.value.message
+    # someone above who sees the item (the assigner) may be mentioned by anyone on it
+    services.post_comment(w.u.base1_staff, w.a, body="@jz_zb 请看", now=NOW)
+    db.session.commit()
+    assert len(_notes(w.u.assigner, "mention")) == 1
 
 
 def test_a_mention_notifies_once_and_an_edit_tells_only_the_new_ones(w):
     """@j1_llr is told once (not again when the comment is edited); @jz_zb, added by the
-    edit, is told then; the author never tells himself; unknown names stay text."""
+    edit, is told then; the author never tells himself; an e-mail address is no mention."""
     staff, coord, assigner = w.u.base1_staff, w.u.base1_coord, w.u.assigner
-    c = services.post_comment(
-        staff, w.a, body="@j1_llr 请审一下照片 @j1_gj @nobody_here mail@j1_llr", now=NOW
-    )
+    c = services.post_comment(staff, w.a, body="@j1_llr 请审一下照片 @j1_gj mail@j1_llr", now=NOW)
     db.session.commit()
     (note,) = _notes(coord, "mention")
     assert "甲一区干警在「法庭标准化建设」的讨论中提到了您" in note.message and note.subject_id == w.a.id

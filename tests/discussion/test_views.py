@@ -31,11 +31,12 @@ def _many(w, subject, n: int, author) -> None:
 # (the latest comments with their authors' names and units, whether the user watches and
 # how many do). The item's page was 11 for this user; a rectification's page 13 (it links
 # its visit); the visit's page was 16 and is 14: its journal's actors and its findings'
-# verifiers no longer load their roles (two statements), which makes room for the thread.
+# verifiers no longer load their roles (two statements), which makes room for the thread;
+# then 12: the visit is loaded with its kind, organiser, targets and leaders (hostile test).
 PAGES = {
     "item": (lambda w: f"/assignments/{w.a.id}", "base1_staff", 12),
     "rectification": (lambda w: f"/assignments/{w.rect.id}", "trib1_head", 14),
-    "visit": (lambda w: f"/visits/{w.visit.id}", "leader", 14),
+    "visit": (lambda w: f"/visits/{w.visit.id}", "leader", 12),
 }
 
 
@@ -88,7 +89,11 @@ def test_post_edit_withdraw_by_form(w, as_user, db):
     db.session.expire_all()
     # a second window still holding version 1: the conflict page
     resp = c.post(f"/comments/{comment.id}/edit", data={"body": "另一个窗口", "version": 1})
-    assert resp.status_code == 409 and "另一个窗口" in resp.get_data(as_text=True)
+    conflict = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "另一个窗口" in conflict
+    # in Chinese: the kind, the comment's first words, the field and the journal's lines
+    assert "评论“请审核照片”" in conflict and "评论内容" in conflict and "修改评论" in conflict
+    assert not any(code in conflict for code in ("#1”", ">body<", "comment.edit", "comment.create"))
     comment = db.session.get(Comment, comment.id)
     resp = c.post(f"/comments/{comment.id}/withdraw", data={"version": comment.version})
     assert resp.status_code == 302
@@ -103,20 +108,77 @@ def test_edit_after_15_minutes_says_so(w, as_user, db):
     db.session.commit()
     c = as_user(w.u.base1_staff)
     resp = c.post(f"/comments/{comment.id}/edit", data={"body": "新的意见", "version": comment.version})
-    assert resp.status_code == 400 and "发布超过15分钟，不能再修改" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "发布超过15分钟，不能再修改。" in resp.get_data(as_text=True)
     assert "修改</a>" not in c.get(f"/assignments/{w.a.id}").get_data(as_text=True)
+    # the edit page itself: the message, the comment, no form
+    html = c.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    assert "发布超过15分钟，不能再修改。" in html and 'data-testid="comment-edit-form"' not in html
+
+
+def test_a_withdrawn_comment_says_so_instead_of_a_bare_403(w, as_user, db):
+    comment = services.post_comment(w.u.base1_staff, w.a, body="说错了", now=utcnow())
+    db.session.commit()
+    services.withdraw_comment(w.u.base1_staff, comment, w.a, expected_version=comment.version, now=utcnow())
+    db.session.commit()
+    c, v = as_user(w.u.base1_staff), comment.version
+    for url, data in (("withdraw", {"version": v}), ("edit", {"body": "再改", "version": v})):
+        resp = c.post(f"/comments/{comment.id}/{url}", data=data)
+        assert resp.status_code == 400 and "该评论已撤回，不能再修改或撤回。" in resp.get_data(as_text=True)
+    html = c.get(f"/comments/{comment.id}/edit").get_data(as_text=True)
+    assert "该评论已撤回，不能再修改或撤回。" in html and 'data-testid="comment-edit-form"' not in html
+    assert "说错了" not in html
+    # another court's user still gets a 404 (nothing told of the comment)
+    assert (
+        as_user(w.u.base2_coord).post(f"/comments/{comment.id}/withdraw", data={"version": v}).status_code
+        == 404
+    )
+
+
+def test_the_watcher_count_counts_only_who_may_still_see(w, db):
+    from app.discussion import queries
+
+    for user in (w.u.base1_coord, w.u.base1_staff):
+        services.set_watching(user, w.a, True, now=NOW)
+    db.session.commit()
+    assert queries.panel(w.a, w.u.base1_staff).watchers == 2
+    w.u.base1_coord.active = False  # switched off: told nothing any more, not counted
+    db.session.commit()
+    assert queries.panel(w.a, w.u.base1_staff).watchers == 1
 
 
 def test_mention_who_cannot_see_is_refused_on_the_page_with_the_text_kept(w, as_user, db):
-    c = as_user(w.u.base1_staff)
+    c = as_user(w.u.assigner)
     resp = c.post(f"/discussion/assignments/{w.a.id}/comments", data={"body": "@j2_llr 请看"})
     html = resp.get_data(as_text=True)
     assert (
         resp.status_code == 400
-        and "「甲二区联络员」无权查看此事项，不能@提及" in html
+        and "「甲二区联络员」无权查看此事项，不能@提及。" in html
         and "@j2_llr 请看</textarea>" in html
     )
     assert _count(Comment) == 0
+
+
+def test_another_courts_person_is_never_named_on_the_page(w, as_user, db):
+    """base1's staff mentions base2's coordinator (by id and by username), on a new comment
+    and on an edit: 400, a count, not the name; nothing saved."""
+    c = as_user(w.u.base1_staff)
+    url = f"/discussion/assignments/{w.a.id}/comments"
+    for data in ({"body": "请看", "mention": str(w.u.base2_coord.id)}, {"body": "@j2_llr 请看"}):
+        resp = c.post(url, data=data)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and "有 1 位被提及的人员不存在或无权查看此事项" in html
+        assert "甲二区联络员" not in html
+    assert _count(Comment) == 0
+    comment = services.post_comment(w.u.base1_staff, w.a, body="初稿", now=utcnow())
+    db.session.commit()
+    resp = c.post(
+        f"/comments/{comment.id}/edit",
+        data={"body": "改稿", "mention": str(w.u.base2_coord.id), "version": comment.version},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "甲二区联络员" not in html and "不存在或无权查看" in html
+    db.session.refresh(comment)
+    assert comment.body == "初稿"
 
 
 def test_the_mention_picker_lists_only_people_who_may_see(w, as_user):

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from app.attachments import Attachment
 from app.tasks.models import Assignment
 from app.visits import services
-from app.visits.models import Finding, Pairing, Visit, VisitKind
+from app.visits.models import Finding, Pairing, Visit, VisitKind, VisitLeader, VisitTarget
 from tests import factories
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -507,3 +507,44 @@ def test_query_count_does_not_grow_with_rows(w, as_user, db, count_queries, path
         assert c.get(path).status_code == 200
     assert len(large) == len(small), f"{path}: {len(small)} → {len(large)} statements"
     assert len(large) <= 14, large
+
+
+def test_the_visit_page_costs_the_same_few_statements_for_every_side(w, as_user, db, count_queries):
+    """The organiser's leader, the visited tribunal's head and the high court's leader open
+    a visit with findings, a comment and a watcher: ≤ 14 statements (15 with BEGIN), and
+    no more with three more leaders, targets and findings (its kind, organiser, targets
+    and leaders are loaded with the visit, not one by one)."""
+    from app.discussion import services as discussion
+
+    visit = w.visit
+    for unit in (w.t.trib1, w.t.trib2):
+        services.add_finding(
+            w.u.leader, visit, unit=unit, description="问题", deadline=date(2026, 4, 30), now=NOW
+        )
+    discussion.post_comment(w.u.leader, visit, body="@ds_tz 请准备汇报材料", now=NOW)
+    discussion.set_watching(w.u.head, visit, True, now=NOW)
+    db.session.commit()
+    sides = {"organiser": w.u.leader, "visited": w.u.head, "province": w.u.high_leader}
+    clients = {side: as_user(user) for side, user in sides.items()}
+    small = {}
+    for side, c in clients.items():
+        with count_queries() as statements:
+            assert c.get(f"/visits/{visit.id}").status_code == 200
+        small[side] = len(statements)
+        assert len(statements) <= 14, (side, statements)
+    for i in range(3):
+        base = factories.unit(f"扩展{i}区人民法院", "base", w.t.inter1)
+        trib = factories.unit(f"扩展{i}人民法庭", "tribunal", base)
+        db.session.add(VisitTarget(visit_id=visit.id, unit_id=trib.id))
+        leader = factories.user(f"extra_ld{i}", w.t.inter1, ["leader"])
+        db.session.add(VisitLeader(visit_id=visit.id, user_id=leader.id))
+        db.session.flush()
+        db.session.expire(visit)
+        services.add_finding(
+            w.u.leader, visit, unit=trib, description="问题", deadline=date(2026, 4, 30), now=NOW
+        )
+    db.session.commit()
+    for side, c in clients.items():
+        with count_queries() as statements:
+            assert c.get(f"/visits/{visit.id}").status_code == 200
+        assert len(statements) == small[side], (side, small[side], statements)
