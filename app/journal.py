@@ -153,7 +153,7 @@ FIELD_LABELS = {
     "is_default": "默认",
     "on": "设为默认",
     # comments and 关注 (issue 15, discussion)
-    "body": "评论内容",
+    "body": "正文",  # a comment's and a circular's text
     "mentions": "提及",
     "withdrawn_at": "撤回时间",
     "withdrawn_by": "撤回人",

@@ -92,7 +92,7 @@ def test_post_edit_withdraw_by_form(w, as_user, db):
     conflict = resp.get_data(as_text=True)
     assert resp.status_code == 409 and "另一个窗口" in conflict
     # in Chinese: the kind, the comment's first words, the field and the journal's lines
-    assert "评论“请审核照片”" in conflict and "评论内容" in conflict and "修改评论" in conflict
+    assert "评论“请审核照片”" in conflict and "正文" in conflict and "修改评论" in conflict
     assert not any(code in conflict for code in ("#1”", ">body<", "comment.edit", "comment.create"))
     comment = db.session.get(Comment, comment.id)
     resp = c.post(f"/comments/{comment.id}/withdraw", data={"version": comment.version})
