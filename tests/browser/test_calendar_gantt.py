@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.seed.demo import DEMO_PASSWORD
+from tests.browser.helpers import login_demo
 
 pytestmark = [pytest.mark.browser]
 # Every violation of the Content-Security-Policy (an inline style would be one) is kept.
@@ -49,11 +49,7 @@ def test_calendar_day_and_gantt(demo_items, new_page, artifacts_dir, width):
     rec = new_page(width, 812)
     rec.context.add_init_script(WATCH_CSP)
     page = rec.page
-    page.goto("/login")
-    page.locator("#username").fill("bxzy")
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    login_demo(page, "bxzy")
 
     if width < 1200:  # the menu is folded on a phone
         page.locator(".navbar-toggler").click()

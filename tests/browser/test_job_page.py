@@ -17,9 +17,9 @@ from sqlalchemy import select
 from app.background.runner import run_pending
 from app.extensions import db
 from app.org.models import User
-from app.seed.demo import DEMO_PASSWORD
 from app.tasks import services
 from app.timeutil import local_today, utcnow
+from tests.browser.helpers import login_demo
 
 pytestmark = pytest.mark.browser
 
@@ -55,11 +55,7 @@ def test_the_job_page_follows_the_job_and_opens_the_preview(live_server, new_pag
         db.session.remove()
     rec = new_page()
     page = rec.page
-    page.goto("/login")
-    page.locator("#username").fill("bxzy")
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    login_demo(page, "bxzy")
 
     page.goto(f"/imports/tasks?project_id={project_id}")
     page.locator("#file").set_input_files(str(_sheet(tmp_path / "大清单.xlsx")))

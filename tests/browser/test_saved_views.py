@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.seed.demo import DEMO_PASSWORD
+from tests.browser.helpers import login_demo
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,13 @@ USERS = {1366: "bxzy", 375: "hrfy"}  # one person per width: each run starts wit
 
 
 def _login(page, username):
-    page.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    login_demo(page, username)
 
 
 def _logout(page, width):
-    if width < 1200:  # the navbar is collapsed below xl
+    if width < 1200:  # the navbar is collapsed below xl: wait until it has opened
         page.locator(".navbar-toggler").click()
+        expect(page.locator("#nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
     page.get_by_role("button", name="退出").click()
     expect(page).to_have_url(re.compile(r"/login"))
 
