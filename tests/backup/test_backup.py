@@ -100,6 +100,10 @@ def _rows(url: str) -> dict[str, list[tuple]]:
             out["alembic_version"] = [
                 tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version ORDER BY 1"))
             ]
+            # SQLite's search index (issue 15): the FTS5 table and its shadow tables, byte for byte
+            for name in sorted(n for n in present if n == "search_fts" or n.startswith("search_fts_")):
+                rows = conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1'))
+                out[name] = [tuple(r) for r in rows]
             # Nothing in the database escapes the comparison.
             assert present == set(out), present ^ set(out)
             if engine.dialect.name == "postgresql":

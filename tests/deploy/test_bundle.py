@@ -294,18 +294,40 @@ def test_bundle_for_another_python_is_refused(current_bundle, tmp_path):
 # ---------------------------------------------------------------- upgrade
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def _chain(rev: str) -> dict[str, str | None]:
+    """{revision: down_revision} of the migrations in a commit."""
+    chain: dict[str, str | None] = {}
+    for name in _git("ls-tree", "--name-only", rev, "migrations/versions/").split():
+        if not name.endswith(".py"):
+            continue
+        text_ = _git("show", f"{rev}:{name}")
+        found = re.search(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", text_, re.M)
+        down = re.search(r"^down_revision\s*=\s*(?:['\"]([^'\"]+)['\"]|None)", text_, re.M)
+        if found and down:
+            chain[found.group(1)] = down.group(1)
+    return chain
+
+
 def previous_release() -> str:
-    """The commit before the newest migration, so the upgrade runs at least one."""
-    last = subprocess.run(
-        ["git", "log", "-1", "--format=%H", "--", "migrations/versions"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return subprocess.run(
-        ["git", "rev-parse", "--short", f"{last}~1"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    """The newest earlier commit whose migrations are a strict beginning of this one's chain
+    (same links, one head), so the upgrade runs at least one migration. Commits in between
+    whose migrations were still being put in line (parts merged with their own parents and
+    re-chained after) are not releases and are passed over."""
+    current = _chain("HEAD")
+    for rev in _git("rev-list", "--first-parent", "HEAD~1", "--", "migrations/versions").split():
+        chain = _chain(rev)
+        heads = set(chain) - {d for d in chain.values() if d}
+        if (
+            len(chain) < len(current)
+            and len(heads) == 1
+            and all(current.get(r) == d for r, d in chain.items())
+        ):
+            return _git("rev-parse", "--short", rev).strip()
+    raise AssertionError("no earlier commit with a beginning of this chain of migrations")
 
 
 @pytest.fixture(scope="session")

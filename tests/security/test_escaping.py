@@ -25,8 +25,17 @@ HOSTILE = SCRIPT + ATTR
 def test_no_template_or_view_marks_user_text_safe():
     """`|safe` and Markup() appear only where the app built the markup itself (charts, QR
     code, the dashboard's roll-up tree — every text in it escaped: see the hostile unit
-    name in tests/dashboard/test_rollup.py)."""
-    allowed = {"dashboard/charts.py", "auth/account.py", "dashboard/tree_html.py"}
+    name in tests/dashboard/test_rollup.py; the search's <mark> highlighting — every
+    piece of text escaped: tests/search/test_search.py puts <script> in a requirement; a
+    comment's @mentions marked in its escaped text: tests/discussion/test_views.py)."""
+    allowed = {
+        "dashboard/charts.py",
+        "auth/account.py",
+        "dashboard/tree_html.py",
+        "search/tokens.py",
+        "discussion/views.py",
+        "schedule/gantt.py",  # the Gantt's SVG, built with the charts' escaping helpers
+    }
     for path in APP_DIR.rglob("*"):
         if path.suffix not in (".py", ".html") or "static" in path.parts:
             continue
@@ -39,7 +48,8 @@ def test_no_template_or_view_marks_user_text_safe():
 
 
 def test_a_hostile_title_is_text_on_every_page(db, demo, as_user, client):
-    """Item lists and details, the dashboards, rankings, the wall, a visit and the search."""
+    """Item lists and details, the dashboards, rankings, the wall, a visit, the search, the
+    Gantt and the calendar."""
     db.session.execute(update(Task).values(title=HOSTILE))
     visit = db.session.scalar(select(Visit).order_by(Visit.id))
     visit.title, visit.team = HOSTILE, HOSTILE
@@ -61,6 +71,10 @@ def test_a_hostile_title_is_text_on_every_page(db, demo, as_user, client):
         f"/visits/{visit.id}",
         f"/visits/{visit.id}/print",
         "/visits",
+        # issue 15: the search, the Gantt (SVG text), the calendar's day list
+        f"/search?q={task.title[:6]}",
+        f"/projects/{task.project_id}/gantt",
+        f"/calendar/{a.deadline.isoformat()}" if a.deadline else "/calendar",
     ]
     seen = 0
     for url in pages:
