@@ -19,6 +19,7 @@ from app.journal import record
 from app.notifications import insert_new_only, notify_users
 from app.org.models import User
 from app.tasks.models import Assignment
+from app.textclean import DB_INT_MAX
 from app.validation import allow
 
 MAX_BODY = 2000
@@ -58,7 +59,8 @@ def _mentions(actor: Any, subject: Any, body: str, picked: Iterable[int]) -> lis
         return []
     poster_sees = authz.CLAUSES[User](actor)
     stmt = select(User, viewers_clause(subject).label("sees"), poster_sees.label("known")).where(
-        or_(func.lower(User.username).in_(names), User.id.in_(ids))
+        # an id no database integer holds matches nobody (PostgreSQL would refuse the statement)
+        or_(func.lower(User.username).in_(names), User.id.in_([i for i in ids if 0 < i <= DB_INT_MAX]))
     )
     rows = db.session.execute(stmt.order_by(User.id)).all()
     found = [(user, sees) for user, sees, known in rows if sees or known]
