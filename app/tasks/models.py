@@ -151,7 +151,7 @@ class Assignment(db.Model):
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_unit_status_deadline", "unit_id", "status", "deadline"),
-        Index("ix_assignments_by_unit_status", "assigned_by_unit_id", "status"),
+        Index("ix_assignments_by_unit_status", "assigned_by_unit_id", "status", "unit_id"),
         Index("ix_assignments_status_deadline", "status", "deadline"),
         # The list in its default order (no deadline last), covering the scope and status
         # filters and the count: page 1 and page 200 read this index only.
