@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, select
+from flask import g, has_request_context
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -77,6 +78,7 @@ def notify_users(
     ]
     db.session.add_all(added)
     db.session.flush()
+    forget_unread()
     if email and added:
         mail_as_preferred([(n.id, n.recipient_id) for n in added], now=now)
     return len(added)
@@ -94,6 +96,7 @@ def add_new_only(rows: list[dict], *, now: datetime, email: bool = True) -> list
     made = [
         tuple(r) for r in db.session.execute(stmt.returning(t.c.id, t.c.recipient_id, t.c.dedupe_key), rows)
     ]
+    forget_unread()
     if email and made:
         mail_as_preferred([(nid, uid) for nid, uid, _ in made], now=now)
     return made
@@ -165,3 +168,31 @@ def mail_as_preferred(notes: list[tuple[int, int]], *, now: datetime) -> int:
     if rows:
         db.session.execute(Delivery.__table__.insert(), rows)
     return len(rows)
+
+
+# ---------------------------------------------------------------- the top bar's unread count
+#
+# Every page's top bar shows how many notifications the user has not read. It is read
+# with the user's session row (`app.auth.sessions.find`, one statement instead of two)
+# and kept for the request; whatever adds or reads notifications in the request drops it,
+# so the top bar counts again, after the change.
+
+
+def unread_column(user_id: Any) -> Any:
+    """A scalar subquery: the unread notifications of `user_id` (a column or value)."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def remember_unread(count: int) -> None:
+    if has_request_context():
+        g._unread_notifications = count
+
+
+def forget_unread() -> None:
+    if has_request_context():
+        g.pop("_unread_notifications", None)

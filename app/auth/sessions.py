@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from app.audit.services import event
 from app.auth.models import UserSession
 from app.extensions import begin_writes, db
+from app.notifications import remember_unread, unread_column
 from app.org.models import User
 from app.security import settings
 
@@ -67,10 +68,11 @@ def find(value: str | None) -> tuple[UserSession, User] | None:
     user_id, _, key = (value or "").partition(":")
     if not user_id.isdigit() or not key or len(key) > MAX_KEY_LENGTH:
         return None
-    # the user with its unit and roles: one statement on every request, not two
+    # the user with its unit and roles, the top bar's unread count and the security
+    # settings: one statement on every request, not four
     found = (
         db.session.execute(
-            select(UserSession, User)
+            select(UserSession, User, unread_column(User.id), *settings.stored_columns())
             .join(User, User.id == UserSession.user_id)
             .options(joinedload(User.unit), joinedload(User.role_rows))
             .where(UserSession.key_hash == _hash(key))
@@ -80,6 +82,8 @@ def find(value: str | None) -> tuple[UserSession, User] | None:
     )
     if found is None or str(found[0].user_id) != user_id:
         return None
+    remember_unread(found[2])
+    settings.remember_stored(found[3:])
     return found[0], found[1]
 
 

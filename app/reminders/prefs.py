@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from app.errors import ServiceError
 from app.extensions import db
 from app.journal import record
-from app.notifications import Notification
+from app.notifications import Notification, forget_unread
 from app.org.models import Unit, User
 
 EMAIL_MODES = {"digest": "每日汇总", "immediate": "立即发送", "off": "不发送邮件"}
@@ -43,6 +43,7 @@ def mark_read(notification: Notification, *, now: datetime) -> None:
     if notification.read_at is None:
         notification.read_at = now
         db.session.flush()
+        forget_unread()
 
 
 def mark_all_read(user: User, *, now: datetime) -> int:
@@ -53,6 +54,7 @@ def mark_all_read(user: User, *, now: datetime) -> int:
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
+    forget_unread()
     return result.rowcount or 0
 
 

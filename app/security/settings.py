@@ -51,6 +51,21 @@ def _stored() -> dict[str, str]:
     return rows
 
 
+def stored_columns() -> list[Any]:
+    """Scalar subqueries of the stored value of each setting, for a statement every
+    request runs anyway (the session's: `app.auth.sessions.find`), so that reading the
+    settings costs no statement of its own."""
+    return [
+        select(SecuritySetting.value).where(SecuritySetting.key == key).scalar_subquery() for key in SETTINGS
+    ]
+
+
+def remember_stored(values: Any) -> None:
+    """This request's stored settings, as `stored_columns` read them (None: not stored)."""
+    if has_request_context():
+        g._security_settings = {key: v for key, v in zip(SETTINGS, values, strict=True) if v is not None}
+
+
 def get(key: str) -> Any:
     """The effective value of one setting."""
     spec = SETTINGS[key]

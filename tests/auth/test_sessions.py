@@ -93,6 +93,27 @@ def test_idle_timeout_is_a_setting(app, db, client, staff):
         assert client.get("/").status_code == 302
 
 
+def test_settings_come_with_the_session_statement(app, db, client, staff, count_queries):
+    """The stored settings are read in the session's own statement (no statement of their
+    own on any page), and a value saved later is the one the next request applies."""
+    sec = factories.user("sec", staff.unit, ["secadmin"])
+    settings.save(sec, {"SESSION_IDLE_MINUTES": "20"}, now=utcnow())
+    db.session.commit()
+    t0 = utcnow()
+    with _at(t0):
+        post_login(client, "zhangsan")
+        with count_queries() as statements:
+            assert client.get("/").status_code == 200
+    alone = [s for s in statements if "FROM security_settings" in s and "user_sessions" not in s]
+    assert not alone, alone
+    with _at(t0 + timedelta(minutes=19)):
+        assert client.get("/").status_code == 200  # 19 < 20: still alive
+    settings.save(sec, {"SESSION_IDLE_MINUTES": "10"}, now=utcnow())
+    db.session.commit()
+    with _at(t0 + timedelta(minutes=19 + 11)):
+        assert client.get("/").status_code == 302  # 11 > 10: the new value applies
+
+
 def test_absolute_lifetime_ends_even_an_active_session(app, db, client, staff):
     t0 = utcnow()
     with _at(t0):

@@ -81,6 +81,52 @@ def test_badge_shows_unread_count(db, w, as_user):
     assert "通知（3 条未读）" in html
 
 
+def test_the_unread_count_comes_with_the_session_and_follows_changes(db, w, as_user, app, count_queries):
+    """The top bar's count is read in the session's own statement (no statement of its
+    own), and a notification added or read in the same request drops it, so the top bar
+    counts again after the change."""
+    from flask import g
+
+    from app import notifications
+    from app.reminders import prefs
+
+    me = w.u.base1_coord
+    notes = [_note(db, me, n=i) for i in range(2)]
+    db.session.commit()
+    c = as_user(me)
+    c.get("/notifications")
+    with count_queries() as statements:
+        html = c.get("/notifications").get_data(as_text=True)
+    assert "通知（2 条未读）" in html
+    unread_alone = [
+        s for s in statements if s.lstrip().upper().startswith("SELECT COUNT") and "read_at IS NULL" in s
+    ]
+    assert not unread_alone, unread_alone
+    with app.test_request_context("/", method="POST"):
+        notifications.remember_unread(2)
+        prefs.mark_read(notes[0], now=NOW)
+        assert "_unread_notifications" not in g
+        notifications.remember_unread(1)
+        notifications.notify_users(
+            [me.id],
+            kind="remind",
+            subject_type="Assignment",
+            subject_id=1,
+            message="新通知",
+            dedupe_key="test:again",
+            actor_id=None,
+            now=NOW,
+        )
+        assert "_unread_notifications" not in g
+        notifications.remember_unread(2)
+        prefs.mark_all_read(me, now=NOW)
+        assert "_unread_notifications" not in g
+        db.session.rollback()
+    # and through a page: the count after reading one
+    c.get(f"/notifications/{notes[0].id}/open")
+    assert "通知（1 条未读）" in c.get("/notifications").get_data(as_text=True)
+
+
 def test_list_newest_first_unread_highlighted_and_paginated(db, w, as_user):
     """Only my notifications, newest first, unread marked, 30 per page."""
     me = w.u.base1_coord
