@@ -164,6 +164,19 @@ def own_counts(
         raise ValueError("the tallies count whole months only")
     if window != ALL_TIME:
         return _counts(root_id, today, [window])[window]
+    # the sum below is itself kept (it is made only of kept figures of the same version),
+    # with its four windows, which go back into this request's memo for `months_counts`
+    total, parts = _kept(("own", root_id, today), lambda: _all_time(root_id, today))
+    if has_request_context():
+        memo = g.setdefault("_tally_windows", {})
+        for w, units in parts.items():
+            memo.setdefault((root_id, today, w), units)
+    return total
+
+
+def _all_time(
+    root_id: int, today: date
+) -> tuple[dict[int, tuple[int, ...]], dict[tuple[int, int], dict[int, tuple[int, ...]]]]:
     # Every month: counted as four windows (before last month, last month, this month,
     # later) in the same one query, so that the ranking panel of the same page finds
     # this month and the last one already counted (`months_counts`).
@@ -177,7 +190,7 @@ def own_counts(
             total[uid] = (
                 figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
             )
-    return total
+    return total, parts
 
 
 def months_counts(root_id: int, today: date, months: list[date]) -> dict[date, dict[int, tuple[int, ...]]]:
