@@ -48,3 +48,18 @@ def test_pages_use_no_external_assets(client, tree, login):
     assert css.status_code == 200
     assert b"https://fonts" not in css.data
     css.close()
+
+
+def test_postgresql_connections_run_without_jit(app, db):
+    """PostgreSQL's JIT compiled each search statement for 1.2 s (its planner cost is over
+    jit_above_cost): the app's connections turn it off at startup, in every transaction,
+    also after a rollback. SQLite connections get no such option."""
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        assert "options" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+        return
+    assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
