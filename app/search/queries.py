@@ -161,40 +161,30 @@ def _ids() -> Any:
     return SD.id if _is_postgresql() else _FTS.c.rowid
 
 
-def _window_floor(query: Query, size: int, kind: str | None = None) -> int | None:
-    """The id of the `size`-th newest matching document (of `kind`), or None when fewer
-    match. Without a kind on SQLite from the FTS5 index alone (its doclists are in rowid
-    order: < 1 ms for 20,000 matches); with one, each match's kind is read on the way
-    down until `size` of it are passed. On PostgreSQL from the GIN index's bitmap."""
-    if _is_postgresql() or kind is not None:
-        stmt, _ = _matching(query, SD.id)
-        if kind is not None:
-            stmt = stmt.where(SD.kind == kind)
-    else:
-        stmt = select(_FTS.c.rowid).where(_match(query))
-    return db.session.scalar(stmt.order_by(_ids().desc()).limit(1).offset(size - 1))
-
-
-def _window_counts(query: Query, user: Any, size: int) -> tuple[int | None, dict[str, int]]:
+def _window_counts(
+    query: Query, user: Any, size: int, kind: str | None = None
+) -> tuple[int | None, dict[str, int]]:
     """The newest `size` matches' lower bound (None when fewer match) and what the user
-    may see among them, per kind — in one statement: the window (each match's id, kind
-    and object, newest first) is read once, as a CTE used twice, where finding its bound
-    first and then counting from it read the full-text index twice (15 ms each for a
-    window of 8,000 on SQLite)."""
+    may see among them, per kind (of `kind` alone, when given) — in one statement: the
+    window (each match's id, kind and object, newest first) is read once, as a CTE used
+    twice, where finding its bound first and then counting from it read the full-text
+    index twice (15 ms each for a window of 8,000 on SQLite)."""
     stmt, _ = _matching(query, SD.id, SD.kind, SD.object_id)
+    if kind is not None:
+        stmt = stmt.where(SD.kind == kind)
     win = stmt.order_by(_ids().desc()).limit(size).cte("search_window")
     bound = select(literal_column("NULL").label("kind"), func.count(), func.min(win.c.id)).select_from(win)
     per_kind = (
         select(win.c.kind, func.count(), literal_column("NULL"))
-        .where(visible(user, tuple(KINDS), win.c))
+        .where(visible(user, (kind,) if kind else tuple(KINDS), win.c))
         .group_by(win.c.kind)
     )
     floor, counts = None, {}
-    for kind, n, lowest in db.session.execute(union_all(bound, per_kind)):
-        if kind is None:
+    for found, n, lowest in db.session.execute(union_all(bound, per_kind)):
+        if found is None:
             floor = lowest if n >= size else None
         else:
-            counts[kind] = n
+            counts[found] = n
     return floor, counts
 
 
@@ -230,9 +220,9 @@ def search(
         size *= WIDEN
     capped = set(KINDS) if floor is not None else set()
     if kind is not None and floor is not None:
-        floor = _window_floor(query, size, kind)
+        floor, mine_counted = _window_counts(query, user, size, kind)
         mine = visible(user, (kind,))
-        counts[kind] = _counts(query, mine, floor).get(kind, 0)
+        counts[kind] = mine_counted.get(kind, 0)
         if floor is not None and counts[kind] < per_page:
             floor = None
             counts[kind] = _counts(query, mine, None).get(kind, 0)
