@@ -81,11 +81,17 @@ def test_idle_timeout_ends_the_session_on_the_server(app, db, client, staff):
     assert event.user_id == staff.id and event.detail["reason"] == "idle"
 
 
+def _idle_minutes(db, staff, minutes: int, sec=None):
+    """The 安全管理员 (made on first use) saves SESSION_IDLE_MINUTES; returns them."""
+    sec = sec or factories.user("sec", staff.unit, ["secadmin"])
+    settings.save(sec, {"SESSION_IDLE_MINUTES": str(minutes)}, now=utcnow())
+    db.session.commit()
+    return sec
+
+
 def test_idle_timeout_is_a_setting(app, db, client, staff):
     """The 安全管理员's value wins over the config default (30)."""
-    sec = factories.user("sec", staff.unit, ["secadmin"])
-    settings.save(sec, {"SESSION_IDLE_MINUTES": "10"}, now=utcnow())
-    db.session.commit()
+    _idle_minutes(db, staff, 10)
     t0 = utcnow()
     with _at(t0):
         post_login(client, "zhangsan")
@@ -96,9 +102,7 @@ def test_idle_timeout_is_a_setting(app, db, client, staff):
 def test_settings_come_with_the_session_statement(app, db, client, staff, count_queries):
     """The stored settings are read in the session's own statement (no statement of their
     own on any page), and a value saved later is the one the next request applies."""
-    sec = factories.user("sec", staff.unit, ["secadmin"])
-    settings.save(sec, {"SESSION_IDLE_MINUTES": "20"}, now=utcnow())
-    db.session.commit()
+    sec = _idle_minutes(db, staff, 20)
     t0 = utcnow()
     with _at(t0):
         post_login(client, "zhangsan")
@@ -108,8 +112,7 @@ def test_settings_come_with_the_session_statement(app, db, client, staff, count_
     assert not alone, alone
     with _at(t0 + timedelta(minutes=19)):
         assert client.get("/").status_code == 200  # 19 < 20: still alive
-    settings.save(sec, {"SESSION_IDLE_MINUTES": "10"}, now=utcnow())
-    db.session.commit()
+    _idle_minutes(db, staff, 10, sec)
     with _at(t0 + timedelta(minutes=19 + 11)):
         assert client.get("/").status_code == 302  # 11 > 10: the new value applies
 
