@@ -32,6 +32,9 @@ WINDOW = 1000
 # a user who sees less than a page's worth there (a tribunal's head) gets a window this
 # many times wider before every match is checked
 WIDEN = 8
+# users who see at most this many units (a tribunal, a base court and its tribunals) start
+# with the wider window
+NARROW_UNITS = 8
 SD = SearchDocument
 _MODELS = {
     "task": Task,
@@ -208,6 +211,10 @@ def search(
     may see, a window WIDEN times wider is tried (all kinds), then every match (of the
     kind) is checked: page 1 never misses anything the user may see."""
     size = first = current_app.config.get("SEARCH_WINDOW", WINDOW)
+    if len(authz.visible_unit_ids(user)) <= NARROW_UNITS:
+        # a tribunal's or a small court's people see about one match in a hundred: the
+        # first window would hold less than a page for them, so start with the wider one
+        size = first * WIDEN
     scoped = visible(user, tuple(KINDS))
     while True:
         floor, counts = _window_counts(query, user, size)

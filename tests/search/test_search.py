@@ -321,3 +321,23 @@ def test_a_common_word_is_counted_within_a_window(world, as_user, app, monkeypat
         assert few["window"] is None and keys(few) == keys(exact[world.trib1_head.id])
     finally:
         app.config.pop("SEARCH_WINDOW")
+
+
+def test_a_narrow_user_starts_with_the_wider_window(world, as_user, app, count_queries):
+    """A tribunal's head sees a few units: one window statement, already the wider one
+    (WIDEN × SEARCH_WINDOW), and the same answer as with every match checked."""
+    exact = found(as_user(world.trib1_head), "人民", per_page=50)
+    app.config["SEARCH_WINDOW"] = 2
+    try:
+        head = as_user(world.trib1_head)
+        with count_queries() as statements:
+            answer = found(head, "人民", per_page=50)
+        windows = [s for s in statements if "search_window" in s]
+        assert len(windows) == 1, windows
+        assert keys(answer) == keys(exact) and answer["counts"] == exact["counts"]
+        reviewer = as_user(world.reviewer)  # sees the whole tree: starts with the first window
+        with count_queries() as statements:
+            found(reviewer, "人民", per_page=1)
+        assert len([s for s in statements if "search_window" in s]) == 1
+    finally:
+        app.config.pop("SEARCH_WINDOW")
