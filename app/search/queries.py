@@ -191,11 +191,9 @@ def _window_counts(
     return floor, counts
 
 
-def _counts(query: Query, scoped: Any, floor: int | None) -> dict[str, int]:
-    """What the user may see that matches, per kind (from `floor` on, when given)."""
+def _counts(query: Query, scoped: Any) -> dict[str, int]:
+    """What the user may see of every match, per kind (no window)."""
     stmt, _ = _matching(query, SD.kind, func.count())
-    if floor is not None:
-        stmt = stmt.where(_ids() >= floor)
     return {k: n for k, n in db.session.execute(stmt.where(scoped).group_by(SD.kind))}
 
 
@@ -222,7 +220,7 @@ def search(
             break
         if size >= first * WIDEN:  # too few even there: every match
             floor = None
-            counts = _counts(query, scoped, None)
+            counts = _counts(query, scoped)
             break
         size *= WIDEN
     capped = set(KINDS) if floor is not None else set()
@@ -232,7 +230,7 @@ def search(
         counts[kind] = mine_counted.get(kind, 0)
         if floor is not None and counts[kind] < per_page:
             floor = None
-            counts[kind] = _counts(query, mine, None).get(kind, 0)
+            counts[kind] = _counts(query, mine).get(kind, 0)
         if floor is None:
             capped.discard(kind)
     counts = {k: n for k, n in counts.items() if n}
