@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.errors import ServiceError
 from app.extensions import db
 from app.journal import record
-from app.notifications import Notification, forget_unread
+from app.notifications import Notification, forget_unread, unread_column
 from app.org.models import Unit, User
 
 EMAIL_MODES = {"digest": "每日汇总", "immediate": "立即发送", "off": "不发送邮件"}
@@ -60,8 +60,4 @@ def mark_all_read(user: User, *, now: datetime) -> int:
 
 def unread_count(user_id: int) -> int:
     """How many unread notifications this person has (one indexed count)."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
-    )
+    return db.session.scalar(select(unread_column(user_id)))
