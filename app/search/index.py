@@ -13,7 +13,19 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, func, insert, inspect, literal_column, select
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from app.org.models import Unit, UnitName
@@ -81,16 +93,38 @@ def _insert_statement(dialect: str):
     return insert(SearchDocument.__table__).values(**values)
 
 
+# PostgreSQL: two transactions rewriting one document (an item's title edited while
+# somebody reports on one of its assignments) take turns. Without it the second one's
+# delete waits for the first's, finds the row already gone, and its insert then meets
+# the first one's new row: a unique violation, a 500. With it the second builds the
+# document after the first committed, so it also carries the first one's change.
+# (The two-integer keys are their own space: the audit chain's one-bigint lock is not
+# among them.) SQLite needs none: a writing transaction holds the database's write lock.
+_LOCK_CLASS = 0x5144  # any fixed number; the second key is the object's id
+_LOCK = text("SELECT pg_advisory_xact_lock(:cls, id) FROM unnest(:ids) AS id").bindparams(
+    bindparam("ids", type_=ARRAY(Integer))
+)
+
+
+def _take_turns(conn: Any, source: str, chunk: list[int]) -> None:
+    """Wait for any other transaction rewriting these documents to end (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        cls = _LOCK_CLASS + list(SOURCES).index(source)
+        conn.execute(_LOCK, {"cls": cls, "ids": chunk})
+
+
 def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
     """Rewrite the documents of these objects (deleted ones lose theirs)."""
     if not _has_index(conn):
         return
     stmt = _insert_statement(conn.dialect.name)
-    for source, ids in changes.items():
+    # Sources and ids in one fixed order, so two writers never wait on each other in a ring.
+    for source in sorted(changes):
         kinds, build, _ = SOURCES[source]
-        ordered = sorted(i for i in ids if i is not None)
+        ordered = sorted(i for i in changes[source] if i is not None)
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
+            _take_turns(conn, source, chunk)
             docs = build(conn, chunk)
             conn.execute(
                 delete(SearchDocument).where(

@@ -341,3 +341,64 @@ def test_a_narrow_user_starts_with_the_wider_window(world, as_user, app, count_q
         assert len([s for s in statements if "search_window" in s]) == 1
     finally:
         app.config.pop("SEARCH_WINDOW")
+
+
+def test_two_writers_of_one_document_take_turns(world, backend):
+    """PostgreSQL: an item's title is edited in one transaction while a report on one of its
+    assignments is changed in another; both rewrite that assignment's document. The second
+    waits for the first to commit, then writes a document carrying both changes — no
+    unique violation (the 500 a tribunal head once met), no change lost from the index."""
+    if backend != "postgresql":
+        pytest.skip("SQLite: a writing transaction holds the whole database's write lock")
+    import threading
+    import time
+
+    from sqlalchemy import text, update
+
+    from app.search.index import refresh
+    from app.tasks.models import Task
+
+    a_id, task_id = world.a1.id, world.task.id
+    db.session.commit()
+    engine = db.engine
+    pids: list[int] = []
+    errors: list[Exception] = []
+
+    def second() -> None:
+        with engine.connect() as conn:
+            try:
+                with conn.begin():
+                    pids.append(conn.scalar(text("SELECT pg_backend_pid()")))
+                    conn.execute(
+                        update(ProgressReport)
+                        .where(ProgressReport.assignment_id == a_id)
+                        .values(text="丙丁反馈")
+                    )
+                    refresh(conn, {"assignment": {a_id}}, now=utcnow())
+            except Exception as exc:  # noqa: BLE001 — the test reports whatever the second met
+                errors.append(exc)
+
+    with engine.connect() as first, engine.connect() as watcher:
+        tx = first.begin()
+        first.execute(update(Task).where(Task.id == task_id).values(title="甲乙标题"))
+        refresh(first, {"assignment": {a_id}}, now=utcnow())
+        thread = threading.Thread(target=second, daemon=True)
+        thread.start()
+        waiting = None
+        deadline = time.monotonic() + 20
+        while waiting != "Lock" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if pids:
+                waiting = watcher.scalar(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pids[0]}
+                )
+            watcher.rollback()
+        assert waiting == "Lock", "the second writer did not wait for the first"
+        tx.commit()
+        thread.join(timeout=20)
+    assert not thread.is_alive() and errors == [], errors
+    db.session.expire_all()
+    doc = db.session.scalars(
+        select(SearchDocument).where(SearchDocument.kind == "report", SearchDocument.object_id == a_id)
+    ).one()
+    assert "甲乙标题" in doc.title and "丙丁反馈" in doc.body, (doc.title, doc.body)
