@@ -209,6 +209,7 @@ def register_template_helpers(app: Flask) -> None:
     from app.exports.xlsx import month_text
     from app.journal import field_label, field_value
     from app.org.models import LEVELS, ROLES, TRIBUNAL_KINDS
+    from app.tasks import rows_html
     from app.tasks.queries import traffic_light_of
     from app.timeutil import fmt_date_cn, fmt_datetime
 
@@ -217,6 +218,7 @@ def register_template_helpers(app: Flask) -> None:
         deadline, closed, today
     )
     app.jinja_env.globals["traffic_light_of"] = traffic_light_of
+    app.jinja_env.globals["rows_html"] = rows_html  # the assignment rows and their badges
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["field_value"] = field_value

@@ -102,3 +102,29 @@ def test_a_unit_filter_at_or_above_ones_own_unit_narrows_nothing(client, tree, l
 
     assert listed(tree.inter1) == listed(tree.high) == everything
     assert listed(tree.base1) == [] and listed(tree.base3) == []
+
+
+def test_rows_are_escaped_and_carry_every_badge(client, db, tree, login, many):
+    """The rows are written in Python (app.tasks.rows_html): a hostile title is text, the
+    link goes to the item, an overdue item shows its red light and days overdue, and an
+    extended one its original deadline beside the new one."""
+    from app.timeutil import local_today
+
+    project = factories.project(many.reviewer, name="转义检查")
+    hostile = '<script>alert("x")</script>&'
+    task = factories.task(many.reviewer, project, title=hostile, deadline=date(2026, 3, 2))
+    (a,) = factories.assign(many.reviewer, task, tree.base3)
+    a.original_deadline, a.deadline = date(2026, 3, 2), date(2026, 3, 9)
+    db.session.commit()
+    login(many.reviewer)
+    html = client.get(f"/assignments?project={project.id}").get_data(as_text=True)
+    row = html[html.index(f'name="ids" value="{a.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in row
+    assert f'<a href="/assignments/{a.id}">' in row
+    assert 'data-light="red"' in row and "红灯" in row
+    assert f"▲ 逾期 {(local_today() - date(2026, 3, 9)).days} 天" in row
+    assert "2026-03-09 <span" in row and "（原 2026-03-02）" in row
+    assert f'name="version-{a.id}" value="{a.version}"' in row
+    assert 'class="progress-bar pct-0">0%' in row
