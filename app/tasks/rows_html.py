@@ -103,12 +103,18 @@ def progress_bar(value: Any) -> Markup:
     return Markup(_progress(value))
 
 
+def detail_href() -> Callable[[int], str]:
+    """id → the address of that assignment's page, built once (a page of rows calls it
+    ~100 times; url_for each time cost ~1 ms)."""
+    before, after = url_for("tasks.assignment_detail", assignment_id=_MARK).split(str(_MARK))
+    return lambda assignment_id: f"{before}{int(assignment_id)}{after}"
+
+
 def assignment_rows(
     items: Iterable[Any], today: date, light: Callable[[Any, date], str], select: bool = False
 ) -> Markup:
     """One <tr> per assignment (with a check box for the bulk form when `select`)."""
-    before, after = url_for("tasks.assignment_detail", assignment_id=_MARK).split(str(_MARK))
-    before, after = escape(before), escape(after)
+    href = detail_href()
     out: list[str] = []
     for a in items:
         task = a.task
@@ -121,7 +127,7 @@ def assignment_rows(
             )
         period = a.period_label
         cells.append(
-            f'<td><a href="{before}{a.id}{after}">{escape(task.title)}</a>'
+            f'<td><a href="{escape(href(a.id))}">{escape(task.title)}</a>'
             + (f'<span class="small text-secondary">（{escape(period)}）</span>' if period else "")
             + '<div class="small text-secondary">'
             + ('<span class="badge text-bg-light border">整改</span> ' if task.is_rectification else "")
