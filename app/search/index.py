@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
-    Integer,
     bindparam,
     delete,
     event,
@@ -95,26 +93,26 @@ def _insert_statement(dialect: str):
 
 # PostgreSQL: two transactions rewriting one document (an item's title edited while
 # somebody reports on one of its assignments) take turns. Without it the second one's
-# delete waits for the first's, finds the row already gone, and its insert then meets
-# the first one's new row: a unique violation, a 500. With it the second builds the
-# document after the first committed, so it also carries the first one's change.
-# (The two-integer keys are their own space: the audit chain's one-bigint lock is not
-# among them.) SQLite needs none: a writing transaction holds the database's write lock.
-_LOCK_CLASS = 0x5144  # any fixed number; the second key is the object's id
-_LOCK = text("SELECT pg_advisory_xact_lock(:cls, id) FROM unnest(:ids) AS id").bindparams(
-    bindparam("ids", type_=ARRAY(Integer))
-)
-
-
+# delete waited for the first's, found the row already gone, and its insert then met the
+# first one's new row: a unique violation, a 500. Each rewrite first locks the rows of
+# the objects whose documents it rewrites (FOR NO KEY UPDATE, as an UPDATE of them
+# would): the second waits for the first to end, then builds the document from what the
+# first committed, so it carries both changes. Row locks live in the rows themselves,
+# not in the server's lock table, so a batch of thousands (an import) needs no more
+# room there than one item. SQLite needs none: a writing transaction holds the
+# database's write lock.
 def _take_turns(conn: Any, source: str, chunk: list[int]) -> None:
     """Wait for any other transaction rewriting these documents to end (PostgreSQL)."""
     if conn.dialect.name == "postgresql":
-        cls = _LOCK_CLASS + list(SOURCES).index(source)
-        conn.execute(_LOCK, {"cls": cls, "ids": chunk})
+        model = SOURCES[source][2]
+        conn.execute(
+            select(model.id).where(model.id.in_(chunk)).order_by(model.id).with_for_update(key_share=True)
+        )
 
 
-def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
-    """Rewrite the documents of these objects (deleted ones lose theirs)."""
+def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime, locked: bool = False) -> None:
+    """Rewrite the documents of these objects (deleted ones lose theirs). `locked`: the
+    caller holds the whole index (reindex), so no object's rows are locked one by one."""
     if not _has_index(conn):
         return
     stmt = _insert_statement(conn.dialect.name)
@@ -124,7 +122,8 @@ def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
         ordered = sorted(i for i in changes[source] if i is not None)
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
-            _take_turns(conn, source, chunk)
+            if not locked:
+                _take_turns(conn, source, chunk)
             docs = build(conn, chunk)
             conn.execute(
                 delete(SearchDocument).where(
@@ -166,9 +165,13 @@ def install() -> None:
 
 
 def reindex(conn: Any, *, now: datetime) -> int:
-    """Rebuild the whole index from the objects (after bulk loads); the documents made."""
+    """Rebuild the whole index from the objects (after bulk loads); the documents made.
+    PostgreSQL: the index is locked against other writers until the rebuild commits
+    (they wait; readers do not)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {SearchDocument.__tablename__} IN EXCLUSIVE MODE"))
     conn.execute(delete(SearchDocument))
     for source, (_, _, model) in SOURCES.items():
         ids = list(conn.scalars(select(model.id).order_by(model.id)))
-        refresh(conn, {source: set(ids)}, now=now)
+        refresh(conn, {source: set(ids)}, now=now, locked=True)
     return conn.scalar(select(func.count()).select_from(SearchDocument))

@@ -402,3 +402,36 @@ def test_two_writers_of_one_document_take_turns(world, backend):
         select(SearchDocument).where(SearchDocument.kind == "report", SearchDocument.object_id == a_id)
     ).one()
     assert "甲乙标题" in doc.title and "丙丁反馈" in doc.body, (doc.title, doc.body)
+
+
+def test_a_large_batch_needs_no_room_in_the_lock_table(world, backend):
+    """PostgreSQL: rewriting the documents of 1,500 objects in one transaction (an import,
+    a unit tree loaded at once) locks their rows, which PostgreSQL keeps in the rows
+    themselves: this transaction holds a handful of entries in the server's shared lock
+    table, not one per object (that table holds 64 per connection by default; an
+    advisory lock per document ran a province's reindex out of it)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite: a writing transaction holds the whole database's write lock")
+    from sqlalchemy import insert, text
+
+    from app.org.models import Unit
+    from app.search.index import refresh
+
+    rows = [
+        {
+            "name": f"批量单位{i}",
+            "level": "tribunal",
+            "parent_id": world.tree.base1.id,
+            "created_at": utcnow(),
+        }
+        for i in range(1500)
+    ]
+    with db.engine.connect() as conn, conn.begin():
+        ids = list(conn.scalars(insert(Unit).returning(Unit.id), rows))
+        refresh(conn, {"unit": set(ids)}, now=utcnow())
+        held = conn.scalar(text("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()"))
+        made = conn.scalar(
+            select(func.count()).select_from(SearchDocument).where(SearchDocument.kind == "unit")
+        )
+    assert held < 64, held
+    assert made >= 1500
