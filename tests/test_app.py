@@ -65,9 +65,9 @@ def test_postgresql_connections_run_without_jit(app, db):
         assert conn.execute(text("SHOW jit")).scalar() == "off"
 
 
-def test_served_processes_freeze_start_up_and_collect_less_often(tmp_path):
+def test_served_processes_freeze_what_start_up_made(tmp_path):
     """`wsgi` (what gunicorn's workers and the scheduler import) freezes what start-up made
-    and raises the collector's thresholds; the app factory alone (tests, scripts) does not."""
+    out of the collector's view; the app factory alone (tests, scripts) does not."""
     import gc
     import os
     import subprocess
@@ -81,15 +81,12 @@ def test_served_processes_freeze_start_up_and_collect_less_often(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'gc.sqlite'}",
         "PYTHONPATH": str(root),
     }
-    probe = (
-        "import gc, wsgi; print(gc.get_threshold() == wsgi.GC_THRESHOLDS, gc.get_threshold()[0] > 700,"
-        " gc.get_freeze_count() > 10000)"
-    )
+    probe = "import gc, wsgi; print(gc.get_freeze_count())"
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split("\n")[-2] == "True True True", out.stdout[-500:]
-    # the factory alone leaves this (test) process at Python's defaults
+    assert int(out.stdout.split()[-1]) > 10000, out.stdout[-500:]  # the app, its models, SQLAlchemy …
+    frozen_here = gc.get_freeze_count()
     create_app("testing")
-    assert gc.get_threshold()[0] == 700
+    assert gc.get_freeze_count() == frozen_here
