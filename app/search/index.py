@@ -13,17 +13,9 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    bindparam,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    literal_column,
-    select,
-    text,
-)
+from sqlalchemy import bindparam, delete, event, func, inspect, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.org.models import Unit, UnitName
@@ -82,54 +74,47 @@ def changes_of(session: Session) -> tuple[dict[str, set[int]], dict[type, set[in
 
 
 def _insert_statement(dialect: str):
+    """INSERT of documents that replaces a document of the same (kind, object) — one that
+    another transaction wrote meanwhile (see `refresh`)."""
     values = {
         c: bindparam(c)
         for c in ("kind", "object_id", "unit_id", "parent_id", "title", "body", "tokens", "updated_at")
     }
     if dialect == "postgresql":
         values["tsv"] = func.to_tsvector(literal_column("'simple'::regconfig"), bindparam("tokens"))
-    return insert(SearchDocument.__table__).values(**values)
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_(SearchDocument.__table__).values(**values)
+    replaced = {c: stmt.excluded[c] for c in values if c not in ("kind", "object_id")}
+    return stmt.on_conflict_do_update(index_elements=["kind", "object_id"], set_=replaced)
 
 
-# PostgreSQL: two transactions rewriting one document (an item's title edited while
-# somebody reports on one of its assignments) take turns. Without it the second one's
-# delete waited for the first's, found the row already gone, and its insert then met the
-# first one's new row: a unique violation, a 500. Each rewrite first locks the rows of
-# the objects whose documents it rewrites (FOR NO KEY UPDATE, as an UPDATE of them
-# would): the second waits for the first to end, then builds the document from what the
-# first committed, so it carries both changes. Row locks live in the rows themselves,
-# not in the server's lock table, so a batch of thousands (an import) needs no more
-# room there than one item. SQLite needs none: a writing transaction holds the
-# database's write lock.
-def _take_turns(conn: Any, source: str, chunk: list[int]) -> None:
-    """Wait for any other transaction rewriting these documents to end (PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        model = SOURCES[source][2]
-        conn.execute(
-            select(model.id).where(model.id.in_(chunk)).order_by(model.id).with_for_update(key_share=True)
-        )
+def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime) -> None:
+    """Rewrite the documents of these objects (deleted ones lose theirs).
 
-
-def refresh(conn: Any, changes: dict[str, set[int]], *, now: datetime, locked: bool = False) -> None:
-    """Rewrite the documents of these objects (deleted ones lose theirs). `locked`: the
-    caller holds the whole index (reindex), so no object's rows are locked one by one."""
+    Delete first, then build, then insert-or-replace. On PostgreSQL two transactions may
+    rewrite one document at once (an item's title edited while somebody reports on one
+    of its assignments). The second one's delete waits for the first to end; its build,
+    a later statement, then reads what the first committed, so its document carries
+    both changes; and its insert replaces the first one's row instead of meeting it
+    as a unique violation (the 500 a reporter once got: building first, the second
+    wrote a document without the first one's change, then failed on its row). No
+    locks beyond the rows written: a batch of thousands needs no room in the server's
+    lock table and waits on nothing an edit of the same rows did not already wait on.
+    SQLite: a writing transaction holds the database's write lock; the order is moot."""
     if not _has_index(conn):
         return
     stmt = _insert_statement(conn.dialect.name)
-    # Sources and ids in one fixed order, so two writers never wait on each other in a ring.
     for source in sorted(changes):
         kinds, build, _ = SOURCES[source]
         ordered = sorted(i for i in changes[source] if i is not None)
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
-            if not locked:
-                _take_turns(conn, source, chunk)
-            docs = build(conn, chunk)
             conn.execute(
                 delete(SearchDocument).where(
                     SearchDocument.kind.in_(kinds), SearchDocument.object_id.in_(chunk)
                 )
             )
+            docs = build(conn, chunk)
             if docs:
                 conn.execute(stmt, [{**d, "updated_at": now} for d in docs])
 
@@ -173,5 +158,5 @@ def reindex(conn: Any, *, now: datetime) -> int:
     conn.execute(delete(SearchDocument))
     for source, (_, _, model) in SOURCES.items():
         ids = list(conn.scalars(select(model.id).order_by(model.id)))
-        refresh(conn, {source: set(ids)}, now=now, locked=True)
+        refresh(conn, {source: set(ids)}, now=now)
     return conn.scalar(select(func.count()).select_from(SearchDocument))

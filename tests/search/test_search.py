@@ -347,7 +347,7 @@ def test_two_writers_of_one_document_take_turns(world, backend):
     """PostgreSQL: an item's title is edited in one transaction while a report on one of its
     assignments is changed in another; both rewrite that assignment's document. The second
     waits for the first to commit, then writes a document carrying both changes — no
-    unique violation (the 500 a tribunal head once met), no change lost from the index."""
+    unique violation (the 500 a reporter once met), no change lost from the index."""
     if backend != "postgresql":
         pytest.skip("SQLite: a writing transaction holds the whole database's write lock")
     import threading
@@ -393,7 +393,7 @@ def test_two_writers_of_one_document_take_turns(world, backend):
                     text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pids[0]}
                 )
             watcher.rollback()
-        assert waiting == "Lock", "the second writer did not wait for the first"
+        assert waiting == "Lock", f"the second writer did not wait for the first: {errors}"
         tx.commit()
         thread.join(timeout=20)
     assert not thread.is_alive() and errors == [], errors
@@ -406,10 +406,9 @@ def test_two_writers_of_one_document_take_turns(world, backend):
 
 def test_a_large_batch_needs_no_room_in_the_lock_table(world, backend):
     """PostgreSQL: rewriting the documents of 1,500 objects in one transaction (an import,
-    a unit tree loaded at once) locks their rows, which PostgreSQL keeps in the rows
-    themselves: this transaction holds a handful of entries in the server's shared lock
-    table, not one per object (that table holds 64 per connection by default; an
-    advisory lock per document ran a province's reindex out of it)."""
+    a unit tree loaded at once) holds a handful of entries in the server's shared lock
+    table, not one per object (that table holds 64 per connection by default; an advisory
+    lock per document once ran a province's reindex out of it)."""
     if backend != "postgresql":
         pytest.skip("SQLite: a writing transaction holds the whole database's write lock")
     from sqlalchemy import insert, text
