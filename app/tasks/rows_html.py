@@ -15,6 +15,7 @@ from typing import Any
 from flask import url_for
 from markupsafe import Markup, escape
 
+from app.deadlines import LIGHTS
 from app.tasks.queries import traffic_light_of
 
 STATUS_CLASSES = {
@@ -24,13 +25,14 @@ STATUS_CLASSES = {
     "closed": "text-bg-success",
     "returned": "text-bg-warning",
 }
-# 红黄绿灯: shape + word + colour, so it reads without colour too.
-LIGHT_BADGES = {
-    "red": ("●", "红灯", "text-bg-danger"),
-    "yellow": ("▲", "黄灯", "text-bg-warning"),
-    "green": ("■", "绿灯", "text-bg-success"),
-    "grey": ("○", "灰灯", "text-bg-secondary"),
+# 红黄绿灯: shape + word (app.deadlines.LIGHTS) + colour, so it reads without colour too.
+_SHAPES = {
+    "red": ("●", "text-bg-danger"),
+    "yellow": ("▲", "text-bg-warning"),
+    "green": ("■", "text-bg-success"),
+    "grey": ("○", "text-bg-secondary"),
 }
+LIGHT_BADGES = {state: (shape, LIGHTS[state], cls) for state, (shape, cls) in _SHAPES.items()}
 _MARK = 2147483647  # an id no row has: the detail address is built once and split here
 
 
