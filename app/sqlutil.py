@@ -98,10 +98,15 @@ class IdFirstPagination(SelectPagination):
     def _query_count(self) -> int:
         session = self._query_args["session"]
         cap = self._query_offset + self.per_page * (self.COUNT_AHEAD + 1)
-        sub = self._query_args["ids"].order_by(None).limit(cap + 1).subquery()
-        total = session.execute(select(func.count()).select_from(sub)).scalar() or 0
+        total = session.execute(capped_count(self._query_args["ids"], cap + 1)).scalar() or 0
         self.total_is_exact = total <= cap
         return min(total, cap)
+
+
+def capped_count(ids: Select, limit: int) -> Select:
+    """How many rows `ids` selects, counting no more than `limit` (in no order: the
+    planner is free to read whichever index finds them soonest)."""
+    return select(func.count()).select_from(ids.order_by(None).limit(limit).subquery())
 
 
 def paginate_by_id(stmt: Select, ids: Select, entity: Any, *, page: int, per_page: int) -> IdFirstPagination:

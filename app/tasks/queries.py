@@ -26,6 +26,7 @@ from app.extensions import db
 from app.org.models import Unit, UnitClosure
 from app.sqlutil import contains, local_date
 from app.tasks.models import (
+    OPEN_STATUSES,
     STATUSES,
     Assignment,
     CompletionReview,
@@ -66,13 +67,20 @@ class AssignmentFilters:
 
 
 def status_clause(status: str, today: date):
-    """SQL for a status filter, including the derived ones (overdue, due soon)."""
-    if status == "open":  # every status but closed, said so that ix_assignments_open serves it
-        return not_closed(Assignment.status)
+    """SQL for a status filter, including the derived ones (overdue, due soon).
+
+    The open ones are said twice, `status != 'closed'` and `status IN (the open
+    statuses)`: the first lets a page in deadline order read the partial index on open
+    items (ix_assignments_open) and stop at its 50th row; the second lets the page's
+    count read a subtree's open items unit by unit from ix_assignments_unit_status_deadline
+    (SQLite, 1,051 overdue items of an intermediate court's subtree: 1.65 → 0.13 ms)
+    instead of every open item of the province in deadline order."""
+    if status == "open":
+        return and_(not_closed(Assignment.status), _open_status())
     if status == "overdue":
-        return overdue_clause(Assignment.deadline, Assignment.status, today)
+        return and_(overdue_clause(Assignment.deadline, Assignment.status, today), _open_status())
     if status == "due_soon":
-        return due_soon_clause(Assignment.deadline, Assignment.status, today)
+        return and_(due_soon_clause(Assignment.deadline, Assignment.status, today), _open_status())
     if status == "on_time":
         return on_time_clause()
     if status == "due":  # what the on-time rate is measured on: closed, or open past the deadline
@@ -82,6 +90,10 @@ def status_clause(status: str, today: date):
     if status in STATUSES:
         return Assignment.status == status
     return None
+
+
+def _open_status():
+    return Assignment.status.in_(OPEN_STATUSES)
 
 
 def on_time_clause():
