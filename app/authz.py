@@ -10,11 +10,12 @@ transitions a role may make. Unknown actions fail closed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from flask import abort, g, has_request_context
-from sqlalchemy import Select, and_, exists, false, literal, or_, select, union, union_all
+from sqlalchemy import Integer, Select, and_, bindparam, exists, false, literal, or_, select, union, union_all
 from sqlalchemy.orm import aliased
 
 from app.attachments import Attachment
@@ -27,6 +28,7 @@ from app.importing import ImportBatch
 from app.org.models import Unit, UnitClosure, User
 from app.reminders.circular_models import CircularAddressee
 from app.reminders.models import Circular, UrgeNotice
+from app.sqlutil import prebuilt
 from app.tasks.models import Assignment, AssignmentStep, ExtensionRequest, ProgressReport, Project, Task
 from app.visits.models import Finding, Pairing, Visit, VisitTarget
 
@@ -73,7 +75,7 @@ def _scope_sets(user: Any) -> tuple[frozenset[int], frozenset[int]]:
         if user.id in cache:
             return cache[user.id]
     visible, out = set(), set()
-    for unit_id, is_out in db.session.execute(_scope_sets_query(user)):
+    for unit_id, is_out in db.session.execute(*_scope_sets_query(user)):
         (out if is_out else visible).add(unit_id)
     sets = frozenset(visible), frozenset(out)
     if cache is not None:
@@ -92,8 +94,14 @@ def _scope_sets_query(user: Any):
     `assigned_by_unit_id IN (subquery)` with DISTINCT, SQLite scanned every item of
     the province in unit order (10 ms a request for an intermediate court) and
     PostgreSQL planned the same scan."""
-    below = scope_unit_ids(user)
-    not_root = exists().where(Unit.id == user.unit_id, Unit.parent_id.is_not(None))
+    return _scope_sets_statement(), {"unit_id": user.unit_id}
+
+
+@prebuilt
+def _scope_sets_statement():
+    unit_id = bindparam("unit_id", type_=Integer)
+    below = select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == unit_id)
+    not_root = exists().where(Unit.id == unit_id, Unit.parent_id.is_not(None))
     # issue 15 (search): nothing read for a root, so that no assignment is read
     # (SQLite tested `not_root` on each of the province's: 14–60 ms a request)
     assigning = aliased(UnitClosure)
@@ -101,11 +109,11 @@ def _scope_sets_query(user: Any):
         select(Assignment.unit_id, literal(True))
         .select_from(assigning)
         .join(Assignment, Assignment.assigned_by_unit_id == assigning.descendant_id)
-        .where(assigning.ancestor_id == user.unit_id, not_root, Assignment.unit_id.not_in(below))
+        .where(assigning.ancestor_id == unit_id, not_root, Assignment.unit_id.not_in(below))
         .distinct()
     )
     return union_all(
-        select(UnitClosure.descendant_id, literal(False)).where(UnitClosure.ancestor_id == user.unit_id), out
+        select(UnitClosure.descendant_id, literal(False)).where(UnitClosure.ancestor_id == unit_id), out
     )
 
 
@@ -309,6 +317,27 @@ def scope(query: Select, model: type, user: Any) -> Select:
     """Restrict a list query to the rows the user may see (in SQL)."""
     clause = CLAUSES.get(model)
     return query.where(clause(user) if clause else false())
+
+
+class _AnyUserOf:
+    """Stands for a user in a clause that depends on the user's unit alone: the unit
+    is a bound parameter, SCOPE_UNIT. A clause that reads anything else of the user
+    (roles, id) fails here with AttributeError, so it cannot be kept by mistake."""
+
+    __slots__ = ()
+    unit_id = bindparam("scope_unit_id", type_=Integer)
+    is_authenticated = True
+
+
+SCOPE_UNIT = "scope_unit_id"
+
+
+@functools.cache
+def unit_scope(model: type) -> Any:
+    """The same clause as `scope` (CLAUSES), for a model whose visibility follows the
+    user's unit alone, with the unit as the bound parameter SCOPE_UNIT: for statements
+    built once per process (app.sqlutil.prebuilt) and run with {SCOPE_UNIT: user.unit_id}."""
+    return CLAUSES[model](_AnyUserOf())
 
 
 # ---------------------------------------------------------------- actions

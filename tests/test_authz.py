@@ -1603,3 +1603,28 @@ def test_search_finds_exactly_what_the_policy_shows(app, tree, as_user, role):
         if got != expected:
             failures.append(f"{kind} as {role}: found {sorted(got)}, may see {sorted(expected)}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_kept_unit_scope_is_the_policy_at_every_unit(app, tree):
+    """`authz.unit_scope(M)` — the policy's clause built once, the unit bound at run
+    time — keeps exactly what `authz.scope` keeps, for users at every level; a clause
+    that reads more of the user than the unit (the audit log's: roles) cannot be kept."""
+    from app import authz
+    from app.audit.models import AuditEntry
+    from app.org.models import Unit, User
+
+    units = [tree.high, tree.inter1, tree.inter2, tree.base1, tree.base3, tree.trib1]
+    users = [factories.user(f"kept_{u.id}", u, ["viewer"]) for u in units]
+    owner = factories.user("kept_owner", tree.high, ["reviewer"])
+    for u in (tree.high, tree.inter1, tree.base3):
+        factories.project(owner, u, name=f"{u.name}的项目")
+    db.session.commit()
+    for model in (Unit, User, Project):
+        kept = select(model.id).where(authz.unit_scope(model))
+        for user in users:
+            want = set(db.session.scalars(authz.scope(select(model.id), model, user)))
+            got = set(db.session.scalars(kept, {authz.SCOPE_UNIT: user.unit_id}))
+            assert got == want, (model.__name__, user.username)
+            assert want, (model.__name__, user.username)  # each user sees something: not vacuous
+    with pytest.raises(AttributeError):
+        authz.unit_scope(AuditEntry)

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, session
 from flask_login import login_user
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app.audit.services import event
@@ -24,6 +24,7 @@ from app.extensions import begin_writes, db
 from app.notifications import remember_unread, unread_column
 from app.org.models import User
 from app.security import settings
+from app.sqlutil import prebuilt
 
 # last_seen_at is written at most this often: a write per request would cost too much,
 # and the idle timeout is measured to the minute anyway.
@@ -63,23 +64,24 @@ def session_id(user_id: int, key: str) -> str:
     return f"{user_id}:{key}"
 
 
+@prebuilt
+def _find_statement() -> Select:
+    # the user with its unit and roles, the top bar's unread count and the security
+    # settings: one statement on every request, not four
+    return (
+        select(UserSession, User, unread_column(User.id), *settings.stored_columns())
+        .join(User, User.id == UserSession.user_id)
+        .options(joinedload(User.unit), joinedload(User.role_rows))
+        .where(UserSession.key_hash == bindparam("key_hash"))
+    )
+
+
 def find(value: str | None) -> tuple[UserSession, User] | None:
     """The row and user behind "<user id>:<key>", or None."""
     user_id, _, key = (value or "").partition(":")
     if not user_id.isdigit() or not key or len(key) > MAX_KEY_LENGTH:
         return None
-    # the user with its unit and roles, the top bar's unread count and the security
-    # settings: one statement on every request, not four
-    found = (
-        db.session.execute(
-            select(UserSession, User, unread_column(User.id), *settings.stored_columns())
-            .join(User, User.id == UserSession.user_id)
-            .options(joinedload(User.unit), joinedload(User.role_rows))
-            .where(UserSession.key_hash == _hash(key))
-        )
-        .unique()
-        .first()
-    )
+    found = db.session.execute(_find_statement(), {"key_hash": _hash(key)}).unique().first()
     if found is None or str(found[0].user_id) != user_id:
         return None
     remember_unread(found[2])

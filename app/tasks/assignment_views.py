@@ -40,6 +40,7 @@ from app.tasks.helpers import (
 from app.tasks.models import STATUSES, Assignment, AssignmentStep, ExtensionRequest
 from app.tasks.queries import (
     assignment_ids_query,
+    assignments_by_id,
     assignments_query,
     light,
     my_work,
@@ -66,11 +67,12 @@ def assignment_list():
     today = local_today()
     page, size = page_args()
     pagination = paginate_by_id(
-        assignments_query(current_user, f, today),
+        None,
         assignment_ids_query(current_user, f, today),
         Assignment,
         page=page,
         per_page=size,
+        by_id=assignments_by_id(),
     )
     bulk = BulkForm()
     return render_template(

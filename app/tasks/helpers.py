@@ -6,12 +6,13 @@ from datetime import date
 from typing import Any
 
 from flask import request
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, bindparam, or_, select
 
 from app import authz
 from app.extensions import db
 from app.org.models import Unit, UnitClosure, User
 from app.org.queries import subtree_units
+from app.sqlutil import prebuilt
 from app.tasks.models import Category, Project
 from app.tasks.queries import AssignmentFilters
 
@@ -58,17 +59,8 @@ def filter_units(user: Any, selected: int | None) -> dict[int, str]:
     below the user's own, the path down to the selected unit, and the selected unit's
     own children — in tree order, indented. (All 485 units of a province in every list
     page cost more than the list itself.) One query."""
-    below = select(UnitClosure.descendant_id).where(UnitClosure.ancestor_id == user.unit_id)
-    shown = or_(UnitClosure.depth == 1)
-    if selected:
-        path = select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == selected)
-        shown = or_(shown, Unit.id.in_(path), Unit.parent_id == selected)
     rows = db.session.execute(
-        select(Unit.id, Unit.name, Unit.parent_id, UnitClosure.depth)
-        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
-        .where(UnitClosure.ancestor_id == user.unit_id, UnitClosure.depth >= 1)
-        .where(Unit.is_active.is_(True), Unit.id.in_(below), shown)
-        .order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
+        _filter_units_statement(), {authz.SCOPE_UNIT: user.unit_id, "selected": selected or 0}
     ).all()
     children: dict[int | None, list] = {}
     ids = {r.id for r in rows}
@@ -83,33 +75,66 @@ def filter_units(user: Any, selected: int | None) -> dict[int, str]:
     return out
 
 
+@prebuilt
+def _filter_units_statement() -> Select:
+    """Below the user's unit (SCOPE_UNIT): the units one level down, and with a unit
+    `selected` (0: none) the path down to it and its children."""
+    top = bindparam(authz.SCOPE_UNIT, type_=Integer)
+    selected = bindparam("selected", type_=Integer)
+    path = select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == selected)
+    shown = or_(UnitClosure.depth == 1, Unit.id.in_(path), Unit.parent_id == selected)
+    return (
+        select(Unit.id, Unit.name, Unit.parent_id, UnitClosure.depth)
+        .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
+        .where(UnitClosure.ancestor_id == top, UnitClosure.depth >= 1)
+        .where(Unit.is_active.is_(True), authz.unit_scope(Unit), shown)
+        .order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
+    )
+
+
 def filter_people(user: Any, unit_id: int | None, selected: int | None) -> list[tuple[int, str]]:
     """The list's person filter: the people of the chosen unit (the user's own when none
     is chosen) and the person already chosen — not every account of the subtree."""
-    where = User.unit_id == (unit_id or user.unit_id)
-    if selected:
-        where = or_(where, User.id == selected)
-    return list(
-        db.session.execute(
-            authz.scope(select(User.id, User.display_name), User, user)
-            .where(where, User.active.is_(True))
-            .order_by(User.display_name)
-        ).all()
+    params = {authz.SCOPE_UNIT: user.unit_id, "unit_id": unit_id or user.unit_id, "selected": selected or 0}
+    return list(db.session.execute(_people_statement(), params).all())
+
+
+@prebuilt
+def _people_statement() -> Select:
+    chosen = or_(
+        User.unit_id == bindparam("unit_id", type_=Integer), User.id == bindparam("selected", type_=Integer)
+    )
+    return (
+        select(User.id, User.display_name)
+        .where(authz.unit_scope(User), chosen, User.active.is_(True))
+        .order_by(User.display_name)
     )
 
 
 def categories() -> dict[int, str]:
-    rows = db.session.execute(
+    return {0: "（未分类）", **dict(db.session.execute(_categories_statement()).all())}
+
+
+@prebuilt
+def _categories_statement() -> Select:
+    return (
         select(Category.id, Category.name)
         .where(Category.is_active.is_(True))
         .order_by(Category.sort_order, Category.id)
     )
-    return {0: "（未分类）", **dict(rows.all())}
 
 
 def visible_projects(user: Any) -> list[Project]:
-    stmt = authz.scope(select(Project), Project, user).where(Project.is_active.is_(True))
-    return list(db.session.scalars(stmt.order_by(Project.start.desc(), Project.id.desc())))
+    return list(db.session.scalars(_projects_statement(), {authz.SCOPE_UNIT: user.unit_id}))
+
+
+@prebuilt
+def _projects_statement() -> Select:
+    return (
+        select(Project)
+        .where(authz.unit_scope(Project), Project.is_active.is_(True))
+        .order_by(Project.start.desc(), Project.id.desc())
+    )
 
 
 def units_by_ids(ids: list[int]) -> list[Unit]:

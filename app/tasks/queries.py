@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app import authz
@@ -24,7 +24,7 @@ from app.deadlines import (
 from app.deadlines import light_clauses as deadline_lights
 from app.extensions import db
 from app.org.models import Unit, UnitClosure
-from app.sqlutil import contains, local_date
+from app.sqlutil import contains, local_date, prebuilt
 from app.tasks.models import (
     OPEN_STATUSES,
     STATUSES,
@@ -116,6 +116,13 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
     row with its item, project and unit loaded."""
     stmt = _with_item(select(Assignment))
     return _filtered(stmt, user, f, today).order_by(*SORTS.get(f.sort, SORTS["deadline"]))
+
+
+@prebuilt
+def assignments_by_id() -> Select:
+    """Assignments by the expanding parameter `ids`, each with its item, project and
+    unit loaded (joined): the rows of a page whose ids a scoped, filtered query chose."""
+    return _with_item(select(Assignment)).where(Assignment.id.in_(bindparam("ids", expanding=True)))
 
 
 def _with_item(stmt: Select) -> Select:
