@@ -319,25 +319,28 @@ def scope(query: Select, model: type, user: Any) -> Select:
     return query.where(clause(user) if clause else false())
 
 
-class _AnyUserOf:
-    """Stands for a user in a clause that depends on the user's unit alone: the unit
-    is a bound parameter, SCOPE_UNIT. A clause that reads anything else of the user
-    (roles, id) fails here with AttributeError, so it cannot be kept by mistake."""
+class _AnyUser:
+    """Stands for a user in a clause that depends on the user's unit and id alone: both
+    are bound parameters (`scope_params`). A clause that reads anything else of the user
+    (his roles) fails here with AttributeError, so it cannot be kept by mistake."""
 
     __slots__ = ()
     unit_id = bindparam("scope_unit_id", type_=Integer)
+    id = bindparam("scope_user_id", type_=Integer)
     is_authenticated = True
 
 
-SCOPE_UNIT = "scope_unit_id"
+def scope_params(user: Any) -> dict[str, int]:
+    """The values a `kept_scope` clause is run with."""
+    return {"scope_unit_id": user.unit_id, "scope_user_id": user.id}
 
 
 @functools.cache
-def unit_scope(model: type) -> Any:
+def kept_scope(model: type) -> Any:
     """The same clause as `scope` (CLAUSES), for a model whose visibility follows the
-    user's unit alone, with the unit as the bound parameter SCOPE_UNIT: for statements
-    built once per process (app.sqlutil.prebuilt) and run with {SCOPE_UNIT: user.unit_id}."""
-    return CLAUSES[model](_AnyUserOf())
+    user's unit and id alone, with both as bound parameters: for statements built once
+    per process (app.sqlutil.prebuilt) and run with `scope_params(user)`."""
+    return CLAUSES[model](_AnyUser())
 
 
 # ---------------------------------------------------------------- actions

@@ -1606,9 +1606,9 @@ def test_search_finds_exactly_what_the_policy_shows(app, tree, as_user, role):
 
 
 def test_a_kept_unit_scope_is_the_policy_at_every_unit(app, tree):
-    """`authz.unit_scope(M)` — the policy's clause built once, the unit bound at run
-    time — keeps exactly what `authz.scope` keeps, for users at every level; a clause
-    that reads more of the user than the unit (the audit log's: roles) cannot be kept."""
+    """`authz.kept_scope(M)` — the policy's clause built once, the user's unit and id
+    bound at run time — keeps exactly what `authz.scope` keeps, for users at every
+    level; a clause that reads more of the user (the audit log's: roles) cannot be kept."""
     from app import authz
     from app.audit.models import AuditEntry
     from app.org.models import Unit, User
@@ -1619,12 +1619,12 @@ def test_a_kept_unit_scope_is_the_policy_at_every_unit(app, tree):
     for u in (tree.high, tree.inter1, tree.base3):
         factories.project(owner, u, name=f"{u.name}的项目")
     db.session.commit()
-    for model in (Unit, User, Project):
-        kept = select(model.id).where(authz.unit_scope(model))
+    for model in (Unit, User, Project):  # SavedView: tests/savedviews
+        kept = select(model.id).where(authz.kept_scope(model))
         for user in users:
             want = set(db.session.scalars(authz.scope(select(model.id), model, user)))
-            got = set(db.session.scalars(kept, {authz.SCOPE_UNIT: user.unit_id}))
+            got = set(db.session.scalars(kept, authz.scope_params(user)))
             assert got == want, (model.__name__, user.username)
             assert want, (model.__name__, user.username)  # each user sees something: not vacuous
     with pytest.raises(AttributeError):
-        authz.unit_scope(AuditEntry)
+        authz.kept_scope(AuditEntry)

@@ -11,13 +11,14 @@ from typing import Any
 
 from flask import g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from app import authz
 from app.extensions import db
 from app.org.models import User
 from app.savedviews.lists import LISTS, ListSpec
 from app.savedviews.models import SavedView
+from app.sqlutil import prebuilt
 
 SHOWN_MAX = 200  # the sidebar's own cap (50 of one's own per list, and the colleagues')
 
@@ -40,20 +41,27 @@ class Sidebar:
 
 def load(spec: ListSpec, user: Any) -> Sidebar:
     """The user's views of this list and those his colleagues share: one statement."""
-    stmt = (
-        authz.scope(select(SavedView, User.display_name), SavedView, user)
-        .join(User, User.id == SavedView.owner_id)
-        .where(SavedView.list_key == spec.key)
-        .order_by(SavedView.name, SavedView.id)
-        .limit(SHOWN_MAX)
-    )
     bar = Sidebar(spec, current_id=request.args.get("view", type=int))
-    for view, owner_name in db.session.execute(stmt):
+    for view, owner_name in db.session.execute(
+        _statement(), {**authz.scope_params(user), "list_key": spec.key}
+    ):
         if view.owner_id == user.id:
             bar.own.append(view)
         else:
             bar.shared.append((view, owner_name))
     return bar
+
+
+@prebuilt
+def _statement() -> Select:
+    return (
+        select(SavedView, User.display_name)
+        .where(authz.kept_scope(SavedView))
+        .join(User, User.id == SavedView.owner_id)
+        .where(SavedView.list_key == bindparam("list_key"))
+        .order_by(SavedView.name, SavedView.id)
+        .limit(SHOWN_MAX)
+    )
 
 
 def with_saved_views(list_key: str):

@@ -60,7 +60,7 @@ def filter_units(user: Any, selected: int | None) -> dict[int, str]:
     own children — in tree order, indented. (All 485 units of a province in every list
     page cost more than the list itself.) One query."""
     rows = db.session.execute(
-        _filter_units_statement(), {authz.SCOPE_UNIT: user.unit_id, "selected": selected or 0}
+        _filter_units_statement(), {**authz.scope_params(user), "selected": selected or 0}
     ).all()
     children: dict[int | None, list] = {}
     ids = {r.id for r in rows}
@@ -77,9 +77,9 @@ def filter_units(user: Any, selected: int | None) -> dict[int, str]:
 
 @prebuilt
 def _filter_units_statement() -> Select:
-    """Below the user's unit (SCOPE_UNIT): the units one level down, and with a unit
+    """Below the user's unit (scope_unit_id): the units one level down, and with a unit
     `selected` (0: none) the path down to it and its children."""
-    top = bindparam(authz.SCOPE_UNIT, type_=Integer)
+    top = bindparam("scope_unit_id", type_=Integer)
     selected = bindparam("selected", type_=Integer)
     path = select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == selected)
     shown = or_(UnitClosure.depth == 1, Unit.id.in_(path), Unit.parent_id == selected)
@@ -87,7 +87,7 @@ def _filter_units_statement() -> Select:
         select(Unit.id, Unit.name, Unit.parent_id, UnitClosure.depth)
         .join(UnitClosure, UnitClosure.descendant_id == Unit.id)
         .where(UnitClosure.ancestor_id == top, UnitClosure.depth >= 1)
-        .where(Unit.is_active.is_(True), authz.unit_scope(Unit), shown)
+        .where(Unit.is_active.is_(True), authz.kept_scope(Unit), shown)
         .order_by(UnitClosure.depth, Unit.sort_order, Unit.id)
     )
 
@@ -95,7 +95,7 @@ def _filter_units_statement() -> Select:
 def filter_people(user: Any, unit_id: int | None, selected: int | None) -> list[tuple[int, str]]:
     """The list's person filter: the people of the chosen unit (the user's own when none
     is chosen) and the person already chosen — not every account of the subtree."""
-    params = {authz.SCOPE_UNIT: user.unit_id, "unit_id": unit_id or user.unit_id, "selected": selected or 0}
+    params = {**authz.scope_params(user), "unit_id": unit_id or user.unit_id, "selected": selected or 0}
     return list(db.session.execute(_people_statement(), params).all())
 
 
@@ -106,7 +106,7 @@ def _people_statement() -> Select:
     )
     return (
         select(User.id, User.display_name)
-        .where(authz.unit_scope(User), chosen, User.active.is_(True))
+        .where(authz.kept_scope(User), chosen, User.active.is_(True))
         .order_by(User.display_name)
     )
 
@@ -125,14 +125,14 @@ def _categories_statement() -> Select:
 
 
 def visible_projects(user: Any) -> list[Project]:
-    return list(db.session.scalars(_projects_statement(), {authz.SCOPE_UNIT: user.unit_id}))
+    return list(db.session.scalars(_projects_statement(), authz.scope_params(user)))
 
 
 @prebuilt
 def _projects_statement() -> Select:
     return (
         select(Project)
-        .where(authz.unit_scope(Project), Project.is_active.is_(True))
+        .where(authz.kept_scope(Project), Project.is_active.is_(True))
         .order_by(Project.start.desc(), Project.id.desc())
     )
 
