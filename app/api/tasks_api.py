@@ -44,7 +44,7 @@ from app.tasks import detail, links, list_export, services
 from app.tasks import jobs as task_jobs
 from app.tasks.models import Assignment, Project, Task
 from app.tasks.parsing import DeadlineError, parse_deadline
-from app.tasks.queries import AssignmentFilters, assignment_ids_query, assignments_query
+from app.tasks.queries import AssignmentFilters, assignment_ids_query, assignments_by_id, assignments_query
 from app.timeutil import local_today, utcnow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -183,16 +183,7 @@ def assignment_list(args: dict):
     ids_stmt = assignment_ids_query(current_user, f, today)
     total = db.session.scalar(select(func.count()).select_from(ids_stmt.order_by(None).subquery()))
     ids = list(db.session.scalars(ids_stmt.limit(per_page).offset((page - 1) * per_page)))
-    loaded = (
-        {
-            a.id: a
-            for a in db.session.scalars(
-                assignments_query(current_user, f, today).where(Assignment.id.in_(ids)).order_by(None)
-            ).unique()
-        }
-        if ids
-        else {}
-    )
+    loaded = {a.id: a for a in db.session.scalars(assignments_by_id(), {"ids": ids}).unique()} if ids else {}
     rows = [loaded[i] for i in ids if i in loaded]
     return {
         "items": [assignment_out(a, today) for a in rows],
