@@ -1,5 +1,5 @@
 """The order of a run: database → ids → server (1 worker × 5 threads) → pages, API lists,
-export, worker memory → second server (2 workers) for wrk → import and circular → sweep
+export, worker memory → second server (as deployed: deploy/gunicorn.conf.py) for wrk → import and circular → sweep
 → table. Writes only its work directory, its cache and bench/results/."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bench import report
 from bench.client import BenchError, Client, api_token
 from bench.database import ROOT, Unreachable, clean_work_dir, prepare_postgres, prepare_sqlite
 from bench.pages import after_change, pages
-from bench.server import Scheduler, Server, app_env, memory_mb, new_secret
+from bench.server import Scheduler, Server, app_env, deployed_workers, memory_mb, new_secret
 from bench.targets import (
     IMPORT_COMMIT,
     IMPORT_PREVIEW,
@@ -172,8 +172,10 @@ class Run:
             "与 SQL 之比 = 页面 p50 / SQL 时间 p50；登录的时间主要是有意为之的 scrypt，不计此比。"
             "SQL 时间含执行与取行（SQLite 在 execute 之后逐行计算结果，取行的时间也计入）；"
             "SQL 条数不计 BEGIN / COMMIT 等事务控制语句。",
-            f"gunicorn --worker-class gthread：页面、导出、导入、通报用 1 worker × 5 线程（端口 {o.port}）；"
-            f"wrk 用 2 workers × 5 线程（端口 {o.port + 1}）。APP_CONFIG=production，SESSION_COOKIE_SECURE=0（回环 HTTP）。",
+            f"页面、导出、导入、通报：gunicorn --worker-class gthread 1 worker × 5 线程（端口 {o.port}）；"
+            f"wrk 对着按部署配置启动的 gunicorn（deploy/gunicorn.conf.py：同步工作进程 "
+            f"{deployed_workers(env)} 个 = CPU 核数 + 1，无 gunicorn 访问日志；端口 {o.port + 1}）。"
+            "APP_CONFIG=production，SESSION_COOKIE_SECURE=0（回环 HTTP）。",
             f"全程 {time.monotonic() - started:.0f} s；开始时负载 {load_before}，结束时 {report.load()}"
             f"（{os.cpu_count()} 核：负载高于核数时，别的进程在分走 CPU，各项时间偏高）。",
         ]
@@ -274,7 +276,7 @@ class Run:
         path = f"/assignments?unit={bx}&status=overdue"
         result = Result("wrk", f"wrk 50 连接 {self.plan.wrk_seconds} s：{path}（中院专班会话）", WRK)
         try:
-            with Server(env, self.o.port + 1, self.work_dir, workers=2, threads=5) as server:
+            with Server(env, self.o.port + 1, self.work_dir, deployed=True) as server:
                 client = Client(server.url)
                 client.login_once("bxzy")
                 client.get(path)  # the cookie works before wrk uses it

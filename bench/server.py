@@ -44,11 +44,47 @@ def new_secret() -> str:
     return "bench-" + secrets.token_hex(16)
 
 
-class Server:
-    """`gunicorn --worker-class gthread -w W --threads T` on 127.0.0.1:port."""
+DEPLOYED_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
-    def __init__(self, env: dict[str, str], port: int, work_dir: Path, *, workers: int = 1, threads: int = 5):
+
+def deployed_workers(env: dict[str, str]) -> int:
+    """How many workers the shipped settings start under `env` (WEB_WORKERS or CPU + 1)."""
+    import runpy
+
+    saved = os.environ.get("WEB_WORKERS")
+    try:
+        if env.get("WEB_WORKERS"):
+            os.environ["WEB_WORKERS"] = env["WEB_WORKERS"]
+        else:
+            os.environ.pop("WEB_WORKERS", None)
+        return int(runpy.run_path(str(DEPLOYED_CONF))["workers"])
+    finally:
+        if saved is None:
+            os.environ.pop("WEB_WORKERS", None)
+        else:
+            os.environ["WEB_WORKERS"] = saved
+
+
+class Server:
+    """`gunicorn --worker-class gthread -w W --threads T` on 127.0.0.1:port — or, with
+    `deployed`, gunicorn as qiangji-web.service starts it (deploy/gunicorn.conf.py: sync
+    workers, as many as it decides), bound to the port."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        work_dir: Path,
+        *,
+        workers: int = 1,
+        threads: int = 5,
+        deployed: bool = False,
+    ):
         self.env, self.port, self.workers, self.threads = env, port, workers, threads
+        self.deployed = deployed
+        if deployed:
+            self.env = {**env, "WEB_BIND": f"127.0.0.1:{port}"}
+            self.workers = deployed_workers(self.env)
         self.log = work_dir / f"gunicorn-{port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -57,7 +93,22 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        cmd = [
+        if self.deployed:
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                str(DEPLOYED_CONF),
+                "--no-control-socket",
+                "wsgi:app",
+            ]
+        else:
+            cmd = self._command()
+        return self._run(cmd)
+
+    def _command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "gunicorn",
@@ -76,6 +127,8 @@ class Server:
             "--no-control-socket",  # its default path is shared by every gunicorn of this user
             "wsgi:app",
         ]
+
+    def _run(self, cmd: list[str]) -> Server:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd,
