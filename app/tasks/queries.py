@@ -122,7 +122,27 @@ def assignments_query(user: Any, f: AssignmentFilters, today: date) -> Select:
 def assignments_by_id() -> Select:
     """Assignments by the expanding parameter `ids`, each with its item, project and
     unit loaded (joined): the rows of a page whose ids a scoped, filtered query chose."""
-    return _with_item(select(Assignment)).where(Assignment.id.in_(bindparam("ids", expanding=True)))
+    return (
+        select(Assignment)
+        .join(Task, Task.id == Assignment.task_id)
+        .outerjoin(Project, Project.id == Task.project_id)
+        .join(Unit, Unit.id == Assignment.unit_id)
+        .options(
+            contains_eager(Assignment.task).load_only(*ROW_TASK, raiseload=True),
+            contains_eager(Assignment.task)
+            .contains_eager(Task.project)
+            .load_only(*ROW_PROJECT, raiseload=True),
+            contains_eager(Assignment.unit).load_only(*ROW_UNIT, raiseload=True),
+        )
+        .where(Assignment.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+# What a row of a list shows of an assignment's item, project and unit (app/tasks/rows_html.py,
+# app/api/assignment_out.py): loaded alone, the rest raises rather than loading row by row.
+ROW_TASK = (Task.id, Task.kind, Task.title, Task.project_id)
+ROW_PROJECT = (Project.id, Project.name)
+ROW_UNIT = (Unit.id, Unit.name)
 
 
 def _with_item(stmt: Select) -> Select:
