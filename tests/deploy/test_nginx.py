@@ -103,6 +103,7 @@ def site(tmp_path):
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "server 127.0.0.1:8000;": f"server 127.0.0.1:{server.server_port};",
+        "/var/log/nginx/qiangji-access.log": str(tmp_path / "logs" / "qiangji-access.log"),
     }.items():
         assert old in conf, old  # the example still has what a court edits
         conf = conf.replace(old, new)
@@ -139,6 +140,7 @@ def site(tmp_path):
                     break
             time.sleep(0.05)
         yield {
+            "logs": logs,
             "http": f"http://127.0.0.1:{http_port}",
             "https": f"https://127.0.0.1:{https_port}",
             "seen": recorder.seen,
@@ -223,3 +225,16 @@ def test_a_long_address_is_answered_in_chinese(site):
     text = body.decode("utf-8")
     assert status == 414 and "网址太长" in text and "Request" not in text
     assert "charset=utf-8" in headers["Content-Type"] and len(site["seen"]) == before
+
+
+def test_the_access_log_holds_no_query_string_and_no_display_token(site):
+    """nginx's log follows the app's rule: the path without its query string, a display's
+    token never (it opens the wall without a login)."""
+    _get(site["https"] + "/wall/tok-secret-5150?refresh=1")
+    _get(site["https"] + "/assignments?q=query-secret-5150&status=open")
+    _get(site["http"] + "/search?q=plain-secret-5150")
+    time.sleep(0.2)  # nginx writes its log line after the response
+    ours = (site["logs"] / "qiangji-access.log").read_text(encoding="utf-8")
+    assert "/wall/<token>" in ours and "/assignments" in ours and "/search" in ours
+    everything = ours + (site["logs"] / "access.log").read_text(encoding="utf-8")
+    assert "secret-5150" not in everything
