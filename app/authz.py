@@ -330,6 +330,9 @@ class _AnyUser:
     is_authenticated = True
 
 
+ANY_USER = _AnyUser()  # its unit_id / id: the bound parameters themselves, for a kept statement's own use
+
+
 def scope_params(user: Any) -> dict[str, int]:
     """The values a `kept_scope` clause is run with."""
     return {"scope_unit_id": user.unit_id, "scope_user_id": user.id}
@@ -340,7 +343,7 @@ def kept_scope(model: type) -> Any:
     """The same clause as `scope` (CLAUSES), for a model whose visibility follows the
     user's unit and id alone, with both as bound parameters: for statements built once
     per process (app.sqlutil.prebuilt) and run with `scope_params(user)`."""
-    return CLAUSES[model](_AnyUser())
+    return CLAUSES[model](ANY_USER)
 
 
 # ---------------------------------------------------------------- actions

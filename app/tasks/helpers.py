@@ -79,7 +79,7 @@ def filter_units(user: Any, selected: int | None) -> dict[int, str]:
 def _filter_units_statement() -> Select:
     """Below the user's unit (scope_unit_id): the units one level down, and with a unit
     `selected` (0: none) the path down to it and its children."""
-    top = bindparam("scope_unit_id", type_=Integer)
+    top = authz.ANY_USER.unit_id  # the user's unit, bound as kept_scope binds it
     selected = bindparam("selected", type_=Integer)
     path = select(UnitClosure.ancestor_id).where(UnitClosure.descendant_id == selected)
     shown = or_(UnitClosure.depth == 1, Unit.id.in_(path), Unit.parent_id == selected)

@@ -123,10 +123,7 @@ def assignments_by_id() -> Select:
     """Assignments by the expanding parameter `ids`, each with its item, project and
     unit loaded (joined): the rows of a page whose ids a scoped, filtered query chose."""
     return (
-        select(Assignment)
-        .join(Task, Task.id == Assignment.task_id)
-        .outerjoin(Project, Project.id == Task.project_id)
-        .join(Unit, Unit.id == Assignment.unit_id)
+        _join_item(select(Assignment))
         .options(
             contains_eager(Assignment.task).load_only(*ROW_TASK, raiseload=True),
             contains_eager(Assignment.task)
@@ -147,13 +144,16 @@ ROW_UNIT = (Unit.id, Unit.name)
 
 def _with_item(stmt: Select) -> Select:
     """A query of assignments with each one's item, project and unit loaded (joined)."""
+    return _join_item(stmt).options(
+        contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
+    )
+
+
+def _join_item(stmt: Select) -> Select:
     return (
         stmt.join(Task, Task.id == Assignment.task_id)
         .outerjoin(Project, Project.id == Task.project_id)
         .join(Unit, Unit.id == Assignment.unit_id)
-        .options(
-            contains_eager(Assignment.task).contains_eager(Task.project), contains_eager(Assignment.unit)
-        )
     )
 
 
