@@ -96,10 +96,10 @@ def register_converters(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app.auth.services import load_session_user
-    from app.extensions import bootstrap, csrf, db, login_manager, migrate
+    from app.extensions import bootstrap, csrf, db, init_migrations, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    init_migrations(app, str(_migrations_dir()))
     csrf.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context, request
+import click
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
@@ -25,13 +26,68 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 
 
 BUSY_TIMEOUT_MS = 30_000
+
+
+# ---------------------------------------------------------------- migrations, set up at first use
+#
+# Flask-Migrate imports Alembic (~10 MB of a web worker's memory) and no web request
+# needs it: it is set up the first time anything asks for app.extensions["migrate"] —
+# `flask db …`, flask_migrate.upgrade() (tests, the benchmark's generator), a restore,
+# `flask check` — exactly as Migrate(app, db, …) would have set it up at start.
+
+
+class _Extensions(dict):
+    """app.extensions, which makes its "migrate" entry when it is first read."""
+
+    def __init__(self, app: Flask, directory: str, items: dict[str, Any]) -> None:
+        super().__init__(items)
+        self._app, self._directory = app, directory
+
+    def __missing__(self, key: str) -> Any:
+        if key != "migrate":
+            raise KeyError(key)
+        from flask_migrate import Migrate
+
+        Migrate(self._app, db, directory=self._directory, render_as_batch=True)
+        return dict.__getitem__(self, key)
+
+
+class _MigrateCommands(click.Group):
+    """`flask db …`: stands in for Flask-Migrate's own command group in `flask --help`;
+    run, it hands over to that group (its options, its callback, its commands)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__("db", help="数据库迁移（Flask-Migrate：upgrade、downgrade、current …）。")
+        self._app = app
+
+    def _real(self) -> click.Group:
+        self._app.extensions["migrate"]  # sets Flask-Migrate up (it registers its group)
+        from flask_migrate.cli import db as commands
+
+        return commands
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ):
+        return self._real().make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._real().get_command(ctx, cmd_name)
+
+
+def init_migrations(app: Flask, directory: str) -> None:
+    """What `Migrate(app, db, directory=…, render_as_batch=True)` does, deferred to first use."""
+    app.extensions = _Extensions(app, directory, app.extensions)
+    app.cli.add_command(_MigrateCommands(app))
 
 
 @event.listens_for(Engine, "connect")

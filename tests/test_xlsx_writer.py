@@ -345,7 +345,7 @@ def test_fast_row_writer_writes_what_xlsxwriter_writes(monkeypatch):
     numbers, blanks, a note, a Styled cell) — checked again on any XlsxWriter upgrade."""
     from xlsxwriter.worksheet import Worksheet
 
-    from app.exports import xlsx
+    from app.exports.xlsx_sheet import Sheet
 
     rows = [
         ["_x0041_ 字面", "\r=1+1", " 前后空格 ", 'a<b>&c"d', "x\ny", "\t=1"],
@@ -363,5 +363,5 @@ def test_fast_row_writer_writes_what_xlsxwriter_writes(monkeypatch):
             return z.read("xl/worksheets/sheet1.xml")
 
     ours = sheet_xml()
-    monkeypatch.setattr(xlsx._Sheet, "_write_single_row", Worksheet._write_single_row)
+    monkeypatch.setattr(Sheet, "_write_single_row", Worksheet._write_single_row)
     assert ours == sheet_xml()

@@ -36,16 +36,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import IO, Any
-
-from openpyxl.styles.numbers import is_date_format
-from xlsxwriter import Workbook
-from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
+from typing import IO, TYPE_CHECKING, Any
 
 from app.textclean import for_file, looks_like_formula
 from app.timeutil import fmt_date_cn, local_today
+
+if TYPE_CHECKING:
+    from xlsxwriter import Workbook
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
+
+    from app.exports.xlsx_sheet import Sheet
 
 HEADER_FILL = "F2DCDB"
 BORDER_COLOR = "BFBFBF"
@@ -171,92 +172,18 @@ def row_height(lines: int) -> float:
     return min(ROW_HEIGHT_MAX, LINE_PT * lines + 2)
 
 
-# The characters that make XlsxWriter escape a string: controls, non-characters, and
-# text that reads like its own _xHHHH_ escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
-_XML_SPECIAL = re.compile(r"[&<>]")
+def sheet_class() -> type[Sheet]:
+    """Our worksheet class (app.exports.xlsx_sheet), imported when a book is first
+    written: XlsxWriter and openpyxl stay out of a web worker that never writes one."""
+    from app.exports.xlsx_sheet import Sheet
+
+    return Sheet
 
 
-class _Sheet(Worksheet):
-    """XlsxWriter's worksheet, with two changes.
+def _is_date_format(fmt: str | None) -> bool:
+    from openpyxl.styles.numbers import is_date_format
 
-    Streaming, a row of plain cells (text, number, blank, each with its Format — all a
-    sheet of ours holds but for a note), with at most a height of its own, is written as
-    one string, as XlsxWriter itself writes it: its cell-by-cell writer spends more than
-    half of a 150,000-row export on calls and file writes per cell. Any other row goes
-    through XlsxWriter's own writer. (XlsxWriter is pinned; tests/test_xlsx_writer.py
-    checks the two write the same bytes.)
-
-    And `fitToWidth="1"` is written out: XlsxWriter leaves it to the schema's default,
-    which Excel and LibreOffice apply but openpyxl (and tools built on it) read as
-    "no width to fit"."""
-
-    _PLAIN = (CellStringTuple, CellNumberTuple, CellBlankTuple)
-
-    def _write_single_row(self, current_row_num: int = 0) -> None:
-        row_num = self.previous_row
-        cells = self.table.get(row_num)
-        plain = self._PLAIN
-        props = self.set_rows.get(row_num)
-        if (
-            not cells
-            or (props is not None and (props[1] is not None or props[2] or props[3] or props[4]))
-            or row_num in self.comments
-            or self.excel_version != 2007
-            or self.default_row_height != self.original_row_height
-            or not all(type(cell) in plain and cell.format is not None for cell in cells.values())
-        ):
-            super()._write_single_row(current_row_num)
-            return
-        self.previous_row = current_row_num
-        number = row_num + 1
-        if props is None or props[0] == self.original_row_height:
-            parts = [f'<row r="{number}">']
-        else:
-            parts = [f'<row r="{number}" ht="{props[0]:g}" customHeight="1">']
-            del self.set_rows[row_num]  # written: streaming keeps nothing of a row behind
-        for col in sorted(cells):
-            cell = cells[col]
-            ref = f'<c r="{_column_name(col)}{number}" s="{cell.format._get_xf_index()}"'
-            kind = type(cell)
-            if kind is CellStringTuple:
-                text = cell.string
-                if _NEEDS_ESCAPE.search(text):
-                    text = self._escape_control_characters(text)
-                if _XML_SPECIAL.search(text):
-                    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
-                parts.append(f'{ref} t="inlineStr"><is><t{space}>{text}</t></is></c>')
-            elif kind is CellNumberTuple:
-                parts.append(f"{ref}><v>{cell.number:.16G}</v></c>")
-            else:
-                parts.append(f"{ref}/>")
-        parts.append("</row>")
-        self.fh.write("".join(parts))
-        self.table.clear()
-
-    def tall(self, row: int, height: float) -> None:
-        """`set_row(row, height)` for a row being written, without its checks (a long
-        export sets thousands): what set_row stores, but the sizes kept for placing
-        pictures (a sheet of ours has none)."""
-        self.set_rows[row] = [height, None, False, 0, False]
-        self.row_size_changed = True
-
-    def _write_page_setup(self) -> None:
-        if not (self.fit_page and self.fit_width == 1):
-            super()._write_page_setup()
-            return
-        out, self.fh = self.fh, io.StringIO()
-        try:
-            super()._write_page_setup()
-        finally:
-            xml, self.fh = self.fh.getvalue(), out
-        self.fh.write(xml.replace("<pageSetup ", '<pageSetup fitToWidth="1" ', 1))
-
-
-@functools.cache
-def _column_name(col: int) -> str:
-    return xl_col_to_name(col)
+    return is_date_format(fmt)
 
 
 def _quoted(text: str) -> dict[str, bool]:
@@ -292,6 +219,8 @@ class Book:
             options.update(constant_memory=True, tmpdir=tmpdir)
         else:
             options.update(in_memory=True)
+        from xlsxwriter import Workbook
+
         self.workbook = Workbook(None, options)
         self._discard = weakref.finalize(self, _discard_rows, self.workbook, tmpdir if write_only else None)
         self._formats: dict[tuple, Format] = {}
@@ -350,7 +279,7 @@ class Book:
         if isinstance(value, str):
             value = safe_text(value)
             props.update(_quoted(value))
-        elif isinstance(value, (date, time, timedelta)) and not is_date_format(
+        elif isinstance(value, (date, time, timedelta)) and not _is_date_format(
             props.get("num_format") or "General"
         ):
             props["num_format"] = next(f for kind, f in DATE_FORMATS.items() if isinstance(value, kind))
@@ -396,7 +325,7 @@ class Book:
         header_height: float | None,
         landscape: bool,
     ) -> int:
-        ws = self.workbook.add_worksheet(self._unique_name(sheet_name(name)), worksheet_class=_Sheet)
+        ws = self.workbook.add_worksheet(self._unique_name(sheet_name(name)), worksheet_class=sheet_class())
         for col, column in enumerate(columns):
             ws.set_column(col, col, column_width(column.width))
         span = sum(column.width for column in columns)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.exports.docx import HEADING_FONT, Report
 from app.exports.xlsx import Book, Column
 from app.indicators.models import COMPONENTS, PERIOD_KINDS, Assessment, AssessmentRun
 from app.org.models import Unit
@@ -52,6 +51,8 @@ def results_xlsx(a: Assessment, run: AssessmentRun, *, today: date) -> bytes:
 
 
 def results_docx(a: Assessment, run: AssessmentRun, *, unit: Unit, today: date) -> bytes:
+    from app.exports.docx import HEADING_FONT, Report  # python-docx only where a document is written
+
     doc = Report()
     doc.title(f"关于{a.title}结果的通报")
     doc.paragraph("各有关法院：", space_before=12)

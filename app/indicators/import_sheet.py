@@ -16,8 +16,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-from openpyxl.utils import get_column_letter
-
 from app.importing import ImportFormatError, read_table
 from app.indicators.models import Indicator
 
@@ -44,6 +42,8 @@ def cell(row: list[str], col: int) -> str:
 
 
 def col_name(c: int) -> str:
+    from openpyxl.utils import get_column_letter  # openpyxl reads the sheet; loaded by then
+
     return f"第 {get_column_letter(c + 1)} 列"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from app import authz
 from app.errors import ServiceError
-from app.exports.xlsx import Book, Column, _Sheet, column_width, month_text, row_height, text_lines
+from app.exports.xlsx import Book, Column, column_width, month_text, row_height, sheet_class, text_lines
 from app.indicators.models import LEVELS, Indicator
 from app.indicators.values import catalogue_for
 from app.org.queries import subtree_units
@@ -59,7 +59,7 @@ def template_xlsx(actor: Any, month: str) -> bytes:
     title = f"{actor.unit.name} {month_text(month)} 审判质效指标数据"
     book = Book(title)
     widths = [UNIT_WIDTH] + [FIGURE_WIDTH for ind in indicators for _ in _sub_headers(ind)]
-    ws = book.workbook.add_worksheet("指标数据", worksheet_class=_Sheet)
+    ws = book.workbook.add_worksheet("指标数据", worksheet_class=sheet_class())
     for col, width in enumerate(widths):
         ws.set_column(col, col, column_width(width))
     book._title_row(ws, title, [Column("", w) for w in widths], sum(widths))

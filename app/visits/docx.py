@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from app import attachments
 from app.deadlines import due_state
-from app.exports.docx import Report
 from app.tasks.models import Assignment
 from app.timeutil import fmt_date_cn
 from app.visits.models import Finding, Visit
+
+if TYPE_CHECKING:
+    from app.exports.docx import Report
 
 SOLVED_LABEL = "现场解决的问题（帮助解决“急难愁盼”问题）"
 
@@ -40,6 +43,8 @@ def rectification_status(a: Assignment, today: date) -> str:
 
 def visit_report(visit: Visit, findings: Sequence[tuple[Finding, Assignment]], *, today: date) -> bytes:
     """The visit report (.docx bytes): facts, the four narrative sections, findings table."""
+    from app.exports.docx import Report  # python-docx only where a document is written
+
     doc = Report()
     doc.title(f"{visit.organizer_unit.name}督导走访情况报告")
     doc.paragraph(visit.title, align="center")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.auth.directory._ldap import parse_dn
+from app.auth.directory import _ldap as ldap
 from app.org.models import ADMIN_ROLES, ROLES
 
 DEFAULT_TIMEOUT = 3  # whole seconds: ldap3 sets the socket's receive timeout from an integer
@@ -37,7 +37,7 @@ class DirectorySettings:
 def normalize_dn(dn: str) -> str:
     """`CN=QJ-Leaders, ou=Groups,…` and `cn=qj-leaders,ou=groups,…` are the same group."""
     compact = re.sub(r"\s*(?<!\\),\s*", ",", (dn or "").strip())
-    parts = parse_dn(compact)  # raises LDAPInvalidDnError
+    parts = ldap.parse_dn(compact)  # raises LDAPInvalidDnError
     if not parts:
         raise ValueError("empty DN")
     return ",".join(f"{kind.strip().lower()}={value.strip().lower()}" for kind, value, _ in parts)
