@@ -104,10 +104,16 @@ def on_time_clause():
     )
 
 
-def light_clauses(today: date) -> dict[str, Any]:
-    """红黄绿灯 of assignments in SQL (the twin of `traffic_light_of`)."""
+def light_clauses(today: date, *, open_with_deadline: bool = False) -> dict[str, Any]:
+    """红黄绿灯 of assignments in SQL (the twin of `traffic_light_of`); see
+    app.deadlines.light_clauses for `open_with_deadline`."""
     return deadline_lights(
-        Assignment.deadline, Assignment.status, Assignment.progress, local_date(Assignment.created_at), today
+        Assignment.deadline,
+        Assignment.status,
+        Assignment.progress,
+        local_date(Assignment.created_at),
+        today,
+        open_with_deadline=open_with_deadline,
     )
 
 

@@ -320,3 +320,16 @@ def test_what_the_tallies_cannot_answer_is_counted_from_the_items(tree, people, 
         queries.item_counts(people.reviewer, tree.high.id, queries.Filters(), today)
     assert any("assignment_tallies" in s for s in statements)
     assert not any("FROM assignments JOIN tasks" in s for s in statements)
+
+
+def test_the_month_key_in_sql_is_the_tallies_month(db):
+    """app.sqlutil.month_key (what the open items are grouped by, next to the tallies'
+    months) gives yyyymm as `tallies.month_key` does, across year ends, on both databases."""
+    from sqlalchemy import Date, literal, select
+
+    from app.sqlutil import month_key
+
+    days = [date(2025, 12, 31), date(2026, 1, 1), date(2026, 9, 30), date(2026, 10, 1), date(2027, 2, 28)]
+    got = db.session.execute(select(*(month_key(literal(day, Date())) for day in days))).one()
+    assert list(got) == [tallies.month_key(day) for day in days] == [202512, 202601, 202609, 202610, 202702]
+    assert {type(key) for key in got} == {int}
