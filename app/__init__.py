@@ -57,20 +57,30 @@ def register_proxy(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
+# Startup options of the app's PostgreSQL connections (none is set when the URL already
+# sets it). JIT: the policy's OR of EXISTS clauses gives search statements planner costs
+# in the millions, above `jit_above_cost`, and PostgreSQL then compiled each one for 1.2 s
+# to run it in 25–50 ms (a province's search took 2–3.6 s); JIT pays off for long analytic
+# queries, which this app does not send. Parallel workers: a search page's statements
+# (a few thousand index rows) were planned as Gather Merge over two workers, whose start
+# costs more than they share: a province's search p50 57 → 44 ms, a kind's second page
+# 81 → 55 ms (2 cores, in-process, PostgreSQL 15); the pages without parallel plans
+# unchanged.
+PG_STARTUP = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
 def configure_postgresql(app: Flask) -> None:
-    """PostgreSQL's JIT off for the app's connections (a startup option, so no transaction
-    can undo it). The policy's OR of EXISTS clauses gives search statements planner costs
-    in the millions, above `jit_above_cost`, and PostgreSQL then compiled each one for
-    1.2 s to run it in 25–50 ms: a province's search took 2–3.6 s. JIT pays off for long
-    analytic queries, which this app does not send to a request."""
+    """PG_STARTUP as startup options: no transaction can undo them."""
     uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
     if not uri.startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # not the config class's dict
     connect_args = dict(options.get("connect_args") or {})
     startup = connect_args.get("options", "")
-    if "jit=" not in startup:
-        connect_args["options"] = f"{startup} -c jit=off".strip()
+    for name, value in PG_STARTUP.items():
+        if f"{name}=" not in startup:
+            startup = f"{startup} -c {name}={value}".strip()
+    connect_args["options"] = startup
     options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -50,19 +50,22 @@ def test_pages_use_no_external_assets(client, tree, login):
     css.close()
 
 
-def test_postgresql_connections_run_without_jit(app, db):
+def test_postgresql_connections_run_without_jit_or_parallel_workers(app, db):
     """PostgreSQL's JIT compiled each search statement for 1.2 s (its planner cost is over
-    jit_above_cost): the app's connections turn it off at startup, in every transaction,
-    also after a rollback. SQLite connections get no such option."""
+    jit_above_cost), and parallel workers started for a search page cost more than they
+    shared: the app's connections turn both off at startup, in every transaction, also
+    after a rollback. SQLite connections get no such option."""
     from sqlalchemy import text
 
     if db.engine.dialect.name != "postgresql":
         assert "options" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
         return
     assert db.session.execute(text("SHOW jit")).scalar() == "off"
+    assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
     db.session.rollback()
     with db.engine.connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar() == "off"
+        assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
 
 
 def test_served_processes_freeze_what_start_up_made(tmp_path):
