@@ -12,10 +12,15 @@ from app import authz
 from app.visits.models import Finding, Visit
 
 
+def seen_with_its_visit(user: Any, visit_id: Any):
+    """A finding is seen with its visit: the visit `visit_id` (a column) asked by primary
+    key (EXISTS), not the list of every visible visit — at the top of a province that
+    list is built for each statement (≈ 12 ms)."""
+    return authz.scope(select(Visit.id).where(Visit.id == visit_id), Visit, user).exists()
+
+
 def _finding_clause(user: Any):
-    # its own visit asked by primary key (EXISTS), not the list of every visible visit:
-    # at the top of a province that list is built for each statement (≈ 12 ms)
-    return authz.scope(select(Visit.id).where(Visit.id == Finding.visit_id), Visit, user).exists()
+    return seen_with_its_visit(user, Finding.visit_id)
 
 
 def register() -> None:
