@@ -83,8 +83,8 @@ def test_sqlite_is_set_up_for_several_writers(app, backend):
 
 
 def test_the_tally_triggers_are_there_at_head(app, backend):
-    """The roll-up tallies and their version are kept by triggers (migrations 0008_tallies,
-    0010_tally_version). On SQLite a
+    """The roll-up tallies, their version and each unit's sums are kept by triggers
+    (migrations 0008_tallies, 0010_tally_version, 0021_unit_tallies). On SQLite a
     later migration that alters `assignments` or `tasks` in batch mode rebuilds the table
     and drops its triggers silently: it must create them again, or this fails."""
     with db.engine.connect() as conn:
@@ -97,8 +97,15 @@ def test_the_tally_triggers_are_there_at_head(app, backend):
                 "tally_task_kind",
                 *(f"tally_version_{name}" for name in ("item_insert", "item_delete", "item_update")),
                 *(f"tally_version_{name}" for name in ("tree_insert", "tree_delete", "tree_update")),
+                *(f"unit_tally_{name}" for name in ("insert", "delete", "update")),
             }
         else:
             found = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
-            expected = {"tally_assignment", "tally_task_kind", "tally_version_items", "tally_version_tree"}
+            expected = {
+                "tally_assignment",
+                "tally_task_kind",
+                "tally_version_items",
+                "tally_version_tree",
+                "unit_tally",
+            }
     assert expected <= found, found

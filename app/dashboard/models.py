@@ -63,6 +63,24 @@ class AssignmentTally(db.Model):
     on_time: Mapped[int] = mapped_column(Integer, default=0)  # closed on or before the deadline
 
 
+class AssignmentUnitTally(db.Model):
+    """Each unit's tallies summed over every month, per kind: items, closed, closed on
+    time, open with no deadline — kept by database triggers on `assignment_tallies` in
+    the same transaction as every change to them (migration 0021_unit_tallies), so it is
+    as exact as the tallies. The dashboard's every-month figures read these ~2 rows per
+    unit instead of every tally row (`app.dashboard.tallies`)."""
+
+    __tablename__ = "assignment_unit_tallies"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    open_no_deadline: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TallyVersion(db.Model):
     """One row whose number goes up, in the same transaction, with every change the
     cached roll-ups depend on: an item's unit, task, parent, status, deadline, closing

@@ -25,8 +25,12 @@ NOW = datetime(2026, 3, 2, 2, 0)  # 10:00 in Shanghai
 
 
 def _same() -> None:
+    """The tallies are the recount from the items, and each unit's sums (kept by their own
+    triggers, on the tallies) are the recount's added up."""
     db.session.flush()
-    assert tallies.stored() == tallies.recount()
+    recount = tallies.recount()
+    assert tallies.stored() == recount
+    assert tallies.unit_sums() == tallies.unit_sums_of(recount)
 
 
 def _report(actor, a, now, submit=True):
@@ -303,11 +307,12 @@ def test_every_roll_up_from_the_tallies_equals_counting_the_items(tree, people, 
 
 
 def test_what_the_tallies_cannot_answer_is_counted_from_the_items(tree, people, spread, count_queries):
-    """A project filter or a period inside a month: the items, not the tallies."""
+    """A project filter or a period inside a month: the items, not the tallies. No filter:
+    each unit's sums (AssignmentUnitTally), not the items."""
     today = date(2026, 3, 9)
     with count_queries() as statements:
         queries.item_counts(people.reviewer, tree.high.id, queries.Filters(project_id=spread.id), today)
-    assert not any("assignment_tallies" in s for s in statements)
+    assert not any("assignment_tallies" in s or "assignment_unit_tallies" in s for s in statements)
     with count_queries() as statements:
         queries.item_counts(
             people.reviewer,
@@ -315,10 +320,10 @@ def test_what_the_tallies_cannot_answer_is_counted_from_the_items(tree, people, 
             queries.Filters(date_from=date(2026, 3, 5), date_to=date(2026, 3, 31)),
             today,
         )
-    assert not any("assignment_tallies" in s for s in statements)
+    assert not any("assignment_tallies" in s or "assignment_unit_tallies" in s for s in statements)
     with count_queries() as statements:
         queries.item_counts(people.reviewer, tree.high.id, queries.Filters(), today)
-    assert any("assignment_tallies" in s for s in statements)
+    assert any("FROM assignment_unit_tallies" in s for s in statements)
     assert not any("FROM assignments JOIN tasks" in s for s in statements)
 
 
