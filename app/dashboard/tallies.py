@@ -183,22 +183,8 @@ def _all_time(root_id: int, today: date) -> dict[int, tuple[int, ...]]:
     )
     out: dict[int, tuple[int, ...]] = {}
     for uid, kind, total, closed, on_time, no_deadline in db.session.execute(stmt):
-        if not total:
-            continue
-        rect_total, rect_open = (total, total - closed) if kind == RECT else (0, 0)
-        figures = (
-            total,
-            closed,
-            on_time,
-            total - closed - no_deadline,
-            0,
-            no_deadline,
-            closed,
-            rect_total,
-            rect_open,
-        )
-        before = out.get(uid)
-        out[uid] = figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
+        # open with a deadline, for now: those due from this month on are taken off below
+        _add(out, uid, kind, total, closed, on_time, total - closed - no_deadline, no_deadline)
     for uid, figures in out.items():
         due_from_now = sum(sum(lights) for lights in live.get(uid, {}).values())
         out[uid] = (*figures[:3], figures[3] - due_from_now, *figures[4:])
@@ -265,21 +251,35 @@ def _sum(
         # and due from this month on: counted live (`_counts`)
         func.sum(case((and_(open_, T.due_month > 0, T.due_month < this_month), T.n))),
         func.sum(case((and_(open_, T.due_month == 0), T.n))),
-    ).where(T.unit_id.in_(authz.scope_unit_ids_of(root_id)))
-    if windows != [ALL_TIME]:
-        stmt = stmt.where(or_(*(T.due_month.between(first, last) for first, last in windows)))
+    ).where(
+        T.unit_id.in_(authz.scope_unit_ids_of(root_id)),
+        or_(*(T.due_month.between(first, last) for first, last in windows)),
+    )
     stmt = stmt.group_by(T.unit_id, T.kind, *([] if len(windows) == 1 else [which]))
     out: dict[tuple[int, int], dict[int, tuple[int, ...]]] = {w: {} for w in windows}
     for uid, kind, i, total, closed, on_time, past_due, no_deadline in db.session.execute(stmt):
-        if not total:
-            continue
-        closed = closed or 0
-        rect_total, rect_open = (total, total - closed) if kind == RECT else (0, 0)
-        figures = (total, closed, on_time, past_due or 0, 0, no_deadline or 0, closed, rect_total, rect_open)
-        units = out[windows[i]]
-        before = units.get(uid)
-        units[uid] = figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
+        _add(out[windows[i]], uid, kind, total, closed or 0, on_time, past_due or 0, no_deadline or 0)
     return out
+
+
+def _add(
+    units: dict[int, tuple[int, ...]],
+    uid: int,
+    kind: str,
+    total: int,
+    closed: int,
+    on_time: int,
+    red: int,
+    no_deadline: int,
+) -> None:
+    """Add one kind's sums to a unit's figures (the order of COUNTS; a unit with no items
+    of the kind gets nothing)."""
+    if not total:
+        return
+    rect_total, rect_open = (total, total - closed) if kind == RECT else (0, 0)
+    figures = (total, closed, on_time, red, 0, no_deadline, closed, rect_total, rect_open)
+    before = units.get(uid)
+    units[uid] = figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
 
 
 def month_series(root_id: int, today: date, starts: list[date]) -> list[tuple[int, int, int, int]]:
