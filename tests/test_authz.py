@@ -1520,6 +1520,34 @@ def test_assignment_scope_after_a_move_and_in_another_tree(app, tree):
     assert items["other"].id not in _scoped_ids(watcher_high)
 
 
+def test_the_units_holding_items_assigned_out_of_a_subtree_follow_the_items(app, tree):
+    """What the scope asks per request (the units outside the user's subtree that hold
+    items assigned from inside it) is read from the assigning pairs, which triggers keep:
+    an item sent sideways adds its unit, re-pointed inside the subtree or deleted it
+    drops out again — with no other item changed, and by SQL written by hand as well."""
+    from sqlalchemy import delete, update
+
+    from app import authz
+
+    inter2 = factories.user("out_inter2", tree.inter2, ["viewer"])
+    base3 = factories.user("out_base3", tree.base3, ["viewer"])
+    items = _place_items(tree, {"down": (tree.inter2, tree.base3), "sideways": (tree.inter2, tree.base1)})
+    assert authz.assigned_out_units(inter2) == {tree.base1.id}
+    assert authz.assigned_out_units(base3) == frozenset()
+    sideways = items["sideways"]
+    db.session.execute(update(Assignment).where(Assignment.id == sideways.id).values(unit_id=tree.base3.id))
+    assert authz.assigned_out_units(inter2) == frozenset()
+    db.session.execute(update(Assignment).where(Assignment.id == sideways.id).values(unit_id=tree.trib1.id))
+    assert authz.assigned_out_units(inter2) == {tree.trib1.id}
+    assert sideways.id in _scoped_ids(inter2)
+    db.session.execute(delete(Assignment).where(Assignment.id == sideways.id))
+    assert authz.assigned_out_units(inter2) == frozenset()
+    assert _scoped_ids(inter2) == {items["down"].id}
+    # read from the pairs, never the items (0.9 ms a request for an intermediate court)
+    sql = " ".join(str(authz._scope_sets_statement().compile(db.engine)).split())
+    assert "JOIN assignment_pairs" in sql and "assignments" not in sql.replace("assignment_pairs", ""), sql
+
+
 def test_assignment_list_shows_an_item_assigned_sideways_from_the_subtree(app, tree, as_user):
     """Through a request (where the units receiving sideways are loaded once): the court
     whose item the high court assigned to a unit outside its subtree lists it, in the

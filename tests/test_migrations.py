@@ -84,7 +84,8 @@ def test_sqlite_is_set_up_for_several_writers(app, backend):
 
 def test_the_tally_triggers_are_there_at_head(app, backend):
     """The roll-up tallies, their version and each unit's sums are kept by triggers
-    (migrations 0008_tallies, 0010_tally_version, 0021_unit_tallies). On SQLite a
+    (migrations 0008_tallies, 0010_tally_version, 0021_unit_tallies), as are the
+    assigning pairs the policy reads (0022_assignment_pairs). On SQLite a
     later migration that alters `assignments` or `tasks` in batch mode rebuilds the table
     and drops its triggers silently: it must create them again, or this fails."""
     with db.engine.connect() as conn:
@@ -98,6 +99,7 @@ def test_the_tally_triggers_are_there_at_head(app, backend):
                 *(f"tally_version_{name}" for name in ("item_insert", "item_delete", "item_update")),
                 *(f"tally_version_{name}" for name in ("tree_insert", "tree_delete", "tree_update")),
                 *(f"unit_tally_{name}" for name in ("insert", "delete", "update")),
+                *(f"assignment_pair_{name}" for name in ("insert", "delete", "update")),
             }
         else:
             found = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
@@ -107,5 +109,6 @@ def test_the_tally_triggers_are_there_at_head(app, backend):
                 "tally_version_items",
                 "tally_version_tree",
                 "unit_tally",
+                "assignment_pair",
             }
     assert expected <= found, found

@@ -218,6 +218,22 @@ class Assignment(db.Model):
         return STATUSES.get(self.status, self.status)
 
 
+class AssignmentPair(db.Model):
+    """How many items one unit assigned to another, one row per pair, kept by database
+    triggers on `assignments` in the same transaction as every insert, delete and change
+    of either unit (migration 0022_assignment_pairs), so it is exact. A few hundred rows
+    a province: the policy asks them which units outside a subtree hold items assigned
+    from inside it (`app.authz._scope_sets_statement`) instead of reading every item the
+    subtree assigned. A pair whose items all went elsewhere stays with n = 0."""
+
+    __tablename__ = "assignment_pairs"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    assigned_by_unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AssignmentStep(db.Model):
     """A dated milestone or a tickable checklist item of one assignment."""
 

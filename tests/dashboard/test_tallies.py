@@ -10,14 +10,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.dashboard import queries, rankings, tallies
 from app.dashboard.models import AssignmentTally
 from app.extensions import db
 from app.tasks import services
-from app.tasks.models import Assignment, Task
+from app.tasks.models import Assignment, AssignmentPair, Task
 from app.tasks.queries import completion_rows
 from tests import factories
 
@@ -26,11 +26,29 @@ NOW = datetime(2026, 3, 2, 2, 0)  # 10:00 in Shanghai
 
 def _same() -> None:
     """The tallies are the recount from the items, and each unit's sums (kept by their own
-    triggers, on the tallies) are the recount's added up."""
+    triggers, on the tallies) are the recount's added up; the (assigning unit, receiving
+    unit) pairs the policy reads (migration 0022) are the items' too."""
     db.session.flush()
     recount = tallies.recount()
     assert tallies.stored() == recount
     assert tallies.unit_sums() == tallies.unit_sums_of(recount)
+    assert _pairs() == _pairs_recounted()
+
+
+def _pairs() -> dict[tuple[int, int], int]:
+    rows = db.session.execute(
+        select(AssignmentPair.assigned_by_unit_id, AssignmentPair.unit_id, AssignmentPair.n)
+    )
+    return {(by, unit): n for by, unit, n in rows if n}
+
+
+def _pairs_recounted() -> dict[tuple[int, int], int]:
+    rows = db.session.execute(
+        select(Assignment.assigned_by_unit_id, Assignment.unit_id, func.count()).group_by(
+            Assignment.assigned_by_unit_id, Assignment.unit_id
+        )
+    )
+    return {(by, unit): n for by, unit, n in rows}
 
 
 def _report(actor, a, now, submit=True):
@@ -145,11 +163,14 @@ def test_a_rolled_back_change_leaves_the_tallies_as_they_were(tree, people):
     task = factories.task(people.high_assigner, project, deadline=date(2026, 3, 31), now=NOW)
     factories.assign(people.high_assigner, task, tree.base1, now=NOW)
     db.session.commit()
-    before = tallies.stored()
-    db.session.execute(update(Assignment).values(status="closed", closed_on=date(2026, 3, 5)))
-    assert tallies.stored() != before
+    before, pairs_before = tallies.stored(), _pairs()
+    db.session.execute(
+        update(Assignment).values(status="closed", closed_on=date(2026, 3, 5), unit_id=tree.base2.id)
+    )
+    assert tallies.stored() != before and _pairs() != pairs_before
     db.session.rollback()
     assert tallies.stored() == before == tallies.recount()
+    assert _pairs() == pairs_before == _pairs_recounted()
 
 
 def test_a_task_kind_is_fixed_once_assigned(tree, people):
@@ -185,6 +206,31 @@ def test_the_migration_fills_the_tallies_from_the_items_there(tree, people, back
     db.session.execute(delete(AssignmentTally))
     db.session.execute(text(migration.PG_FILL if backend == "postgresql" else migration.SQLITE_FILL))
     assert tallies.stored() == expected
+    db.session.rollback()
+
+
+def test_the_migration_fills_the_pairs_from_the_items_there(tree, people):
+    project = factories.project(people.high_assigner, tree.high)
+    task = factories.task(people.high_assigner, project, deadline=date(2026, 3, 10), now=NOW)
+    (a,) = factories.assign(people.high_assigner, task, tree.base1, now=NOW)
+    services.split_assignment(
+        people.base1_coord, a, [tree.trib1, tree.trib2], expected_version=a.version, now=NOW
+    )
+    db.session.commit()
+    expected = _pairs_recounted()
+    assert expected == {
+        (tree.high.id, tree.base1.id): 1,
+        (tree.base1.id, tree.trib1.id): 1,
+        (tree.base1.id, tree.trib2.id): 1,
+    }
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0022_assignment_pairs.py"
+    spec = importlib.util.spec_from_file_location("m0022", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    db.session.execute(delete(AssignmentPair))
+    assert _pairs() == {}
+    db.session.execute(text(migration.FILL))
+    assert _pairs() == expected
     db.session.rollback()
 
 
