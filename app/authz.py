@@ -64,36 +64,47 @@ def ancestor_unit_ids(user: Any) -> Select:
 
 def visible_unit_ids(user: Any) -> frozenset[int]:
     """The visible set, loaded once per request for per-object checks."""
-    return _scope_sets(user)[0]
+    return _scope_sets(user)[_BELOW]
 
 
 def assigned_out_units(user: Any) -> frozenset[int]:
     """The units outside the user's subtree that hold items assigned from inside it —
     nearly always none (see `_assignment_clause`). Loaded with the visible set, in the
     same statement, once per request."""
-    return _scope_sets(user)[1]
+    return _scope_sets(user)[_OUT]
 
 
-def _scope_sets(user: Any) -> tuple[frozenset[int], frozenset[int]]:
+def ancestor_ids(user: Any) -> frozenset[int]:
+    """The user's unit and the units above it. Loaded with the visible set, in the same
+    statement, once per request (a list filtered to a unit asks it)."""
+    return _scope_sets(user)[_ABOVE]
+
+
+# Which set a row of `_scope_sets_statement` belongs to (its second column).
+_BELOW, _OUT, _ABOVE = 0, 1, 2
+
+
+def _scope_sets(user: Any) -> tuple[frozenset[int], ...]:
     if not getattr(user, "is_authenticated", False):
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset()
     cache: dict | None = None
     if has_request_context():
         cache = g.setdefault("_authz_visible", {})
         if user.id in cache:
             return cache[user.id]
-    visible, out = set(), set()
-    for unit_id, is_out in db.session.execute(*_scope_sets_query(user)):
-        (out if is_out else visible).add(unit_id)
-    sets = frozenset(visible), frozenset(out)
+    found: tuple[set[int], ...] = (set(), set(), set())
+    for unit_id, which in db.session.execute(*_scope_sets_query(user)):
+        found[which].add(unit_id)
+    sets = tuple(frozenset(ids) for ids in found)
     if cache is not None:
         cache[user.id] = sets
     return sets
 
 
 def _scope_sets_query(user: Any):
-    """The subtree (flag false) and, but for the top of a tree, the units outside it
-    holding items assigned from inside it (flag true). A root is skipped: no item
+    """The subtree (_BELOW), the unit and those above it (_ABOVE) and, but for the top of
+    a tree, the units outside it holding items assigned from inside it (_OUT). A root is
+    skipped there: no item
     crosses from one tree to another (items are assigned, and units moved, only
     within the acting user's subtree), so a root's subtree holds both ends of each of
     its items. The assigning side is a join from the subtree's closure rows to the
@@ -115,7 +126,7 @@ def _scope_sets_statement():
     # (SQLite tested `not_root` on each of the province's: 14–60 ms a request)
     assigning = aliased(UnitClosure)
     out = (
-        select(AssignmentPair.unit_id, literal(True))
+        select(AssignmentPair.unit_id, literal(_OUT))
         .select_from(assigning)
         .join(AssignmentPair, AssignmentPair.assigned_by_unit_id == assigning.descendant_id)
         .where(
@@ -126,34 +137,18 @@ def _scope_sets_statement():
         )
         .distinct()
     )
+    above = select(UnitClosure.ancestor_id, literal(_ABOVE)).where(UnitClosure.descendant_id == unit_id)
     return union_all(
-        select(UnitClosure.descendant_id, literal(False)).where(UnitClosure.ancestor_id == unit_id), out
+        select(UnitClosure.descendant_id, literal(_BELOW)).where(UnitClosure.ancestor_id == unit_id),
+        out,
+        above,
     )
-
-
-def ancestor_ids(user: Any) -> frozenset[int]:
-    return _cached(user, "_authz_ancestors", ancestor_unit_ids)
-
-
-def _cached(user: Any, key: str, query: Callable[[Any], Select]) -> frozenset[int]:
-    if not getattr(user, "is_authenticated", False):
-        return frozenset()
-    cache: dict | None = None
-    if has_request_context():
-        cache = g.setdefault(key, {})
-        if user.id in cache:
-            return cache[user.id]
-    ids = frozenset(db.session.scalars(query(user)))
-    if cache is not None:
-        cache[user.id] = ids
-    return ids
 
 
 def forget_cached_scope() -> None:
     """The tree changed (a unit added or moved): drop this request's cached sets."""
     if has_request_context():
         g.pop("_authz_visible", None)
-        g.pop("_authz_ancestors", None)
 
 
 # ---------------------------------------------------------------- visibility per model
