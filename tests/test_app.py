@@ -54,7 +54,9 @@ def test_postgresql_connections_run_without_jit_or_parallel_workers(app, db):
     """PostgreSQL's JIT compiled each search statement for 1.2 s (its planner cost is over
     jit_above_cost), and parallel workers started for a search page cost more than they
     shared: the app's connections turn both off at startup, in every transaction, also
-    after a rollback. SQLite connections get no such option."""
+    after a rollback, and price a page read out of order as on SSD (random_page_cost 1.1,
+    so a kind's newest search matches are read by kind). SQLite connections get no such
+    option."""
     from sqlalchemy import text
 
     if db.engine.dialect.name != "postgresql":
@@ -62,10 +64,12 @@ def test_postgresql_connections_run_without_jit_or_parallel_workers(app, db):
         return
     assert db.session.execute(text("SHOW jit")).scalar() == "off"
     assert db.session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+    assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
     db.session.rollback()
     with db.engine.connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar() == "off"
         assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
+        assert conn.execute(text("SHOW random_page_cost")).scalar() == "1.1"
 
 
 def test_served_processes_freeze_what_start_up_made(tmp_path):
