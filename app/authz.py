@@ -104,10 +104,9 @@ def _scope_sets(user: Any) -> tuple[frozenset[int], ...]:
 def _scope_sets_query(user: Any):
     """The subtree (_BELOW), the unit and those above it (_ABOVE) and, but for the top of
     a tree, the units outside it holding items assigned from inside it (_OUT). A root is
-    skipped there: no item
-    crosses from one tree to another (items are assigned, and units moved, only
-    within the acting user's subtree), so a root's subtree holds both ends of each of
-    its items. The assigning side is a join from the subtree's closure rows to the
+    skipped there: no item crosses from one tree to another (items are assigned, and
+    units moved, only within the acting user's subtree), so a root's subtree holds both
+    ends of each of its items. The assigning side is a join from the subtree's closure rows to the
     pairs of (assigning unit, receiving unit) with their number of items
     (AssignmentPair, kept by triggers): a few rows per unit. Read from the items
     themselves — every index entry of every item the subtree ever assigned — it cost an
