@@ -14,6 +14,7 @@ from app.extensions import db
 from app.search import queries
 from app.search.index import reindex
 from app.search.models import SearchDocument
+from app.search.tokens import parse
 from app.tasks import services as task_services
 from app.tasks.models import ProgressReport
 from app.tasks.writing import NewItems
@@ -323,9 +324,62 @@ def test_a_common_word_is_counted_within_a_window(world, as_user, app, monkeypat
         app.config.pop("SEARCH_WINDOW")
 
 
+def _newest_matches(q: str, size: int, kind: str | None) -> int | None:
+    """The lowest id among the newest `size` documents matching `q` (of `kind`, when
+    given), whoever may see them; None when fewer match."""
+    stmt, _ = queries._matching(parse(q), SearchDocument.id)
+    if kind:
+        stmt = stmt.where(SearchDocument.kind == kind)
+    ids = sorted(db.session.scalars(stmt), reverse=True)
+    db.session.rollback()
+    return ids[size - 1] if len(ids) > size else None
+
+
+def _document_ids(answer: dict) -> list[int]:
+    by_key = {(d.kind, d.object_id): d.id for d in db.session.scalars(select(SearchDocument))}
+    db.session.rollback()
+    return [by_key[(i["kind"], i["id"])] for i in answer["items"]]
+
+
+def test_a_windowed_page_is_the_exact_ranking_within_the_window(world, as_user, app):
+    """Each page taken within a window (listed by the window's own statement) is that
+    page of the exact ranking — every match checked, best first — cut to the window's
+    documents: the same order, nothing missing, nothing outside scope."""
+    users = (world.reviewer, world.assigner, world.trib1_head, world.base2_staff)
+    cases = [(q, {"kind": kind} if kind else {}) for q in ("人民", "法庭") for kind in (None, "unit", "task")]
+    exact = {
+        (u.id, q, str(k)): _document_ids(found(as_user(u), q, per_page=50, **k))
+        for u in users
+        for q, k in cases
+    }
+    app.config["SEARCH_WINDOW"] = 3
+    try:
+        windowed = 0
+        for user in users:
+            client = as_user(user)
+            for q, k in cases:
+                for page in (1, 2, 3):
+                    answer = found(client, q, per_page=2, page=page, **k)
+                    floor = None
+                    if answer["window"] is not None:
+                        windowed += 1
+                        floor = _newest_matches(q, answer["window"], k.get("kind"))
+                    within = [i for i in exact[(user.id, q, str(k))] if floor is None or i >= floor]
+                    assert _document_ids(answer) == within[(page - 1) * 2 : page * 2], (
+                        user.username,
+                        q,
+                        k,
+                        page,
+                    )
+        assert windowed > 10  # windows were met, not only exact answers
+    finally:
+        app.config.pop("SEARCH_WINDOW")
+
+
 def test_a_narrow_user_starts_with_the_wider_window(world, as_user, app, count_queries):
     """A tribunal's head sees a few units: one window statement, already the wider one
-    (WIDEN × SEARCH_WINDOW), and the same answer as with every match checked."""
+    (WIDEN × SEARCH_WINDOW), listing the page too, and the same answer as with every match
+    checked."""
     exact = found(as_user(world.trib1_head), "人民", per_page=50)
     app.config["SEARCH_WINDOW"] = 2
     try:
@@ -334,11 +388,14 @@ def test_a_narrow_user_starts_with_the_wider_window(world, as_user, app, count_q
             answer = found(head, "人民", per_page=50)
         windows = [s for s in statements if "search_window" in s]
         assert len(windows) == 1, windows
+        # the page comes in the window's statement: no statement of its own
+        assert not [s for s in statements if "search_documents" in s and "search_window" not in s]
         assert keys(answer) == keys(exact) and answer["counts"] == exact["counts"]
         reviewer = as_user(world.reviewer)  # sees the whole tree: starts with the first window
         with count_queries() as statements:
             found(reviewer, "人民", per_page=1)
         assert len([s for s in statements if "search_window" in s]) == 1
+        assert len([s for s in statements if "search_documents" in s]) == 1
     finally:
         app.config.pop("SEARCH_WINDOW")
 
