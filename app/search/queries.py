@@ -20,7 +20,6 @@ from sqlalchemy import (
     case,
     cast,
     column,
-    false,
     func,
     literal_column,
     null,
@@ -144,25 +143,25 @@ class Results:
         return self.page + 1
 
 
-def visible(user: Any, kinds: tuple[str, ...], docs: Any = SD) -> Any:
-    """Documents of these kinds whose objects the user may see: the policy's own clause
-    (authz.scope), asked of each matching document's object (EXISTS on its primary key)
-    rather than as the list of every visible id — at the top of a province that list is
+def visible(user: Any, kind: str | None, docs: Any = SD) -> Any:
+    """Documents (of `kind`; None: of every kind) whose objects the user may see: the
+    policy's own clause (authz.scope), asked of each matching document's object (EXISTS on
+    its primary key) rather than as the list of every visible id — at the top of a province that list is
     every item and assignment (≈ 1.5 s to build on SQLite), while a query matches a few
     thousand documents at most."""
     clauses = []
-    for kind in kinds:
-        if kind == "finding":
+    for each in (kind,) if kind else tuple(KINDS):
+        if each == "finding":
             # the policy's own rule for a finding (app.search.policy), asked of the visit
             # its document names (parent_id): PostgreSQL otherwise hashed every visible
             # finding of the province for each statement (20,000 findings joined to their
             # visits, 5.6 ms a statement at the top of a province)
-            clauses.append(and_(docs.kind == kind, seen_with_its_visit(user, docs.parent_id)))
+            clauses.append(and_(docs.kind == each, seen_with_its_visit(user, docs.parent_id)))
             continue
-        model = _MODELS[kind]
+        model = _MODELS[each]
         mine = authz.scope(select(model.id).where(model.id == docs.object_id), model, user)
-        clauses.append(and_(docs.kind == kind, mine.exists()))
-    return or_(*clauses) if clauses else false()
+        clauses.append(and_(docs.kind == each, mine.exists()))
+    return or_(*clauses)
 
 
 def _is_postgresql() -> bool:
@@ -244,7 +243,7 @@ def _window_counts(
         cast(null(), String).label("kind"), func.count().label("n"), func.min(win.c.id).label("lowest")
     )
     parts = [bound.select_from(win).add_columns(*no_page)]
-    seen = select(win.c.id, win.c.kind).where(visible(user, (kind,) if kind else tuple(KINDS), win.c))
+    seen = select(win.c.id, win.c.kind).where(visible(user, kind, win.c))
     if page is not None:
         seen = seen.cte("search_seen")
         per_kind = select(seen.c.kind, func.count(), nothing).group_by(seen.c.kind)
@@ -301,7 +300,7 @@ def _listing(query: Query, user: Any, page: Page, floor: int | None) -> list[Any
     """The page by a statement of its own: the matches the user may see (of the page's
     kind, when it has one; newer than `floor`, when given), best first."""
     listed, rank = _matching(query, SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
-    listed = listed.where(visible(user, (page.kind,) if page.kind else tuple(KINDS)))
+    listed = listed.where(visible(user, page.kind))
     if floor is not None:
         listed = listed.where(_ids() >= floor)
     return list(db.session.execute(listed.order_by(*_order(rank)).limit(page.size).offset(page.offset)))
@@ -337,7 +336,7 @@ def search(
             break
         if size >= first * WIDEN:  # too few even there: every match
             floor, rows = None, None
-            counts = _counts(query, visible(user, tuple(KINDS)))
+            counts = _counts(query, visible(user, None))
             break
         size *= WIDEN
     capped = set(KINDS) if floor is not None else set()
@@ -346,7 +345,7 @@ def search(
         counts[kind] = mine_counted.get(kind, 0)
         if floor is not None and counts[kind] < per_page:
             floor, rows = None, None
-            counts[kind] = _counts(query, visible(user, (kind,))).get(kind, 0)
+            counts[kind] = _counts(query, visible(user, kind)).get(kind, 0)
         if floor is None:
             capped.discard(kind)
     counts = {k: n for k, n in counts.items() if n}
