@@ -52,6 +52,30 @@ class _ErrorCollector(logging.Handler):
         self.records.append(self.format(record))
 
 
+def _read_whole_file(file: Any, buffer_size: int = 8192) -> list[bytes]:
+    """A `wsgi.file_wrapper` that reads the file at once and closes it.
+
+    Werkzeug's development server closes the response only after draining the
+    socket, and a browser that hangs up at that moment (Chromium dropping a
+    favicon request as it navigates on) raises ConnectionResetError there, so
+    the static file's handle is never closed and its ResourceWarning fails
+    whichever test is running. gunicorn, which production runs, has its own
+    file wrapper; the test server's static files are small.
+    """
+    try:
+        return [file.read()]
+    finally:
+        file.close()
+
+
+def _files_read_whole(app: Any) -> Callable[[dict, Any], Any]:
+    def wsgi(environ: dict, start_response: Any) -> Any:
+        environ["wsgi.file_wrapper"] = _read_whole_file
+        return app(environ, start_response)
+
+    return wsgi
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -82,7 +106,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
     collector = _ErrorCollector()
     app.logger.addHandler(collector)
-    server = make_server(HOST, 0, app, threaded=True)
+    server = make_server(HOST, 0, _files_read_whole(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
