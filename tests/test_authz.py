@@ -1656,3 +1656,34 @@ def test_a_kept_unit_scope_is_the_policy_at_every_unit(app, tree):
             assert want, (model.__name__, user.username)  # each user sees something: not vacuous
     with pytest.raises(AttributeError):
         authz.kept_scope(AuditEntry)
+
+
+def test_visible_ids_are_the_policy_at_every_unit(app, tree):
+    """`authz.visible_ids(M)` — for items and visits the policy's OR of two ways in said
+    as a UNION — keeps exactly what `authz.scope` keeps, for users at every level, with
+    items owned and assigned across the tree (down, sideways, upward) and visits seen by
+    the organiser's subtree or by the units visited alone."""
+    from app import authz
+    from app.org.models import Unit
+    from app.reminders.models import Circular
+
+    _place_items(tree, _assignment_placements(tree))
+    leaders = factories.visit_users(tree)
+    for leader, organiser, targets in (
+        (leaders.leader, tree.inter1, [tree.trib1]),
+        (leaders.high_leader, tree.high, [tree.base3, tree.trib2]),
+        (leaders.other_leader, tree.inter2, [tree.base3]),
+        (leaders.leader2, tree.inter1, [tree.base2]),
+    ):
+        factories.visit(leader, organiser, [leader], targets)
+    db.session.commit()
+    units = [tree.high, tree.inter1, tree.inter2, tree.base1, tree.base2, tree.base3, tree.trib1, tree.trib2]
+    users = [factories.user(f"ids_{u.id}", u, ["viewer"]) for u in units]
+    db.session.commit()
+    for model in (Task, Visit, Assignment, Unit, Circular):
+        for user in users:
+            want = set(db.session.scalars(authz.scope(select(model.id), model, user)))
+            got = list(db.session.scalars(authz.visible_ids(model, user)))
+            assert sorted(got) == sorted(set(got)) and set(got) == want, (model.__name__, user.username)
+    sizes = {m: {len(set(db.session.scalars(authz.visible_ids(m, u)))) for u in users} for m in (Task, Visit)}
+    assert all(len(s) > 2 for s in sizes.values()), sizes  # users see different sets: not vacuous

@@ -36,7 +36,7 @@ from app.org.models import Unit
 from app.reminders.models import Circular
 from app.search.documents import KINDS
 from app.search.models import FTS_TABLE, SearchDocument
-from app.search.policy import seen_with_its_visit
+from app.search.policy import findings_seen, seen_with_its_visit
 from app.search.tokens import Query, highlight
 from app.tasks.models import Assignment, Task
 from app.visits.models import Finding, Visit
@@ -219,49 +219,97 @@ class Page:
 
 def _window_counts(
     query: Query, user: Any, size: int, kind: str | None = None, page: Page | None = None
-) -> tuple[int | None, dict[str, int], list[Any] | None]:
+) -> tuple[int | None, dict[str, int], list[_Listed] | None]:
     """The newest `size` matches' lower bound (None when fewer match), what the user
     may see among them, per kind (of `kind` alone, when given), and — when `page` is
-    given — that page of it, best first (otherwise None: `_listing` reads it).
+    given — that page of it, best first (otherwise None).
 
     One statement: the window (each match's id, kind, object and parent, newest first) is
     read once, as a CTE, where finding its bound first and then counting from it read the
     full-text index twice (15 ms each for a window of 8,000 on SQLite). What the user may
-    see of it is a CTE too, counted and ranked for the page, where a statement of its own
-    matched the word again (PostgreSQL: the GIN index's every match, 18,000 for 法庭 on a
-    province) and asked the policy again of the whole window: on a province a tribunal
-    head's search 28.5 → 21.0 ms p50 in-process (SQLite), 40.3 → 28.6 ms (PostgreSQL)."""
+    see of it is counted and ranked for the page from the same rows (`_answer`), where a
+    statement of its own matched the word again (PostgreSQL: the GIN index's every match,
+    18,000 for 法庭 on a province) and asked the policy again of the whole window."""
     stmt, _ = _matching(query, SD.id, SD.kind, SD.object_id, SD.parent_id)
     if kind is not None:
         stmt = stmt.where(SD.kind == kind)
     win = stmt.order_by(_ids().desc()).limit(size).cte("search_window")
-    nothing = literal_column("NULL")
-    # a page's columns, empty in the rows of counts (typed: PostgreSQL types a column of
-    # bare NULLs in the first two parts of a UNION as text, before it meets the third)
-    no_page = (cast(null(), Integer), cast(null(), Integer), cast(null(), String), cast(null(), Text))
     bound = select(
         cast(null(), String).label("kind"), func.count().label("n"), func.min(win.c.id).label("lowest")
     )
-    parts = [bound.select_from(win).add_columns(*no_page)]
     seen = select(win.c.id, win.c.kind).where(visible(user, kind, win.c))
-    if page is not None:
-        seen = seen.cte("search_seen")
-        per_kind = select(seen.c.kind, func.count(), nothing).group_by(seen.c.kind)
-        parts.append(per_kind.add_columns(*no_page))
-        parts.append(_ranked(query, page, seen))
+    head, counts, rows = _answer(query, seen, page, bound.select_from(win))
+    n, lowest = head
+    return (lowest if n >= size else None), counts, rows
+
+
+def _exact(
+    query: Query, user: Any, kind: str | None, page: Page, narrow: bool
+) -> tuple[dict[str, int], list[_Listed]]:
+    """Every match the user may see (of `kind`, when given), counted per kind, and the
+    page of them, best first — in one statement. A narrow user's are read from his own
+    documents (`_mine`); anyone else's by asking the policy of every match."""
+    if narrow:
+        seen = _mine(query, user, kind)
     else:
-        parts.append(seen.with_only_columns(win.c.kind, func.count(), nothing, *no_page).group_by(win.c.kind))
-    floor, counts, listed_rows = None, {}, []
+        seen, _ = _matching(query, SD.id, SD.kind)
+        seen = seen.where(visible(user, kind))
+        if kind is not None:
+            seen = seen.where(SD.kind == kind)
+    _, counts, rows = _answer(query, seen, page)
+    return counts, rows or []
+
+
+def _mine(query: Query, user: Any, kind: str | None) -> Any:
+    """PostgreSQL: the matching documents of what the user may see, read from that side,
+    with their rank: per kind (of `kind` alone, when given), the objects the policy lets
+    him see (`authz.visible_ids` of the kind's model; a finding's, those of the visits
+    he may see), their documents by (kind, object_id), those whose vector matches. A
+    tribunal's head sees some thousands of documents where a common word matches tens of
+    thousands on a province and hundreds of thousands in a country, nearly none of them
+    his: asking the policy of each match grew with the country (381 ms p95 at nation
+    scale), this does not. (SQLite's FTS5 finds a document's rank only by seeking it in
+    each word's doclist, 0.34 ms a document on a province: there a narrow user starts
+    with the wider window instead, `search`.)"""
+    parts = []
+    for each in (kind,) if kind else tuple(KINDS):
+        ids = findings_seen(user) if each == "finding" else authz.visible_ids(_MODELS[each], user)
+        ranked = select(SD.id, SD.kind, _ts_rank(query).label("rank"))
+        parts.append(ranked.where(SD.kind == each, SD.object_id.in_(ids), SD.tsv.op("@@")(_tsquery(query))))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def _answer(
+    query: Query, seen: Any, page: Page | None, head: Any = None
+) -> tuple[Any, dict[str, int], list[_Listed] | None]:
+    """Runs one statement over `seen` (a SELECT of the ids and kinds of the documents the
+    user may see that match): `head`'s row first (the window's bound: kind NULL, then its
+    n and lowest id), then the count per kind, then — when `page` is given — the page,
+    best first (`_ranked`). Returns head's (n, lowest) (None without one), the counts and
+    the page (None without one)."""
+    seen = seen.cte("search_seen")
+    # a page's columns, empty in the rows of counts (typed: PostgreSQL types a column of
+    # bare NULLs in the first parts of a UNION as text, before it meets the page's)
+    no_page = (cast(null(), Integer), cast(null(), Integer), cast(null(), String), cast(null(), Text))
+    per_kind = select(seen.c.kind, func.count(), cast(null(), Integer), *no_page).group_by(seen.c.kind)
+    parts = [per_kind]
+    if head is not None:
+        parts.insert(0, head.add_columns(*no_page))
+    if page is not None:
+        parts.append(_ranked(query, page, seen))
+    first, counts, listed_rows = None, {}, []
+    # three sorts of rows, told apart by their empty columns: the head's (no kind), a
+    # count (kind and n), a row of the page (kind, no n; `lowest` its place on the page)
     for row in db.session.execute(union_all(*parts)):
         found, n, lowest = row[:3]
         if found is None:
-            floor = lowest if n >= size else None
-        elif n is None:  # a row of the page, `lowest` its place
+            first = (n, lowest)
+        elif n is None:
             listed_rows.append(row)
         else:
             counts[found] = n
     listed_rows.sort(key=lambda row: row[2])
-    return floor, counts, ([_Listed(r[0], *r[3:]) for r in listed_rows] if page is not None else None)
+    return first, counts, ([_Listed(r[0], *r[3:]) for r in listed_rows] if page is not None else None)
 
 
 def _ranked(query: Query, page: Page, seen: Any) -> Any:
@@ -271,7 +319,9 @@ def _ranked(query: Query, page: Page, seen: Any) -> Any:
     FTS5 query, which is bounded by the lowest id in `seen` (FTS5 reads no older match)
     and keeps only those ids."""
     columns = (SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
-    if _is_postgresql():
+    if "rank" in seen.c:  # ranked already, document by document (`_mine`)
+        listed, rank = select(*columns).join(seen, seen.c.id == SD.id), seen.c.rank
+    elif _is_postgresql():
         listed, rank = select(*columns).join(seen, seen.c.id == SD.id), _ts_rank(query)
     else:
         listed, rank = _matching(query, *columns)
@@ -296,47 +346,39 @@ class _Listed:
     body: str
 
 
-def _listing(query: Query, user: Any, page: Page, floor: int | None) -> list[Any]:
-    """The page by a statement of its own: the matches the user may see (of the page's
-    kind, when it has one; newer than `floor`, when given), best first."""
-    listed, rank = _matching(query, SD.kind, SD.object_id, SD.parent_id, SD.title, SD.body)
-    listed = listed.where(visible(user, page.kind))
-    if floor is not None:
-        listed = listed.where(_ids() >= floor)
-    return list(db.session.execute(listed.order_by(*_order(rank)).limit(page.size).offset(page.offset)))
-
-
-def _counts(query: Query, scoped: Any) -> dict[str, int]:
-    """What the user may see of every match, per kind (no window)."""
-    stmt, _ = _matching(query, SD.kind, func.count())
-    return {k: n for k, n in db.session.execute(stmt.where(scoped).group_by(SD.kind))}
-
-
 def search(
     user: Any, query: Query, *, kind: str | None = None, page: int = 1, per_page: int = PER_PAGE
 ) -> Results:
     """One page of what the user may see that matches, best first, and the count per kind.
 
-    Few matches (≤ SEARCH_WINDOW): every match is checked, counted and ranked. More: only
-    the newest SEARCH_WINDOW matches are (one FTS5 / GIN look-up finds the bound; their
-    counts are lower bounds, “n+”, and the page says so); a kind asked for gets a window
-    of its own. Whenever a window holds less than the first page's worth of what the user
-    may see, a window WIDEN times wider is tried (all kinds), then every match (of the
-    kind) is checked: page 1 never misses anything the user may see."""
-    size = first = current_app.config.get("SEARCH_WINDOW", WINDOW)
-    if len(authz.visible_unit_ids(user)) <= NARROW_UNITS:
-        # a tribunal's or a small court's people see about one match in a hundred: the
-        # first window would hold less than a page for them, so start with the wider one
-        size = first * WIDEN
+    On PostgreSQL a narrow user (a tribunal, a base court and its tribunals:
+    ≤ NARROW_UNITS units) is answered exactly, from his own documents (`_mine`; on SQLite
+    he starts with the wider window below). Anyone else: few matches
+    (≤ SEARCH_WINDOW) are every one checked, counted and ranked; more, only the newest
+    SEARCH_WINDOW matches are (their counts are lower bounds, “n+”, and the page says so);
+    a kind asked for gets a window of its own. Whenever a window holds less than the
+    first page's worth of what the user may see, a window WIDEN times wider is tried (all
+    kinds), then every match (of the kind) is checked: page 1 never misses anything the
+    user may see."""
     wanted_page = Page(kind, page, per_page)
+    narrow = len(authz.visible_unit_ids(user)) <= NARROW_UNITS
+    if narrow and _is_postgresql():
+        # every kind counted (the tabs), the page of the one asked for
+        counts, rows = _exact(query, user, None, wanted_page, narrow=True)
+        return _results(query, rows, counts, wanted_page, None, set())
+    size = first = current_app.config.get("SEARCH_WINDOW", WINDOW)
+    if narrow:
+        # SQLite: a tribunal's or a small court's people see about one match in a hundred:
+        # the first window would hold less than a page for them, so start with the wider one
+        size = first * WIDEN
     while True:
         # the every-kind window lists the page too, unless a kind has a window of its own
         floor, counts, rows = _window_counts(query, user, size, page=None if kind else wanted_page)
         if floor is None or kind is not None or sum(counts.values()) >= per_page:
             break
         if size >= first * WIDEN:  # too few even there: every match
-            floor, rows = None, None
-            counts = _counts(query, visible(user, None))
+            floor = None
+            counts, rows = _exact(query, user, None, wanted_page, narrow=False)
             break
         size *= WIDEN
     capped = set(KINDS) if floor is not None else set()
@@ -344,20 +386,30 @@ def search(
         floor, mine_counted, rows = _window_counts(query, user, size, kind, wanted_page)
         counts[kind] = mine_counted.get(kind, 0)
         if floor is not None and counts[kind] < per_page:
-            floor, rows = None, None
-            counts[kind] = _counts(query, visible(user, kind)).get(kind, 0)
+            floor = None
+            every, rows = _exact(query, user, kind, wanted_page, narrow=False)
+            counts[kind] = every.get(kind, 0)
         if floor is None:
             capped.discard(kind)
-    counts = {k: n for k, n in counts.items() if n}
-    wanted = counts.get(kind, 0) if kind else sum(counts.values())
-    if wanted <= wanted_page.offset:
-        rows = []
-    elif rows is None:
-        rows = _listing(query, user, wanted_page, floor)
+    if rows is None:  # every match counted above (fewer than a window); the kind's page
+        wanted = counts.get(kind, 0) > wanted_page.offset
+        rows = _exact(query, user, kind, wanted_page, narrow=False)[1] if wanted else []
+    return _results(query, rows, counts, wanted_page, size if capped else None, capped)
+
+
+def _results(
+    query: Query,
+    rows: list[_Listed],
+    counts: dict[str, int],
+    page: Page,
+    window: int | None,
+    capped: set[str],
+) -> Results:
     words = query.words()
     hits = []
     for r in rows:
         endpoint, arg, attr = _PAGES[r.kind]
         url = url_for(endpoint, **{arg: getattr(r, attr)})
         hits.append(Hit(r.kind, r.object_id, r.title, r.body, url, words))
-    return Results(hits, counts, page, per_page, kind, size if capped else None, capped)
+    counts = {k: n for k, n in counts.items() if n}
+    return Results(hits, counts, page.number, page.size, page.kind, window, capped)

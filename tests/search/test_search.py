@@ -376,26 +376,64 @@ def test_a_windowed_page_is_the_exact_ranking_within_the_window(world, as_user, 
         app.config.pop("SEARCH_WINDOW")
 
 
-def test_a_narrow_user_starts_with_the_wider_window(world, as_user, app, count_queries):
-    """A tribunal's head sees a few units: one window statement, already the wider one
-    (WIDEN × SEARCH_WINDOW), listing the page too, and the same answer as with every match
-    checked."""
+def test_a_narrow_user_is_answered_in_one_statement(world, as_user, app, count_queries, backend):
+    """A tribunal's head sees a few units: one statement of search documents, listing the
+    page too, and the same answer as with every match checked. PostgreSQL reads it from
+    his own documents, whatever the window (the exact answer: no window, no “n+”); SQLite
+    starts with the wider window (WIDEN × SEARCH_WINDOW)."""
     exact = found(as_user(world.trib1_head), "人民", per_page=50)
     app.config["SEARCH_WINDOW"] = 2
     try:
         head = as_user(world.trib1_head)
         with count_queries() as statements:
             answer = found(head, "人民", per_page=50)
-        windows = [s for s in statements if "search_window" in s]
-        assert len(windows) == 1, windows
-        # the page comes in the window's statement: no statement of its own
-        assert not [s for s in statements if "search_documents" in s and "search_window" not in s]
+        searches = [s for s in statements if "search_documents" in s]
+        assert len(searches) == 1, searches
+        # SQLite: the wider window (16) holds every match of the word here
+        assert ("search_window" in searches[0]) == (backend == "sqlite") and answer["window"] is None
         assert keys(answer) == keys(exact) and answer["counts"] == exact["counts"]
         reviewer = as_user(world.reviewer)  # sees the whole tree: starts with the first window
         with count_queries() as statements:
             found(reviewer, "人民", per_page=1)
         assert len([s for s in statements if "search_window" in s]) == 1
         assert len([s for s in statements if "search_documents" in s]) == 1
+    finally:
+        app.config.pop("SEARCH_WINDOW")
+
+
+def test_own_documents_and_every_match_give_the_same_answer(world, as_user, app, monkeypatch):
+    """The exact routes agree for every user, word, kind and page: everyone narrow
+    (PostgreSQL: read from the user's own documents; SQLite: a window wider than every
+    match) and nobody narrow (asking the policy of every match, no window) — the same
+    counts, the same hits in the same order."""
+    users = (
+        world.reviewer,
+        world.assigner,
+        world.leader,
+        world.base1_staff,
+        world.base2_staff,
+        world.trib1_head,
+        world.trib3_head,
+        world.base3_coord,
+    )
+    cases = [(q, kind, page) for q in ("人民", "法庭") for kind in (None, *WORDS) for page in (1, 2)]
+    cases += [(q, None, 1) for q in WORDS.values()]
+    app.config["SEARCH_WINDOW"] = 10**6
+
+    def answers(narrow_units: int) -> list[dict]:
+        monkeypatch.setattr(queries, "NARROW_UNITS", narrow_units)
+        got = []
+        for user in users:
+            client = as_user(user)
+            for q, kind, page in cases:
+                got.append(found(client, q, per_page=2, page=page, **({"kind": kind} if kind else {})))
+        return got
+
+    try:
+        every_match, own = answers(-1), answers(10**6)
+        assert own == every_match
+        assert sum(len(a["items"]) for a in own) > 100  # hits were compared, not only empty pages
+        assert len({frozenset(a["counts"]) for a in own if a["counts"]}) > 5
     finally:
         app.config.pop("SEARCH_WINDOW")
 
