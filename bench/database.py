@@ -71,9 +71,12 @@ def generator_available() -> bool:
 
 
 def generator_version() -> str:
-    """Changes whenever the generator's code does (so a stale cache is never reused)."""
+    """Changes whenever the generator's code does (so a stale cache is never reused) —
+    the generator's, and the search index's it ends with (app.search.index.reindex: the
+    documents' order and text are part of the data)."""
     if generator_available():
-        return "gen-" + _digest(list((ROOT / "app" / "benchgen").rglob("*.py")))
+        index = [ROOT / "app" / "search" / name for name in ("index.py", "documents.py", "tokens.py")]
+        return "gen-" + _digest(list((ROOT / "app" / "benchgen").rglob("*.py")) + index)
     return "seeddemo-" + _digest(list((ROOT / "app" / "seed").rglob("*.py")))
 
 

@@ -4,10 +4,10 @@ input answered clearly, and a bounded number of statements."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app.discussion import watching
 from app.extensions import db
@@ -221,6 +221,58 @@ def test_the_migration_and_reindex_agree(world):
     assert {k for k, _, _ in before} == set(WORDS)
     reindex(db.session.connection(), now=utcnow())
     assert rows() == before
+
+
+def test_a_rebuilt_index_keeps_the_order_of_writing(world, monkeypatch):
+    """After `reindex` the documents' ids follow when their objects were last written
+    (a report on an assignment, an edit of an item or a visit, a unit renamed), as they
+    do when the app writes them one by one — not kind after kind — so the newest
+    matches, where a search's window is taken, are the most recently written. (A batch
+    of REINDEX_BATCH objects is written kind by kind; here a batch is one object.)"""
+    from app.org.models import Unit
+    from app.reminders.models import Circular
+    from app.search import index
+    from app.tasks.models import Assignment, Task
+    from app.visits.models import Visit
+
+    def at(month: int, day: int = 1):
+        return datetime(2026, month, day, 8, 0)
+
+    db.session.execute(update(Unit).values(updated_at=at(1)))
+    times = {
+        ("task", world.task.id): at(5),
+        ("report", world.a1.id): at(12),  # the newest: its last report
+        ("rectification", world.rectification.id): at(9),
+        ("visit", world.visit.id): at(3),
+        ("finding", world.finding.id): at(10),
+        ("circular", world.issued.id): at(4),
+        ("circular", world.draft.id): at(11),
+    }
+    db.session.execute(update(Task).where(Task.id == world.task.id).values(updated_at=at(5)))
+    for a in (world.a1, world.a2, world.rectification):
+        db.session.execute(
+            update(Assignment).where(Assignment.id == a.id).values(created_at=at(2), last_report_at=None)
+        )
+    db.session.execute(update(Assignment).where(Assignment.id == world.a1.id).values(last_report_at=at(12)))
+    db.session.execute(
+        update(Assignment).where(Assignment.id == world.rectification.id).values(created_at=at(9))
+    )
+    db.session.execute(update(Visit).where(Visit.id == world.visit.id).values(updated_at=at(3)))
+    db.session.execute(update(Finding).where(Finding.id == world.finding.id).values(created_at=at(10)))
+    db.session.execute(update(Circular).where(Circular.id == world.issued.id).values(created_at=at(4)))
+    db.session.execute(update(Circular).where(Circular.id == world.draft.id).values(created_at=at(11)))
+    db.session.commit()
+    monkeypatch.setattr(index, "REINDEX_BATCH", 1)  # one object a batch: the order exactly
+    reindex(db.session.connection(), now=utcnow())
+    db.session.commit()
+    written = [
+        (d.kind, d.object_id) for d in db.session.scalars(select(SearchDocument).order_by(SearchDocument.id))
+    ]
+    units = [w for w in written if w[0] == "unit"]
+    assert len(units) > 3 and written[: len(units)] == units  # written in January: the oldest
+    rest = [w for w in written if w[0] != "unit"]
+    assert rest == sorted(times, key=times.get), rest
+    assert written[-1] == ("report", world.a1.id)
 
 
 def test_items_imported_in_bulk_are_indexed(world, as_user):
