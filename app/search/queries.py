@@ -3,7 +3,8 @@ kind restricted to `authz.scope` of its model, in SQL), ranked (SQLite: FTS5's b
 PostgreSQL: ts_rank), counted per kind, one page at a time. After the user's visible
 units, one statement counts within a window of the newest matches and lists the page
 (a kind chosen: a second, over the kind's own window); every match is read only when a
-window holds too little (`search`)."""
+window holds too little. A narrow user's (a tribunal's) are read from his own documents
+on PostgreSQL, and are the window's documents among his own on SQLite (`search`)."""
 
 from __future__ import annotations
 
