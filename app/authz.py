@@ -361,6 +361,21 @@ def visible_ids(model: type, user: Any) -> Any:
     return union(select(model.id).where(own_row), listed)
 
 
+def sees_id(model: type, user: Any, id_column: Any) -> Any:
+    """Whether the user may see the object of `model` whose id is `id_column` (a column
+    of another query's row), as a clause: EXISTS on the object by primary key with the
+    policy's clause — for a model seen by either of two ways in (`_WAYS`), one EXISTS per
+    way, each by its own index. PostgreSQL, asked the OR at once of a search window's
+    1,000 documents, hashed every item and visit of the province first (25 ms; 6–10 ms
+    this way)."""
+    ways = _WAYS.get(model)
+    if ways is None:
+        return scope(select(model.id).where(model.id == id_column), model, user).exists()
+    own_row, listed = ways(user)
+    by_own_row = select(model.id).where(model.id == id_column, own_row).exists()
+    return or_(by_own_row, listed.where(listed.selected_columns[0] == id_column).exists())
+
+
 class _AnyUser:
     """Stands for a user in a clause that depends on the user's unit and id alone: both
     are bound parameters (`scope_params`). A clause that reads anything else of the user

@@ -1660,9 +1660,12 @@ def test_a_kept_unit_scope_is_the_policy_at_every_unit(app, tree):
 
 def test_visible_ids_are_the_policy_at_every_unit(app, tree):
     """`authz.visible_ids(M)` — for items and visits the policy's OR of two ways in said
-    as a UNION — keeps exactly what `authz.scope` keeps, for users at every level, with
+    as a UNION — and `authz.sees_id(M)` — one EXISTS per way — keep exactly what
+    `authz.scope` keeps, for users at every level, with
     items owned and assigned across the tree (down, sideways, upward) and visits seen by
     the organiser's subtree or by the units visited alone."""
+    from sqlalchemy.orm import aliased
+
     from app import authz
     from app.org.models import Unit
     from app.reminders.models import Circular
@@ -1685,5 +1688,8 @@ def test_visible_ids_are_the_policy_at_every_unit(app, tree):
             want = set(db.session.scalars(authz.scope(select(model.id), model, user)))
             got = list(db.session.scalars(authz.visible_ids(model, user)))
             assert sorted(got) == sorted(set(got)) and set(got) == want, (model.__name__, user.username)
+            outer = aliased(model)  # `sees_id` asked of another query's column, object by object
+            asked = set(db.session.scalars(select(outer.id).where(authz.sees_id(model, user, outer.id))))
+            assert asked == want, (model.__name__, user.username)
     sizes = {m: {len(set(db.session.scalars(authz.visible_ids(m, u)))) for u in users} for m in (Task, Visit)}
     assert all(len(s) > 2 for s in sizes.values()), sizes  # users see different sets: not vacuous

@@ -13,10 +13,10 @@ from app.visits.models import Finding, Visit
 
 
 def seen_with_its_visit(user: Any, visit_id: Any):
-    """A finding is seen with its visit: the visit `visit_id` (a column) asked by primary
-    key (EXISTS), not the list of every visible visit — at the top of a province that
-    list is built for each statement (≈ 12 ms)."""
-    return authz.scope(select(Visit.id).where(Visit.id == visit_id), Visit, user).exists()
+    """A finding is seen with its visit: the visit `visit_id` (a column of a search
+    document) asked by primary key (`authz.sees_id`), not the list of every visible
+    visit — at the top of a province that list is built for each statement (≈ 12 ms)."""
+    return authz.sees_id(Visit, user, visit_id)
 
 
 def findings_seen(user: Any):
@@ -27,7 +27,9 @@ def findings_seen(user: Any):
 
 
 def _finding_clause(user: Any):
-    return seen_with_its_visit(user, Finding.visit_id)
+    """The findings' clause of the policy (lists of findings): their visit asked by
+    primary key with the visits' clause."""
+    return authz.scope(select(Visit.id).where(Visit.id == Finding.visit_id), Visit, user).exists()
 
 
 def register() -> None:

@@ -146,10 +146,10 @@ class Results:
 
 def visible(user: Any, kind: str | None, docs: Any = SD) -> Any:
     """Documents (of `kind`; None: of every kind) whose objects the user may see: the
-    policy's own clause (authz.scope), asked of each matching document's object (EXISTS on
-    its primary key) rather than as the list of every visible id — at the top of a province that list is
-    every item and assignment (≈ 1.5 s to build on SQLite), while a query matches a few
-    thousand documents at most."""
+    policy asked of each matching document's object (`authz.sees_id`: EXISTS on its
+    primary key) rather than as the list of every visible id — at the top of a province
+    that list is every item and assignment (≈ 1.5 s to build on SQLite), while a query
+    matches a few thousand documents at most."""
     clauses = []
     for each in (kind,) if kind else tuple(KINDS):
         if each == "finding":
@@ -159,9 +159,7 @@ def visible(user: Any, kind: str | None, docs: Any = SD) -> Any:
             # visits, 5.6 ms a statement at the top of a province)
             clauses.append(and_(docs.kind == each, seen_with_its_visit(user, docs.parent_id)))
             continue
-        model = _MODELS[each]
-        mine = authz.scope(select(model.id).where(model.id == docs.object_id), model, user)
-        clauses.append(and_(docs.kind == each, mine.exists()))
+        clauses.append(and_(docs.kind == each, authz.sees_id(_MODELS[each], user, docs.object_id)))
     return or_(*clauses)
 
 
