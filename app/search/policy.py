@@ -28,7 +28,9 @@ def findings_seen(user: Any):
 
 def _finding_clause(user: Any):
     """The findings' clause of the policy (lists of findings): their visit asked by
-    primary key with the visits' clause."""
+    primary key with the visits' clause, as one EXISTS — the form the finding lists were
+    measured with; search asks the same of a document's visit one EXISTS per way in
+    (`seen_with_its_visit`, `authz.sees_id`), which tests/test_authz.py proves equal."""
     return authz.scope(select(Visit.id).where(Visit.id == Finding.visit_id), Visit, user).exists()
 
 
